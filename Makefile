@@ -53,8 +53,11 @@ test: setup test-forge test-py
 test-forge: $(STAMPS)/npm
 	forge test
 
+# The ape pytest plugin is kept out of the main suite (it would start its own provider); the ape
+# journey has its own folder, run the way an ape user runs it.
 test-py: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -p no:ape_test --ignore=tests/ape
+	$(VENV)/bin/ape test tests/ape -p no:cacheprovider
 
 lint: setup
 	cd $(CURDIR) && slither . --config-file slither.config.json

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// @title IWorkerRegistry
+/// @notice Compute providers ("workers"): staked registration, exit with cooldown, slashing, and stake
+///         locks that keep a worker's stake in place while it holds a job or an unfinalized epoch root.
+/// @dev Amounts are token wei. `SLASHER_ROLE` (ModelRegistry, RewardVault) may slash and lock/unlock.
+interface IWorkerRegistry {
+    // ------------------------------------------------------------------ events
+
+    /// @notice A worker registered with `stake` tokens escrowed.
+    event WorkerRegistered(address indexed worker, uint256 stake, string endpoint, uint64 registeredAt);
+    /// @notice A worker changed the endpoint it serves from.
+    event EndpointUpdated(address indexed worker, string endpoint);
+    /// @notice A worker added `amount` to its stake; `newStake` is its stake afterwards.
+    event StakeAdded(address indexed worker, uint256 amount, uint256 newStake);
+    /// @notice A worker asked to leave; it may withdraw from `withdrawableAt` (when it holds no locks).
+    event ExitRequested(address indexed worker, uint64 requestedAt, uint64 withdrawableAt);
+    /// @notice A worker withdrew its whole stake (`amount`) and its record was cleared.
+    event StakeWithdrawn(address indexed worker, uint256 amount);
+    /// @notice `slasher` took `amount` of the worker's stake and sent it to `recipient`.
+    event WorkerSlashed(
+        address indexed worker, address indexed slasher, address indexed recipient, uint256 amount, uint256 remainingStake
+    );
+    /// @notice `by` locked the worker's stake (a job lease or an epoch root); `activeLocks` afterwards.
+    event WorkerLocked(address indexed worker, address indexed by, uint256 activeLocks);
+    /// @notice `by` released one lock on the worker's stake; `activeLocks` afterwards.
+    event WorkerUnlocked(address indexed worker, address indexed by, uint256 activeLocks);
+    /// @notice Governance set the minimum stake of an active worker.
+    event MinWorkerStakeSet(uint256 minWorkerStake);
+    /// @notice Governance set the delay between `requestExit` and `withdrawStake`.
+    event ExitCooldownSet(uint64 exitCooldown);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice An address argument that must be set was zero.
+    error ZeroAddress();
+    /// @notice An amount that must be positive was zero.
+    error ZeroAmount();
+    /// @notice A required string argument (`field`) was empty.
+    error EmptyField(string field);
+    /// @notice Registration stake below the governance minimum.
+    error StakeBelowMinimum(uint256 stake, uint256 minimum);
+    /// @notice The caller already has a worker record.
+    error WorkerAlreadyRegistered(address worker);
+    /// @notice The address has no worker record.
+    error WorkerNotRegistered(address worker);
+    /// @notice The worker already asked to exit (at `requestedAt`).
+    error ExitAlreadyRequested(address worker, uint64 requestedAt);
+    /// @notice `withdrawStake` before `requestExit`.
+    error ExitNotRequested(address worker);
+    /// @notice `withdrawStake` before the cooldown ended at `withdrawableAt`.
+    error ExitCooldownActive(address worker, uint64 withdrawableAt);
+    /// @notice `withdrawStake` while jobs or epoch roots still lock the stake.
+    error WorkerHasActiveLocks(address worker, uint256 activeLocks);
+    /// @notice A slash larger than the worker's stake.
+    error SlashExceedsStake(address worker, uint256 stake, uint256 amount);
+    /// @notice `unlock` of a worker that holds no lock.
+    error NoActiveLocks(address worker);
+    /// @notice A governance window outside `1..maxValue` seconds.
+    error WindowOutOfRange(uint64 value, uint64 maxValue);
+
+    // ------------------------------------------------------------------ worker actions
+
+    /// @notice Register the caller as a worker, escrowing `stake` tokens (needs an allowance).
+    /// @dev Anyone. Emits {WorkerRegistered}. Reverts {StakeBelowMinimum}, {EmptyField} ("endpoint"),
+    ///      {WorkerAlreadyRegistered}.
+    function registerWorker(uint256 stake, string calldata endpoint) external;
+
+    /// @notice Change the caller's advertised endpoint.
+    /// @dev Registered worker. Emits {EndpointUpdated}. Reverts {WorkerNotRegistered}, {EmptyField}.
+    function setEndpoint(string calldata endpoint) external;
+
+    /// @notice Add `amount` tokens to the caller's stake (needs an allowance).
+    /// @dev Registered worker that has not asked to exit. Emits {StakeAdded}. Reverts {ZeroAmount},
+    ///      {WorkerNotRegistered}, {ExitAlreadyRequested}.
+    function addStake(uint256 amount) external;
+
+    /// @notice Start the exit cooldown; from now on the caller can no longer claim jobs.
+    /// @dev Registered worker. Emits {ExitRequested}. Reverts {WorkerNotRegistered}, {ExitAlreadyRequested}.
+    function requestExit() external;
+
+    /// @notice After the cooldown, return the caller's whole stake and clear its record.
+    /// @dev Worker that requested exit, cooldown over, no active locks. Emits {StakeWithdrawn}.
+    ///      Reverts {WorkerNotRegistered}, {ExitNotRequested}, {ExitCooldownActive}, {WorkerHasActiveLocks}.
+    function withdrawStake() external;
+
+    // ------------------------------------------------------------------ slasher actions
+
+    /// @notice Take `amount` from `worker`'s stake and transfer it to `recipient`.
+    /// @dev SLASHER_ROLE. Emits {WorkerSlashed}. Reverts {ZeroAmount}, {ZeroAddress},
+    ///      {WorkerNotRegistered}, {SlashExceedsStake}.
+    function slash(address worker, uint256 amount, address recipient) external;
+
+    /// @notice Add one lock on `worker`'s stake: it cannot be withdrawn until every lock is released.
+    /// @dev SLASHER_ROLE (taken when a worker claims a job or posts an epoch root). Emits {WorkerLocked}.
+    ///      Reverts {WorkerNotRegistered}.
+    function lock(address worker) external;
+
+    /// @notice Release one lock on `worker`'s stake.
+    /// @dev SLASHER_ROLE. Emits {WorkerUnlocked}. Reverts {NoActiveLocks}.
+    function unlock(address worker) external;
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Set the minimum stake to register and to stay an active worker.
+    /// @dev GOVERNANCE_ROLE. Emits {MinWorkerStakeSet}. Reverts {ZeroAmount}.
+    function setMinWorkerStake(uint256 minWorkerStake) external;
+
+    /// @notice Set the exit cooldown in seconds (1 .. MAX_WINDOW).
+    /// @dev GOVERNANCE_ROLE. Emits {ExitCooldownSet}. Reverts {WindowOutOfRange}.
+    function setExitCooldown(uint64 exitCooldown) external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The staking token.
+    function token() external view returns (IERC20);
+
+    /// @notice Worker record; all zero for an unknown address. `active` as in {isActiveWorker}.
+    function getWorker(address worker)
+        external
+        view
+        returns (uint256 stake, string memory endpoint, uint64 registeredAt, uint64 exitRequestedAt, bool active);
+
+    /// @notice Registered, not exiting, and stake >= minWorkerStake: may claim jobs.
+    function isActiveWorker(address worker) external view returns (bool);
+
+    /// @notice Number of open obligations (job leases, unfinalized epoch roots) locking the stake.
+    function activeLocks(address worker) external view returns (uint256);
+
+    /// @notice Minimum stake of an active worker.
+    function minWorkerStake() external view returns (uint256);
+
+    /// @notice Seconds between `requestExit` and `withdrawStake`.
+    function exitCooldown() external view returns (uint64);
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {DatanetFixtures} from "../utils/DatanetFixtures.sol";
+import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.sol";
+
+/// @notice contribute, contributeWithPermit, review, releaseStake, withdrawContribution: every path.
+contract DatanetRegistryContributionsTest is DatanetFixtures {
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+
+    // ------------------------------------------------------------------ contribute
+
+    function test_contribute_escrowsStakeStoresAndEmits() public {
+        vm.warp(2_000_000);
+        vm.expectEmit(address(registry));
+        emit IDatanetRegistry.ContributionSubmitted(1, datanetId, alice, _cid(1), 1024, 10, STAKE, 2_000_000);
+        uint256 id = _contribute(alice, datanetId, 1);
+
+        assertEq(id, 1);
+        assertEq(registry.contributionCount(), 1);
+        assertEq(registry.getDatanet(datanetId).contributionCount, 1);
+        assertEq(token.balanceOf(alice), FUNDS - STAKE);
+        assertEq(token.balanceOf(address(registry)), STAKE);
+        assertEq(registry.totalStakeHeld(), STAKE);
+        assertEq(registry.contributionIdByCid(datanetId, _cid(1)), 1);
+
+        IDatanetRegistry.Contribution memory c = registry.getContribution(id);
+        assertEq(c.datanetId, datanetId);
+        assertEq(c.contributor, alice);
+        assertEq(c.contentCid, _cid(1));
+        assertEq(c.byteSize, 1024);
+        assertEq(c.recordCount, 10);
+        assertEq(c.stake, STAKE);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Pending));
+        assertEq(c.submittedAt, 2_000_000);
+        assertEq(c.reasonCid, "");
+        assertFalse(c.stakeReleased);
+    }
+
+    function test_contribute_sameCidInAnotherDatanetIsFine() public {
+        uint256 other = _createDatanet(_policy(STAKE, REVIEW, SLASH_BPS));
+        _contribute(alice, datanetId, 1);
+        assertEq(_contribute(bob, other, 1), 2);
+    }
+
+    function test_contribute_freeDatanetMovesNoTokens() public {
+        uint256 free = _createDatanet(_policy(0, 0, SLASH_BPS));
+        uint256 id = _contribute(alice, free, 1);
+        assertEq(token.balanceOf(alice), FUNDS);
+        _review(id, true);
+        registry.releaseStake(id);
+        assertTrue(registry.getContribution(id).stakeReleased);
+        assertEq(token.balanceOf(alice), FUNDS);
+    }
+
+    function test_contribute_revertsOnUnknownDatanet() public {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.UnknownDatanet.selector, 3));
+        vm.prank(alice);
+        registry.contribute(3, "bafy", 1, 1);
+    }
+
+    function test_contribute_revertsOnEmptyCid() public {
+        vm.expectRevert(IDatanetRegistry.EmptyCid.selector);
+        vm.prank(alice);
+        registry.contribute(datanetId, "", 1, 1);
+    }
+
+    function test_contribute_revertsOnEmptyContent() public {
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.EmptyContribution.selector, 0, 1));
+        registry.contribute(datanetId, "bafy", 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.EmptyContribution.selector, 1, 0));
+        registry.contribute(datanetId, "bafy", 1, 0);
+        vm.stopPrank();
+    }
+
+    function test_contribute_revertsOnDuplicatePendingAcceptedOrRejected() public {
+        uint256 pending = _contribute(alice, datanetId, 1);
+        _expectDuplicate(1);
+        _review(pending, true);
+        _expectDuplicate(1);
+        _review(_contribute(alice, datanetId, 2), false);
+        _expectDuplicate(2);
+    }
+
+    function _expectDuplicate(uint256 n) internal {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.DuplicateContribution.selector, datanetId, _cid(n)));
+        vm.prank(bob);
+        registry.contribute(datanetId, _cid(n), 1024, 10);
+    }
+
+    function test_contribute_withdrawnCidMayBeResubmitted() public {
+        uint256 first = _contribute(alice, datanetId, 1);
+        vm.warp(block.timestamp + REVIEW);
+        vm.prank(alice);
+        registry.withdrawContribution(first);
+        uint256 second = _contribute(bob, datanetId, 1);
+        assertEq(registry.contributionIdByCid(datanetId, _cid(1)), second);
+        assertEq(registry.getContribution(second).contributor, bob);
+    }
+
+    function test_contribute_revertsWithoutAllowance() public {
+        vm.prank(alice);
+        token.approve(address(registry), STAKE - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(registry), STAKE - 1, STAKE
+            )
+        );
+        _contribute(alice, datanetId, 1);
+    }
+
+    function test_contribute_revertsWithoutBalance() public {
+        vm.prank(stranger);
+        token.approve(address(registry), type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, stranger, 0, STAKE));
+        _contribute(stranger, datanetId, 1);
+    }
+
+    // ------------------------------------------------------------------ contributeWithPermit
+
+    function _permitSig(uint256 value, uint256 deadline) internal view returns (uint8 v, bytes32 r, bytes32 s) {
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, alice, address(registry), value, token.nonces(alice), deadline));
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
+        return vm.sign(aliceKey, digest);
+    }
+
+    function test_contributeWithPermit_noPriorApproval() public {
+        vm.prank(alice);
+        token.approve(address(registry), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(STAKE, block.timestamp + 1 hours);
+        vm.prank(alice);
+        uint256 id = registry.contributeWithPermit(datanetId, "bafyp", 1, 1, block.timestamp + 1 hours, v, r, s);
+        assertEq(registry.getContribution(id).stake, STAKE);
+        assertEq(token.balanceOf(address(registry)), STAKE);
+        assertEq(token.allowance(alice, address(registry)), 0);
+        assertEq(token.nonces(alice), 1);
+    }
+
+    function test_contributeWithPermit_survivesFrontRunPermit() public {
+        vm.prank(alice);
+        token.approve(address(registry), 0);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(STAKE, deadline);
+        token.permit(alice, address(registry), STAKE, deadline, v, r, s); // attacker submits it first
+        vm.prank(alice);
+        uint256 id = registry.contributeWithPermit(datanetId, "bafyp", 1, 1, deadline, v, r, s);
+        assertEq(registry.getContribution(id).contributor, alice);
+        assertEq(token.balanceOf(address(registry)), STAKE);
+    }
+
+    function test_contributeWithPermit_badPermitWithoutAllowanceReverts() public {
+        vm.prank(alice);
+        token.approve(address(registry), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSig(STAKE, block.timestamp - 1); // expired
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(registry), 0, STAKE)
+        );
+        vm.prank(alice);
+        registry.contributeWithPermit(datanetId, "bafyp", 1, 1, block.timestamp - 1, v, r, s);
+    }
+
+    function test_contributeWithPermit_revertsOnUnknownDatanet() public {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.UnknownDatanet.selector, 0));
+        vm.prank(alice);
+        registry.contributeWithPermit(0, "bafyp", 1, 1, 0, 0, bytes32(0), bytes32(0));
+    }
+
+    function test_contributeWithPermit_runsContributeChecks() public {
+        vm.expectRevert(IDatanetRegistry.EmptyCid.selector);
+        vm.prank(alice);
+        registry.contributeWithPermit(datanetId, "", 1, 1, 0, 0, bytes32(0), bytes32(0));
+    }
+
+    // ------------------------------------------------------------------ review
+
+    function test_review_acceptKeepsStakeAndEmits() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.expectEmit(address(registry));
+        emit IDatanetRegistry.ContributionReviewed(id, datanetId, curator, true, "bafyok", 0, 0);
+        vm.prank(curator);
+        registry.review(id, true, "bafyok");
+
+        IDatanetRegistry.Contribution memory c = registry.getContribution(id);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Accepted));
+        assertEq(c.reasonCid, "bafyok");
+        assertFalse(c.stakeReleased);
+        assertEq(registry.acceptedCount(datanetId), 1);
+        assertEq(token.balanceOf(address(registry)), STAKE);
+        assertEq(registry.totalStakeHeld(), STAKE);
+    }
+
+    function test_review_rejectSplitsStakeAndEmits() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        vm.expectEmit(address(registry));
+        emit IDatanetRegistry.ContributionReviewed(id, datanetId, curator, false, "bafyspam", slashed, STAKE - slashed);
+        vm.prank(curator);
+        registry.review(id, false, "bafyspam");
+
+        IDatanetRegistry.Contribution memory c = registry.getContribution(id);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Rejected));
+        assertTrue(c.stakeReleased);
+        assertEq(token.balanceOf(treasury), slashed);
+        assertEq(token.balanceOf(alice), FUNDS - slashed);
+        assertEq(token.balanceOf(address(registry)), 0);
+        assertEq(registry.totalStakeHeld(), 0);
+        assertEq(registry.acceptedCount(datanetId), 0);
+    }
+
+    function test_review_rejectWithFullSlash() public {
+        uint256 id = _contribute(alice, _createDatanet(_policy(STAKE, REVIEW, 10_000)), 1);
+        _review(id, false);
+        assertEq(token.balanceOf(treasury), STAKE);
+        assertEq(token.balanceOf(alice), FUNDS - STAKE);
+    }
+
+    function test_review_revertsOnUnknownContribution() public {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.UnknownContribution.selector, 1));
+        _review(1, true);
+    }
+
+    function test_review_revertsForNonCurator() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.NotCurator.selector, datanetId, owner));
+        vm.prank(owner);
+        registry.review(id, true, "");
+    }
+
+    function test_review_revertsForCuratorOfAnotherDatanetOrDisabled() public {
+        vm.prank(stranger);
+        uint256 other = registry.createDatanet("bafyother", treasury, _policy(STAKE, REVIEW, 0), new address[](0));
+        vm.prank(stranger);
+        registry.setCurator(other, bob, true);
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.NotCurator.selector, datanetId, bob));
+        vm.prank(bob);
+        registry.review(id, true, "");
+
+        vm.prank(owner);
+        registry.setCurator(datanetId, curator, false);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.NotCurator.selector, datanetId, curator));
+        _review(id, true);
+    }
+
+    function test_review_revertsWhenNotPending() public {
+        uint256 accepted = _contribute(alice, datanetId, 1);
+        _review(accepted, true);
+        _expectNotPending(accepted, IDatanetRegistry.ContributionStatus.Accepted);
+
+        uint256 rejected = _contribute(alice, datanetId, 2);
+        _review(rejected, false);
+        _expectNotPending(rejected, IDatanetRegistry.ContributionStatus.Rejected);
+
+        uint256 withdrawn = _contribute(alice, datanetId, 3);
+        vm.warp(block.timestamp + REVIEW);
+        vm.prank(alice);
+        registry.withdrawContribution(withdrawn);
+        _expectNotPending(withdrawn, IDatanetRegistry.ContributionStatus.Withdrawn);
+    }
+
+    function _expectNotPending(uint256 id, IDatanetRegistry.ContributionStatus status) internal {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.ContributionNotPending.selector, id, status));
+        _review(id, false);
+    }
+
+    function test_review_stillAllowedAfterReviewPeriodWhileNotWithdrawn() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.warp(block.timestamp + REVIEW * 2);
+        _review(id, true);
+        assertEq(uint8(_status(id)), uint8(IDatanetRegistry.ContributionStatus.Accepted));
+    }
+
+    // ------------------------------------------------------------------ releaseStake
+
+    function test_releaseStake_byAnyonePaysContributorOnce() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        _review(id, true);
+        vm.warp(block.timestamp + REVIEW);
+        vm.expectEmit(address(registry));
+        emit IDatanetRegistry.StakeReleased(id, alice, STAKE);
+        vm.prank(stranger);
+        registry.releaseStake(id);
+
+        assertEq(token.balanceOf(alice), FUNDS);
+        assertEq(token.balanceOf(stranger), 0);
+        assertEq(token.balanceOf(address(registry)), 0);
+        assertEq(registry.totalStakeHeld(), 0);
+        assertTrue(registry.getContribution(id).stakeReleased);
+        assertEq(uint8(_status(id)), uint8(IDatanetRegistry.ContributionStatus.Accepted));
+
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.StakeAlreadyReleased.selector, id));
+        registry.releaseStake(id);
+    }
+
+    function test_releaseStake_revertsOnUnknownContribution() public {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.UnknownContribution.selector, 0));
+        registry.releaseStake(0);
+    }
+
+    function test_releaseStake_revertsWhenNotAccepted() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.warp(block.timestamp + REVIEW);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDatanetRegistry.ContributionNotAccepted.selector, id, IDatanetRegistry.ContributionStatus.Pending
+            )
+        );
+        registry.releaseStake(id);
+        _review(id, false);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDatanetRegistry.ContributionNotAccepted.selector, id, IDatanetRegistry.ContributionStatus.Rejected
+            )
+        );
+        registry.releaseStake(id);
+    }
+
+    function test_releaseStake_revertsBeforeReviewPeriodEnds() public {
+        vm.warp(10_000);
+        uint256 id = _contribute(alice, datanetId, 1);
+        _review(id, true);
+        vm.warp(10_000 + REVIEW - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDatanetRegistry.ReviewPeriodNotOver.selector, id, 10_000 + REVIEW, 10_000 + REVIEW - 1
+            )
+        );
+        registry.releaseStake(id);
+    }
+
+    // ------------------------------------------------------------------ withdrawContribution
+
+    function test_withdrawContribution_refundsAndEmits() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.warp(block.timestamp + REVIEW);
+        vm.expectEmit(address(registry));
+        emit IDatanetRegistry.ContributionWithdrawn(id, alice, STAKE);
+        vm.prank(alice);
+        registry.withdrawContribution(id);
+
+        IDatanetRegistry.Contribution memory c = registry.getContribution(id);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Withdrawn));
+        assertTrue(c.stakeReleased);
+        assertEq(token.balanceOf(alice), FUNDS);
+        assertEq(registry.totalStakeHeld(), 0);
+    }
+
+    function test_withdrawContribution_revertsOnUnknownContribution() public {
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.UnknownContribution.selector, 5));
+        registry.withdrawContribution(5);
+    }
+
+    function test_withdrawContribution_revertsForNonContributor() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.warp(block.timestamp + REVIEW);
+        vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.NotContributor.selector, id, bob));
+        vm.prank(bob);
+        registry.withdrawContribution(id);
+    }
+
+    function test_withdrawContribution_revertsWhenReviewed() public {
+        uint256 id = _contribute(alice, datanetId, 1);
+        _review(id, true);
+        vm.warp(block.timestamp + REVIEW);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDatanetRegistry.ContributionNotPending.selector, id, IDatanetRegistry.ContributionStatus.Accepted
+            )
+        );
+        vm.prank(alice);
+        registry.withdrawContribution(id);
+    }
+
+    function test_withdrawContribution_revertsBeforeReviewPeriodEnds() public {
+        vm.warp(50_000);
+        uint256 id = _contribute(alice, datanetId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDatanetRegistry.ReviewPeriodNotOver.selector, id, 50_000 + REVIEW, 50_000)
+        );
+        vm.prank(alice);
+        registry.withdrawContribution(id);
+    }
+}

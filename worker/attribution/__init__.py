@@ -1,0 +1,39 @@
+"""Proof of Attribution: which training records shaped a model and each of its outputs.
+
+Pure compute: a trained model directory, records and queries in; scores, indexes and reports out. It
+never imports chain code. Layout (one idea per module): tasks (loss and measurement per model kind),
+gradients (per-example gradients via torch.func), projection, preconditioner, index, analyzer
+(orchestration), aggregate (record -> contribution -> contributor), spans (exact-span evidence),
+report, attribute (one-call API).
+"""
+
+from worker.attribution.aggregate import Aggregation, aggregate
+from worker.attribution.analyzer import Analyzer
+from worker.attribution.arguments import (
+    AttributionArguments,
+    FeatureArguments,
+    PreconditionerArguments,
+    ScoreArguments,
+    SpanArguments,
+)
+from worker.attribution.attribute import attribute, model_level_scores
+from worker.attribution.index import AttributionIndex, adapter_fingerprint
+from worker.attribution.report import AttributionReport
+from worker.attribution.spans import SpanIndex
+
+__all__ = [
+    "Aggregation",
+    "Analyzer",
+    "AttributionArguments",
+    "AttributionIndex",
+    "AttributionReport",
+    "FeatureArguments",
+    "PreconditionerArguments",
+    "ScoreArguments",
+    "SpanArguments",
+    "SpanIndex",
+    "adapter_fingerprint",
+    "aggregate",
+    "attribute",
+    "model_level_scores",
+]

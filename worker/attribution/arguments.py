@@ -1,0 +1,73 @@
+"""Every knob of the attribution engine, as dataclasses with defaults; all of them go into each report."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.errors import AttributionError
+
+
+@dataclass(frozen=True)
+class FeatureArguments:
+    # Random projection of per-example gradients to this many dimensions (0 keeps full gradients).
+    projection_dim: int = 1024
+    projection_kind: str = "rademacher"  # or "gaussian"
+    projection_seed: int = 0
+    batch_size: int = 16
+    # Include the classifier head (modules_to_save) next to the LoRA matrices.
+    include_head: bool = True
+    # "all": ensemble over every per-epoch checkpoint saved in training; "final": the adapter alone.
+    checkpoints: str = "all"
+
+
+@dataclass(frozen=True)
+class PreconditionerArguments:
+    # Damping rule: lambda = damping_ratio * mean eigenvalue of the feature second moment Phi^T Phi / n.
+    # Scale-free, so the same ratio works for any model size, projection or checkpoint.
+    damping_ratio: float = 0.1
+
+
+@dataclass(frozen=True)
+class ScoreArguments:
+    top_k: int = 10
+    # A record/contribution is flagged when its score is below -negative_flag_z * std of all scores.
+    negative_flag_z: float = 3.0
+
+
+@dataclass(frozen=True)
+class SpanArguments:
+    min_words: int = 4  # shortest exact word n-gram reported as evidence
+    max_spans: int = 20
+
+
+@dataclass(frozen=True)
+class AttributionArguments:
+    features: FeatureArguments = field(default_factory=FeatureArguments)
+    preconditioner: PreconditionerArguments = field(default_factory=PreconditionerArguments)
+    score: ScoreArguments = field(default_factory=ScoreArguments)
+    span: SpanArguments = field(default_factory=SpanArguments)
+
+    def __post_init__(self) -> None:
+        f = self.features
+        if f.projection_dim < 0 or f.batch_size < 1:
+            raise AttributionError("projection_dim must be >= 0 and batch_size >= 1")
+        if f.projection_kind not in ("rademacher", "gaussian"):
+            raise AttributionError(f"projection_kind {f.projection_kind!r} is not 'rademacher' or 'gaussian'")
+        if f.checkpoints not in ("all", "final"):
+            raise AttributionError(f"checkpoints {f.checkpoints!r} is not 'all' or 'final'")
+        if self.preconditioner.damping_ratio <= 0:
+            raise AttributionError("damping_ratio must be > 0 (it keeps the inverse well conditioned)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AttributionArguments:
+        return cls(
+            features=FeatureArguments(**data.get("features", {})),
+            preconditioner=PreconditionerArguments(**data.get("preconditioner", {})),
+            score=ScoreArguments(**data.get("score", {})),
+            span=SpanArguments(**data.get("span", {})),
+        )

@@ -1,0 +1,83 @@
+"""One call from (model directory, training records, queries) to a complete AttributionReport."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from worker.attribution.aggregate import aggregate
+from worker.attribution.analyzer import Analyzer
+from worker.attribution.arguments import AttributionArguments
+from worker.attribution.index import AttributionIndex
+from worker.attribution.report import AttributionReport, rounded, top_k
+from worker.attribution.spans import SpanIndex, record_text
+from worker.train.determinism import library_versions
+from worker.train.records import Record, record_hash
+
+
+def _record_rows(train: Sequence[Record]) -> list[dict[str, Any]]:
+    return [
+        {"hash": record_hash(r), "contributor": r.get("contributor"), "contribution": r.get("contribution")}
+        for r in train
+    ]
+
+
+def _query_rows(analyzer: Analyzer, measured: Sequence[Record], measurements: torch.Tensor,
+                scores: torch.Tensor, train: Sequence[Record]) -> list[dict[str, Any]]:
+    spans = SpanIndex([record_text(r) for r in train], analyzer.args.span) if analyzer.spec.task == "generation" \
+        else None
+    rows = []
+    for q, value, top in zip(measured, measurements.tolist(), top_k(scores, analyzer.args.score.top_k), strict=True):
+        row: dict[str, Any] = {"hash": record_hash(q), "measurement": float(f"{value:.7g}"), "top": top}
+        if "label" in q:
+            row["label"] = str(q["label"])
+        if spans is not None:
+            row["spans"] = [s.to_dict() for s in spans.find(str(q.get("completion", q.get("text", ""))))]
+        rows.append(row)
+    return rows
+
+
+def model_level_scores(analyzer: Analyzer, index: AttributionIndex, validation: Sequence[Record]) -> torch.Tensor:
+    """Each training record's influence on the mean validation measurement (linear in the queries)."""
+    feats, _, _ = analyzer.query_features(validation)
+    return index.scores(feats).mean(0)
+
+
+def attribute(
+    model_dir: str | Path,
+    records: Sequence[Record],
+    queries: Sequence[Record],
+    args: AttributionArguments | None = None,
+    device: str | None = None,
+    rebuild_index: bool = False,
+    with_model_level: bool = True,
+) -> AttributionReport:
+    """Scores of every query against every training record, aggregated per contribution/contributor."""
+    analyzer = Analyzer(model_dir, args, device)
+    train, validation = analyzer.split(records)
+    index = analyzer.index(train, rebuild=rebuild_index)
+    query_feats, measurements, measured = analyzer.query_features(queries)
+    scores = index.scores(query_feats)
+    z = analyzer.args.score.negative_flag_z
+    model_level = None
+    if with_model_level and validation:
+        level = model_level_scores(analyzer, index, validation)
+        model_level = {"validation_records": len(validation), "scores": rounded(level),
+                       **aggregate(level, train, z).to_dict()}
+    return AttributionReport(
+        model={"fingerprint": index.config["fingerprint"], "spec_sha256": analyzer.spec.sha256(),
+               "base_model": analyzer.spec.base_model, "task": analyzer.spec.task,
+               "ensemble": [m.name for m in index.members], "dampings": [m.damping for m in index.members]},
+        arguments=analyzer.args.to_dict(),
+        seeds={"training": analyzer.spec.seed, "projection": analyzer.args.features.projection_seed},
+        versions=library_versions(),
+        records=_record_rows(train),
+        queries=_query_rows(analyzer, measured, measurements, scores, train),
+        scores=rounded(scores),
+        summary=aggregate(scores.sum(0), train, z).to_dict(),
+        model_level=model_level,
+        self_influence=rounded(index.self_influence()),
+    )

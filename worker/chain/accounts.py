@@ -1,0 +1,158 @@
+"""Who signs: a private key from the environment, an encrypted keystore, or Anvil's dev accounts.
+
+Keys never travel on the command line (they would land in shell history and `ps`): the private key comes
+from `OPENLEDGER_PRIVATE_KEY`, a keystore's password from `OPENLEDGER_KEYSTORE_PASSWORD` or a prompt.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+
+from worker.chain.anvil import DEFAULT_MNEMONIC
+from worker.errors import ChainError
+
+PRIVATE_KEY_ENV = "OPENLEDGER_PRIVATE_KEY"
+KEYSTORE_ENV = "OPENLEDGER_KEYSTORE"
+KEYSTORE_PASSWORD_ENV = "OPENLEDGER_KEYSTORE_PASSWORD"
+DEV_ACCOUNT_PATH = "m/44'/60'/0'/0/{index}"
+
+
+@dataclass(frozen=True)
+class Signature:
+    v: int
+    r: bytes
+    s: bytes
+
+
+class Signer(Protocol):
+    """What signs for an account: a local key here, or an adapter (e.g. an ape account in scripts/)."""
+
+    @property
+    def address(self) -> ChecksumAddress: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def sign_transaction(self, tx: dict[str, Any]) -> bytes: ...
+
+    def sign_typed_data(
+        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
+    ) -> Signature: ...
+
+
+class LocalSigner:
+    """A local key that signs transactions and EIP-712 messages; `source` says where it came from."""
+
+    def __init__(self, account: LocalAccount, source: str):
+        self._account = account
+        self._source = source
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self._account.address
+
+    def sign_transaction(self, tx: dict[str, Any]) -> bytes:
+        return bytes(self._account.sign_transaction(tx).raw_transaction)
+
+    def sign_typed_data(
+        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
+    ) -> Signature:
+        signed = self._account.sign_typed_data(domain, types, message)
+        return Signature(v=signed.v, r=signed.r.to_bytes(32, "big"), s=signed.s.to_bytes(32, "big"))
+
+    def __repr__(self) -> str:  # never the key
+        return f"LocalSigner({self.address}, from {self.source})"
+
+
+def signer_from_key(private_key: str, source: str = "private key") -> Signer:
+    try:
+        return LocalSigner(Account.from_key(private_key.strip()), source)
+    except (ValueError, TypeError) as exc:
+        raise ChainError(f"invalid private key from {source}: expected 32 bytes of hex (0x...)") from exc
+
+
+def signer_from_env(var: str = PRIVATE_KEY_ENV) -> Signer | None:
+    """The signer whose key is in environment variable `var`, or None if it is unset."""
+    key = os.environ.get(var)
+    return signer_from_key(key, f"${var}") if key else None
+
+
+def _keystore_password(path: Path) -> str:
+    password = os.environ.get(KEYSTORE_PASSWORD_ENV)
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise ChainError(
+            f"keystore {path} needs a password: set {KEYSTORE_PASSWORD_ENV} or run interactively"
+        )
+    return getpass.getpass(f"password for keystore {path.name}: ")
+
+
+def signer_from_keystore(path: Path, password: str | None = None) -> Signer:
+    """Decrypt an eth-account (web3 secret storage) keystore file."""
+    if not path.is_file():
+        raise ChainError(f"keystore file {path} does not exist")
+    try:
+        keyfile = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ChainError(f"keystore {path} is not JSON: expected an encrypted key file") from exc
+    secret = password if password is not None else _keystore_password(path)
+    try:
+        key = Account.decrypt(keyfile, secret)
+    except ValueError as exc:
+        raise ChainError(f"could not decrypt keystore {path}: wrong password or corrupt file") from exc
+    return LocalSigner(Account.from_key(key), f"keystore {path}")
+
+
+def write_keystore(private_key: str, path: Path, password: str, iterations: int | None = None) -> Path:
+    """Encrypt a key into a keystore file (scrypt; `iterations` lowers its cost, for tests only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(Account.encrypt(private_key, password, iterations=iterations)))
+    path.chmod(0o600)
+    return path
+
+
+@lru_cache(maxsize=64)
+def _dev_account(index: int, mnemonic: str) -> LocalAccount:
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(mnemonic, account_path=DEV_ACCOUNT_PATH.format(index=index))
+
+
+def dev_signer(index: int, mnemonic: str = DEFAULT_MNEMONIC) -> Signer:
+    """Anvil's deterministic account `index`: for local chains only, the keys are public knowledge."""
+    if index < 0:
+        raise ChainError(f"dev account index must be >= 0, got {index}")
+    return LocalSigner(_dev_account(index, mnemonic), f"anvil dev account {index}")
+
+
+def resolve_signer(keystore: Path | None = None, dev_index: int | None = None) -> Signer:
+    """The active account: an explicit keystore, then $OPENLEDGER_PRIVATE_KEY, $OPENLEDGER_KEYSTORE,
+    then a dev account if asked for."""
+    if keystore is not None:
+        return signer_from_keystore(keystore)
+    from_env = signer_from_env()
+    if from_env is not None:
+        return from_env
+    if os.environ.get(KEYSTORE_ENV):
+        return signer_from_keystore(Path(os.environ[KEYSTORE_ENV]))
+    if dev_index is not None:
+        return dev_signer(dev_index)
+    raise ChainError(
+        f"no account: set {PRIVATE_KEY_ENV}, pass --keystore (or set {KEYSTORE_ENV}), "
+        "or use --dev-account N on a local Anvil"
+    )

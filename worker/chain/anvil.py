@@ -1,0 +1,164 @@
+"""A local Anvil node: start it on a free port, wait until it answers, stop it.
+
+Used by `openledger node` (foreground) and by the integration tests (one per session). Anvil derives its
+accounts from the well-known Foundry test mnemonic, so account N has the same address on every run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from worker.config import project_root
+from worker.errors import ChainError
+
+DEFAULT_MNEMONIC = "test test test test test test test test test test test junk"
+DEFAULT_CHAIN_ID = 31337
+NPM_ANVIL = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+
+
+def find_anvil() -> Path:
+    """The anvil binary: the npm one under node_modules first, then `anvil` on PATH."""
+    local = project_root() / NPM_ANVIL
+    if local.is_file():
+        return local
+    found = shutil.which("anvil")
+    if found:
+        return Path(found)
+    raise ChainError("anvil not found: run `make setup` (installs @foundry-rs/anvil) or put anvil on PATH")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class AnvilConfig:
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: a free port
+    chain_id: int = DEFAULT_CHAIN_ID
+    accounts: int = 20
+    balance_eth: int = 10_000
+    mnemonic: str = DEFAULT_MNEMONIC
+    block_time: int | None = None  # None: automine (one block per transaction)
+    gas_limit: int | None = None
+    extra_args: tuple[str, ...] = field(default=())
+
+
+class Anvil:
+    """A running Anvil process; use as a context manager or call `start()`/`stop()`."""
+
+    def __init__(self, config: AnvilConfig | None = None, binary: Path | None = None):
+        self.config = config or AnvilConfig()
+        self.binary = binary or find_anvil()
+        self.port = self.config.port or free_port(self.config.host)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        cfg = self.config
+        cmd = [
+            str(self.binary),
+            "--host",
+            cfg.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(cfg.chain_id),
+            "--accounts",
+            str(cfg.accounts),
+            "--balance",
+            str(cfg.balance_eth),
+            "--mnemonic",
+            cfg.mnemonic,
+        ]
+        if cfg.block_time is not None:
+            cmd += ["--block-time", str(cfg.block_time)]
+        if cfg.gas_limit is not None:
+            cmd += ["--gas-limit", str(cfg.gas_limit)]
+        return cmd + list(cfg.extra_args)
+
+    def start(self, timeout: float = 30.0, quiet: bool = True) -> Anvil:
+        if self._proc is not None:
+            return self
+        out = subprocess.DEVNULL if quiet else None
+        # stderr to a file, not a pipe: a pipe nobody reads would block anvil once full.
+        self._stderr = tempfile.TemporaryFile() if quiet else None
+        self._proc = subprocess.Popen(self.command(), stdout=out, stderr=self._stderr)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                err = self._read_stderr()
+                raise ChainError(
+                    f"anvil exited with code {self._proc.returncode} on port {self.port}: "
+                    f"{err.strip()[-500:] or 'no output'}"
+                )
+            if self.is_ready():
+                return
+            time.sleep(0.05)
+        raise ChainError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s")
+
+    def _read_stderr(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def is_ready(self) -> bool:
+        try:
+            reply = httpx.post(
+                self.rpc_url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=1.0,
+            )
+            return reply.status_code == 200 and "result" in reply.json()
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def wait(self) -> int:
+        """Block until the process exits (the foreground `openledger node`)."""
+        assert self._proc is not None, "anvil not started"
+        return self._proc.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+    def __enter__(self) -> Anvil:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,103 @@
+"""ChainClient: one account on one deployment, with a typed wrapper per contract.
+
+`client.as_account(signer)` gives the same deployment seen by another account (its own sender and
+nonce manager); wrappers are created on first use.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+
+from worker.chain.accounts import Signer, resolve_signer
+from worker.chain.artifacts import ErrorTable
+from worker.chain.bindings import cached_artifact
+from worker.chain.connection import DevChain, connect
+from worker.chain.datanet_registry import DatanetRegistry
+from worker.chain.deployment import Deployment, load_deployment
+from worker.chain.events import EventDecoder
+from worker.chain.governance import OpenGovernor
+from worker.chain.model_registry import ModelRegistry
+from worker.chain.open_token import OpenToken
+from worker.chain.reward_vault import RewardVault
+from worker.chain.sender import TransactionSender
+from worker.chain.worker_registry import WorkerRegistry
+from worker.config import load_settings
+
+
+def decoder_for(deployment: Deployment) -> EventDecoder:
+    decoder = EventDecoder()
+    for name, address in deployment.addresses.items():
+        decoder.register(name, address, cached_artifact(name).abi)
+    return decoder
+
+
+class ChainClient:
+    def __init__(
+        self,
+        w3: Web3,
+        signer: Signer,
+        deployment: Deployment,
+        *,
+        errors: ErrorTable | None = None,
+        decoder: EventDecoder | None = None,
+    ):
+        self.w3 = w3
+        self.signer = signer
+        self.deployment = deployment
+        self.sender = TransactionSender(w3, signer, errors=errors)
+        self.decoder = decoder or decoder_for(deployment)
+
+    @classmethod
+    def connect(cls, rpc_url: str | None = None, signer: Signer | None = None) -> ChainClient:
+        """Connect to `rpc_url` (default: settings), load and verify this chain's recorded deployment."""
+        w3 = connect(rpc_url or load_settings().rpc_url)
+        return cls(w3, signer or resolve_signer(), load_deployment(w3))
+
+    def as_account(self, signer: Signer) -> ChainClient:
+        return ChainClient(self.w3, signer, self.deployment, errors=self.sender.errors, decoder=self.decoder)
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self.signer.address
+
+    @property
+    def dev(self) -> DevChain:
+        return DevChain(self.w3)
+
+    def latest_timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def eth_balance(self, account: str | None = None) -> int:
+        return int(self.w3.eth.get_balance(account or self.address))  # type: ignore[arg-type]
+
+    @cached_property
+    def token(self) -> OpenToken:
+        return OpenToken(self, self.deployment.address("OpenToken"))
+
+    @cached_property
+    def datanets(self) -> DatanetRegistry:
+        return DatanetRegistry(self, self.deployment.address("DatanetRegistry"))
+
+    @cached_property
+    def workers(self) -> WorkerRegistry:
+        return WorkerRegistry(self, self.deployment.address("WorkerRegistry"))
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        return ModelRegistry(self, self.deployment.address("ModelRegistry"))
+
+    @cached_property
+    def vault(self) -> RewardVault:
+        return RewardVault(self, self.deployment.address("RewardVault"))
+
+    @cached_property
+    def governor(self) -> OpenGovernor:
+        return OpenGovernor(self, self.deployment.address("OpenGovernor"))
+
+    @property
+    def timelock(self) -> ChecksumAddress:
+        """The timelock: executor of governance and the protocol treasury."""
+        return self.deployment.address("OpenTimelock")

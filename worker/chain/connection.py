@@ -1,0 +1,68 @@
+"""Connecting to an RPC endpoint, and the Anvil-only controls tests and local tools use (time, blocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from web3 import HTTPProvider, Web3
+
+from worker.chain.nonces import forget_nonces
+from worker.errors import ChainError
+
+
+def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
+    """A Web3 on `rpc_url`, checked to answer. Retries are ours (sender), so web3's own are off."""
+    provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    w3 = Web3(provider)
+    try:
+        w3.eth.chain_id  # noqa: B018 - the cheapest call that proves the node answers
+    except (requests.ConnectionError, requests.Timeout, OSError) as exc:
+        raise ChainError(
+            f"cannot reach the RPC at {rpc_url}: start a local chain with `openledger node` "
+            "or point OPENLEDGER_RPC at a running node"
+        ) from exc
+    return w3
+
+
+def endpoint_of(w3: Web3) -> str:
+    return str(getattr(w3.provider, "endpoint_uri", None) or id(w3.provider))
+
+
+class DevChain:
+    """Anvil's test controls: snapshots, time travel, mining. Only for local development chains."""
+
+    def __init__(self, w3: Web3):
+        self.w3 = w3
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        reply = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
+        if "error" in reply:
+            raise ChainError(f"{method} failed: {reply['error']}: is this an Anvil node?")
+        return reply.get("result")
+
+    def snapshot(self) -> str:
+        return str(self.rpc("evm_snapshot"))
+
+    def revert(self, snapshot_id: str) -> None:
+        """Rewind to a snapshot; cached nonces would now be ahead of the chain, so they are dropped."""
+        if not self.rpc("evm_revert", [snapshot_id]):
+            raise ChainError(f"evm_revert to snapshot {snapshot_id} failed (each snapshot can be used once)")
+        forget_nonces(self.w3.eth.chain_id)
+
+    def increase_time(self, seconds: int) -> None:
+        """Move the clock forward and mine a block so that `block.timestamp` shows it."""
+        self.rpc("evm_increaseTime", [int(seconds)])
+        self.mine()
+
+    def mine(self, blocks: int = 1) -> None:
+        self.rpc("anvil_mine", [hex(blocks)])
+
+    def set_automine(self, enabled: bool) -> None:
+        self.rpc("evm_setAutomine", [enabled])
+
+    def timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)

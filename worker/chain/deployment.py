@@ -1,0 +1,262 @@
+"""Deploy the whole protocol to any RPC and record it in `.openledger/deployments/<chainId>.json`.
+
+Order and wiring follow docs/PROTOCOL.md: the deployer is the registries' first admin only long enough to
+set local-friendly parameters and grant SLASHER_ROLE; then the timelock receives GOVERNANCE_ROLE and
+DEFAULT_ADMIN_ROLE everywhere, the governor becomes the timelock's proposer and canceller, anyone may
+execute, and the deployer renounces its roles (unless `keep_deployer_admin`, for tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from worker.chain.accounts import Signer
+from worker.chain.artifacts import PROTOCOL_CONTRACTS, load_artifact
+from worker.chain.sender import Call, TransactionSender
+from worker.config import load_settings
+from worker.errors import ChainError
+
+CONTRACTS = PROTOCOL_CONTRACTS
+REGISTRIES = ("DatanetRegistry", "WorkerRegistry", "ModelRegistry", "RewardVault")
+ZERO = "0x0000000000000000000000000000000000000000"
+ADMIN_ROLE = b"\x00" * 32
+GOVERNANCE_ROLE = keccak(text="GOVERNANCE_ROLE")
+SLASHER_ROLE = keccak(text="SLASHER_ROLE")
+PROPOSER_ROLE = keccak(text="PROPOSER_ROLE")
+CANCELLER_ROLE = keccak(text="CANCELLER_ROLE")
+REDEPLOY = "run `openledger deploy`"
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """Local-friendly defaults: governance that completes in seconds on Anvil, short windows."""
+
+    token_supply: int = 1_000_000_000 * 10**18
+    voting_delay_blocks: int = 1
+    voting_period_blocks: int = 20
+    proposal_threshold: int = 0
+    quorum_percent: int = 4
+    timelock_delay_s: int = 60
+    lease_duration_s: int = 30 * 60
+    job_challenge_window_s: int = 3600
+    epoch_challenge_window_s: int = 3600
+    # None keeps the contract's default (100 OPEN bonds and slashes, 100 OPEN minimum worker stake).
+    job_challenge_bond: int | None = None
+    job_slash_amount: int | None = None
+    epoch_challenge_bond: int | None = None
+    min_worker_stake: int | None = None
+    delegate_deployer: bool = True  # the deployer's tokens count as votes from the start
+    keep_deployer_admin: bool = False  # tests only: lets the deployer resolve challenges directly
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    deployer: str
+    addresses: dict[str, str]
+    bytecode_hashes: dict[str, str]
+    block_number: int  # the last deployment transaction's block
+    block_hash: str
+    config: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def address(self, name: str) -> ChecksumAddress:
+        if name not in self.addresses:
+            raise ChainError(f"deployment on chain {self.chain_id} has no {name}: {REDEPLOY}")
+        return to_checksum_address(self.addresses[name])
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("path")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], path: Path | None = None) -> Deployment:
+        names = {f.name for f in dataclasses.fields(cls)} - {"path"}
+        missing = names - data.keys()
+        if missing:
+            raise ChainError(f"deployment file {path} lacks {sorted(missing)}: {REDEPLOY}")
+        return cls(**{k: data[k] for k in names}, path=path)
+
+
+Progress = Callable[[str], None]
+
+
+class _Deployer:
+    """Sends the deployment transactions for one account and remembers what it deployed."""
+
+    def __init__(self, sender: TransactionSender, progress: Progress):
+        self.sender = sender
+        self.progress = progress
+        self.addresses: dict[str, ChecksumAddress] = {}
+        self.hashes: dict[str, str] = {}
+        self.last_block = 0
+
+    def deploy(self, name: str, *args: Any) -> ChecksumAddress:
+        artifact = load_artifact(name)
+        factory = self.sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        data = bytes.fromhex(factory.constructor(*args).data_in_transaction[2:])
+        receipt = self.sender.send(Call(name, "constructor", None, data))
+        address = to_checksum_address(receipt["contractAddress"])
+        self.addresses[name], self.hashes[name] = address, artifact.bytecode_hash
+        self.last_block = int(receipt["blockNumber"])
+        self.progress(f"{name} at {address} (gas {receipt['gasUsed']})")
+        return address
+
+    def call(self, name: str, function: str, *args: Any) -> None:
+        contract = self.sender.w3.eth.contract(address=self.addresses[name], abi=load_artifact(name).abi)
+        data = bytes.fromhex(contract.encode_abi(function, args=list(args))[2:])
+        receipt = self.sender.send(Call(name, function, self.addresses[name], data))
+        self.last_block = int(receipt["blockNumber"])
+
+
+def _deploy_contracts(d: _Deployer, config: DeploymentConfig, deployer: str) -> None:
+    token = d.deploy("OpenToken", deployer, config.token_supply)
+    timelock = d.deploy("OpenTimelock", config.timelock_delay_s, [], [ZERO], deployer)
+    d.deploy(
+        "OpenGovernor",
+        token,
+        timelock,
+        config.voting_delay_blocks,
+        config.voting_period_blocks,
+        config.proposal_threshold,
+        config.quorum_percent,
+    )
+    datanets = d.deploy("DatanetRegistry", token, deployer)
+    workers = d.deploy("WorkerRegistry", token, deployer)
+    models = d.deploy("ModelRegistry", token, datanets, workers, timelock, deployer)
+    d.deploy("RewardVault", token, models, workers, timelock, deployer)
+
+
+def _set_parameters(d: _Deployer, config: DeploymentConfig) -> None:
+    d.call("ModelRegistry", "setLeaseDuration", config.lease_duration_s)
+    d.call("ModelRegistry", "setChallengeWindow", config.job_challenge_window_s)
+    d.call("RewardVault", "setChallengeWindow", config.epoch_challenge_window_s)
+    optional = [
+        ("ModelRegistry", "setChallengeBond", config.job_challenge_bond),
+        ("ModelRegistry", "setSlashAmount", config.job_slash_amount),
+        ("RewardVault", "setChallengeBond", config.epoch_challenge_bond),
+        ("WorkerRegistry", "setMinWorkerStake", config.min_worker_stake),
+    ]
+    for name, setter, value in optional:
+        if value is not None:
+            d.call(name, setter, value)
+
+
+def _wire_roles(d: _Deployer, config: DeploymentConfig, deployer: str) -> None:
+    timelock, governor = d.addresses["OpenTimelock"], d.addresses["OpenGovernor"]
+    d.call("WorkerRegistry", "grantRole", SLASHER_ROLE, d.addresses["ModelRegistry"])
+    d.call("WorkerRegistry", "grantRole", SLASHER_ROLE, d.addresses["RewardVault"])
+    for name in REGISTRIES:
+        d.call(name, "grantRole", GOVERNANCE_ROLE, timelock)
+        d.call(name, "grantRole", ADMIN_ROLE, timelock)
+    d.call("OpenTimelock", "grantRole", PROPOSER_ROLE, governor)
+    d.call("OpenTimelock", "grantRole", CANCELLER_ROLE, governor)
+    if config.delegate_deployer:
+        d.call("OpenToken", "delegate", deployer)
+    if config.keep_deployer_admin:
+        return
+    for name in REGISTRIES:
+        d.call(name, "renounceRole", GOVERNANCE_ROLE, deployer)
+        d.call(name, "renounceRole", ADMIN_ROLE, deployer)
+    d.call("OpenTimelock", "renounceRole", ADMIN_ROLE, deployer)
+
+
+def deploy_system(
+    w3: Web3,
+    signer: Signer,
+    config: DeploymentConfig | None = None,
+    *,
+    deployments_dir: Path | None = None,
+    save: bool = True,
+    progress: Progress | None = None,
+) -> Deployment:
+    """Deploy and wire every contract from `signer`; record the result unless `save` is False."""
+    config = config or DeploymentConfig()
+    d = _Deployer(TransactionSender(w3, signer), progress or (lambda _: None))
+    _deploy_contracts(d, config, signer.address)
+    _set_parameters(d, config)
+    _wire_roles(d, config, signer.address)
+    block = w3.eth.get_block(d.last_block)
+    deployment = Deployment(
+        chain_id=d.sender.chain_id,
+        deployer=signer.address,
+        addresses=dict(d.addresses),
+        bytecode_hashes=d.hashes,
+        block_number=d.last_block,
+        block_hash="0x" + bytes(block["hash"]).hex(),
+        config=dataclasses.asdict(config),
+    )
+    return save_deployment(deployment, deployments_dir) if save else deployment
+
+
+def deployment_path(chain_id: int, deployments_dir: Path | None = None) -> Path:
+    return (deployments_dir or load_settings().deployments_dir) / f"{chain_id}.json"
+
+
+def save_deployment(deployment: Deployment, deployments_dir: Path | None = None) -> Deployment:
+    path = deployment_path(deployment.chain_id, deployments_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+    tmp.replace(path)  # atomic: a reader never sees half a file
+    return dataclasses.replace(deployment, path=path)
+
+
+def read_deployment(chain_id: int, deployments_dir: Path | None = None) -> Deployment:
+    path = deployment_path(chain_id, deployments_dir)
+    if not path.is_file():
+        raise ChainError(f"no deployment recorded for chain {chain_id} ({path}): {REDEPLOY}")
+    try:
+        return Deployment.from_json(json.loads(path.read_text()), path)
+    except json.JSONDecodeError as exc:
+        raise ChainError(f"deployment file {path} is not valid JSON: {REDEPLOY}") from exc
+
+
+def verify_deployment(w3: Web3, deployment: Deployment) -> None:
+    """Raise "deployment stale" if the chain no longer holds what the file describes (e.g. a restarted
+    Anvil: the addresses have no code, or the recorded block is not this chain's block)."""
+    where = f" ({deployment.path})" if deployment.path else ""
+    for name, address in deployment.addresses.items():
+        if not w3.eth.get_code(to_checksum_address(address)):
+            raise ChainError(
+                f"deployment stale: no code for {name} at {address} on chain "
+                f"{deployment.chain_id}{where}; the chain was reset? {REDEPLOY}"
+            )
+    head = int(w3.eth.block_number)
+    if deployment.block_number > head:
+        raise ChainError(
+            f"deployment stale: recorded at block {deployment.block_number} but the chain is at "
+            f"block {head}{where}; {REDEPLOY}"
+        )
+    actual = "0x" + bytes(w3.eth.get_block(deployment.block_number)["hash"]).hex()
+    if actual != deployment.block_hash:
+        raise ChainError(
+            f"deployment stale: block {deployment.block_number} is not the block the deployment "
+            f"was recorded in{where}; the chain was reset or reorganised. {REDEPLOY}"
+        )
+
+
+def load_deployment(w3: Web3, deployments_dir: Path | None = None) -> Deployment:
+    """The recorded deployment of the connected chain, verified to still be there."""
+    deployment = read_deployment(int(w3.eth.chain_id), deployments_dir)
+    verify_deployment(w3, deployment)
+    return deployment
+
+
+def artifact_drift(deployment: Deployment) -> list[str]:
+    """Contracts whose compiled bytecode in out/ differs from what was deployed (rebuilt since)."""
+    return [
+        name
+        for name, digest in deployment.bytecode_hashes.items()
+        if load_artifact(name).bytecode_hash != digest
+    ]

@@ -1,0 +1,114 @@
+"""ModelRegistry: models, training jobs with leases, results, challenges, finalization, payouts."""
+
+from __future__ import annotations
+
+from eth_utils import to_checksum_address
+
+from worker.chain.bindings import ContractBinding, TxResult
+from worker.chain.types import Job, Model, ModelParams, from_abi
+
+
+class ModelRegistry(ContractBinding):
+    NAME = "ModelRegistry"
+    CREATED_ID = {
+        "registerModel": ("ModelRegistered", "modelId"),
+        "requestTraining": ("TrainingRequested", "jobId"),
+    }
+
+    # ------------------------------------------------------------------ models and jobs
+
+    def register_model(
+        self,
+        datanet_id: int,
+        version_id: int,
+        base_model: str,
+        training_spec_cid: str,
+        price_per_inference: int,
+    ) -> TxResult:
+        """Register a model bound to a datanet version; `created_id` is the model id."""
+        return self.transact(
+            "registerModel", datanet_id, version_id, base_model, training_spec_cid, price_per_inference
+        )
+
+    def set_price(self, model_id: int, price: int) -> TxResult:
+        return self.transact("setPrice", model_id, price)
+
+    def request_training(self, model_id: int, bounty: int) -> TxResult:
+        """Approve the bounty if needed and post a job; `created_id` is the job id."""
+        self.client.token.ensure_allowance(self.address, bounty)
+        return self.transact("requestTraining", model_id, bounty)
+
+    def cancel_job(self, job_id: int) -> TxResult:
+        return self.transact("cancelJob", job_id)
+
+    def claim_job(self, job_id: int) -> TxResult:
+        return self.transact("claimJob", job_id)
+
+    def renew_lease(self, job_id: int) -> TxResult:
+        return self.transact("renewLease", job_id)
+
+    def release_job(self, job_id: int) -> TxResult:
+        return self.transact("releaseJob", job_id)
+
+    def submit_result(
+        self, job_id: int, adapter_cid: str, metrics_cid: str, attribution_root: bytes, report_cid: str
+    ) -> TxResult:
+        return self.transact("submitResult", job_id, adapter_cid, metrics_cid, attribution_root, report_cid)
+
+    def challenge_result(self, job_id: int, reason_cid: str) -> TxResult:
+        """Approve the current challenge bond if needed and dispute the job's result."""
+        self.client.token.ensure_allowance(self.address, self.params().challenge_bond)
+        return self.transact("challengeResult", job_id, reason_cid)
+
+    def resolve_challenge(self, job_id: int, upheld: bool) -> TxResult:
+        """GOVERNANCE_ROLE only: usually sent by the timelock through `governance.resolve_challenge`."""
+        return self.transact("resolveChallenge", job_id, upheld)
+
+    def finalize(self, job_id: int) -> TxResult:
+        return self.transact("finalize", job_id)
+
+    def withdraw(self) -> TxResult:
+        return self.transact("withdraw")
+
+    def withdraw_for(self, account: str) -> TxResult:
+        return self.transact("withdrawFor", to_checksum_address(account))
+
+    # ------------------------------------------------------------------ governance setters
+
+    def set_lease_duration(self, seconds: int) -> TxResult:
+        return self.transact("setLeaseDuration", seconds)
+
+    def set_challenge_window(self, seconds: int) -> TxResult:
+        return self.transact("setChallengeWindow", seconds)
+
+    def set_challenge_bond(self, amount: int) -> TxResult:
+        return self.transact("setChallengeBond", amount)
+
+    def set_slash_amount(self, amount: int) -> TxResult:
+        return self.transact("setSlashAmount", amount)
+
+    def set_challenger_reward_bps(self, bps: int) -> TxResult:
+        return self.transact("setChallengerRewardBps", bps)
+
+    # ------------------------------------------------------------------ views
+
+    def get_model(self, model_id: int) -> Model:
+        return from_abi(Model, self.view("getModel", model_id))
+
+    def get_job(self, job_id: int) -> Job:
+        return from_abi(Job, self.view("getJob", job_id))
+
+    def model_count(self) -> int:
+        return int(self.view("modelCount"))
+
+    def job_count(self) -> int:
+        return int(self.view("jobCount"))
+
+    def is_live(self, model_id: int) -> bool:
+        return bool(self.view("isLive", model_id))
+
+    def params(self) -> ModelParams:
+        return from_abi(ModelParams, self.view("params"))
+
+    def credited(self, account: str) -> int:
+        return int(self.view("credited", to_checksum_address(account)))

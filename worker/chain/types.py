@@ -1,0 +1,215 @@
+"""Plain Python views of the contract structs and enums (docs/PROTOCOL.md), built from decoded tuples."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, TypeVar, get_type_hints
+
+from eth_utils import to_checksum_address
+
+T = TypeVar("T")
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_BYTES32 = b"\x00" * 32
+
+
+class ContributionStatus(IntEnum):
+    NONE = 0
+    PENDING = 1
+    ACCEPTED = 2
+    REJECTED = 3
+    WITHDRAWN = 4
+
+
+class ModelStatus(IntEnum):
+    NONE = 0
+    REGISTERED = 1
+    LIVE = 2
+
+
+class JobStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    CLAIMED = 2
+    SUBMITTED = 3
+    CHALLENGED = 4
+    FINALIZED = 5
+    CANCELLED = 6
+
+
+class EpochStatus(IntEnum):
+    NONE = 0
+    POSTED = 1
+    CHALLENGED = 2
+    FINALIZED = 3
+
+
+@dataclass(frozen=True)
+class Policy:
+    stake_per_contribution: int
+    review_period: int
+    slash_bps: int
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.stake_per_contribution, self.review_period, self.slash_bps)
+
+
+@dataclass(frozen=True)
+class Datanet:
+    owner: str
+    treasury: str
+    metadata_cid: str
+    policy: Policy
+    created_at: int
+    version_count: int
+    contribution_count: int
+
+
+@dataclass(frozen=True)
+class Contribution:
+    datanet_id: int
+    contributor: str
+    content_cid: str
+    byte_size: int
+    record_count: int
+    stake: int
+    status: ContributionStatus
+    submitted_at: int
+    reason_cid: str
+    stake_released: bool
+
+
+@dataclass(frozen=True)
+class Version:
+    merkle_root: bytes
+    manifest_cid: str
+    record_count: int
+    contribution_count: int
+    published_at: int
+
+
+@dataclass(frozen=True)
+class Worker:
+    stake: int
+    endpoint: str
+    registered_at: int
+    exit_requested_at: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class Model:
+    owner: str
+    datanet_id: int
+    version_id: int
+    base_model: str
+    training_spec_cid: str
+    price_per_inference: int
+    status: ModelStatus
+    live_job_id: int
+    compute_provider: str
+    adapter_cid: str
+
+
+@dataclass(frozen=True)
+class Result:
+    adapter_cid: str
+    metrics_cid: str
+    attribution_root: bytes
+    report_cid: str
+    submitted_at: int
+
+
+@dataclass(frozen=True)
+class Job:
+    model_id: int
+    requester: str
+    bounty: int
+    status: JobStatus
+    worker: str
+    lease_expires_at: int
+    challenge_deadline: int
+    challenger: str
+    challenge_bond: int
+    challenge_reason_cid: str
+    result: Result
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    lease_duration: int
+    challenge_window: int
+    challenge_bond: int
+    slash_amount: int
+    challenger_reward_bps: int
+    treasury: str
+
+
+@dataclass(frozen=True)
+class FeeSplit:
+    treasury_bps: int
+    owner_bps: int
+    provider_bps: int
+    contributors_bps: int
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.treasury_bps, self.owner_bps, self.provider_bps, self.contributors_bps)
+
+
+@dataclass(frozen=True)
+class Epoch:
+    root: bytes
+    total: int
+    report_cid: str
+    poster: str
+    posted_at: int
+    challenge_deadline: int
+    status: EpochStatus
+    claimed: int
+    challenger: str
+    challenge_bond: int
+
+
+@dataclass(frozen=True)
+class Pool:
+    balance: int
+    reserved: int
+
+    @property
+    def unallocated(self) -> int:
+        return self.balance - self.reserved
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def _convert(kind: Any, value: Any) -> Any:
+    if dataclasses.is_dataclass(kind):
+        return from_abi(kind, value)  # type: ignore[arg-type]
+    if isinstance(kind, type) and issubclass(kind, IntEnum):
+        return kind(value)
+    if isinstance(value, str) and _ADDRESS.match(value):
+        return to_checksum_address(value)
+    return value
+
+
+def from_abi(cls: type[T], value: Any) -> T:
+    """Build dataclass `cls` from a decoded struct: a named tuple (by camelCase name) or a plain tuple
+    (by position, for functions with several outputs such as `getWorker`)."""
+    hints = get_type_hints(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if hasattr(value, "_asdict"):
+        named = value._asdict()
+        raw = [named[camel(f.name)] for f in fields]
+    else:
+        raw = list(value)
+        if len(raw) != len(fields):
+            raise ValueError(f"{cls.__name__} expects {len(fields)} values, got {len(raw)}")
+    return cls(**{f.name: _convert(hints[f.name], v) for f, v in zip(fields, raw, strict=True)})

@@ -1,0 +1,219 @@
+"""`openledger node`, `openledger deploy`, `openledger status`: a local chain, the protocol on it, and a look.
+
+web3 and the chain package are imported inside the commands so that `openledger --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker.cli.errors import friendly_errors
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from worker.chain.accounts import Signer
+
+console = Console()
+ANVIL_CHAIN_ID = 31337
+
+RpcOption = Annotated[
+    str | None, typer.Option("--rpc", help="RPC endpoint (default: $OPENLEDGER_RPC or http://127.0.0.1:8545)")
+]
+KeystoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore", help="Encrypted key file; password from $OPENLEDGER_KEYSTORE_PASSWORD or a prompt"
+    ),
+]
+DevAccountOption = Annotated[
+    int | None, typer.Option("--dev-account", help="Use Anvil dev account N (local chains only)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+
+
+def _connect(rpc: str | None) -> Web3:
+    from worker.chain.connection import connect
+    from worker.config import load_settings
+
+    return connect(rpc or load_settings().rpc_url)
+
+
+def _signer(w3: Web3, keystore: Path | None, dev_account: int | None, required: bool) -> Signer | None:
+    """The active account; on a local Anvil with nothing configured, dev account 0."""
+    from worker.chain.accounts import resolve_signer
+    from worker.errors import ChainError
+
+    if dev_account is None and keystore is None and int(w3.eth.chain_id) == ANVIL_CHAIN_ID:
+        dev_account = 0
+    try:
+        return resolve_signer(keystore, dev_account)
+    except ChainError:
+        if required:
+            raise
+        return None
+
+
+@friendly_errors
+def node_command(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8545,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    accounts: Annotated[int, typer.Option(help="Number of funded dev accounts")] = 20,
+    block_time: Annotated[int | None, typer.Option(help="Seconds per block (default: one per tx)")] = None,
+    deploy: Annotated[bool, typer.Option("--deploy", help="Deploy the protocol once the node is up")] = False,
+) -> None:
+    """Run a local Anvil chain in the foreground (Ctrl-C stops it)."""
+    from worker.chain.anvil import Anvil, AnvilConfig
+
+    anvil = Anvil(AnvilConfig(host=host, port=port, accounts=accounts, block_time=block_time))
+    try:  # from the start: a Ctrl-C at any point must not leave anvil running
+        anvil.start(quiet=True)
+        console.print(
+            f"[green]anvil[/] listening on {anvil.rpc_url} (chain {ANVIL_CHAIN_ID}, {accounts} dev accounts)"
+        )
+        if deploy:
+            _print_deployment(_deploy(anvil.rpc_url, None, 0, False), as_json=False)
+        else:
+            console.print(
+                "deploy the protocol with `openledger deploy` (a restarted node needs a new deployment)"
+            )
+        anvil.wait()
+    except KeyboardInterrupt:
+        console.print("stopping anvil")
+    finally:
+        anvil.stop()
+
+
+def _deploy(rpc: str | None, keystore: Path | None, dev_account: int | None, keep_admin: bool) -> Any:
+    from worker.chain.deployment import DeploymentConfig, deploy_system
+
+    w3 = _connect(rpc)
+    signer = _signer(w3, keystore, dev_account, required=True)
+    assert signer is not None
+    config = DeploymentConfig(keep_deployer_admin=keep_admin)
+    return deploy_system(
+        w3,
+        signer,
+        config,
+        progress=lambda line: console.print(f"  deployed {line}", highlight=False, soft_wrap=True),
+    )
+
+
+def _print_deployment(deployment: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**deployment.to_json(), "path": str(deployment.path)}, indent=2))
+        return
+    table = Table(title=f"OpenLedger on chain {deployment.chain_id} (block {deployment.block_number})")
+    table.add_column("contract")
+    table.add_column("address")
+    for name, address in deployment.addresses.items():
+        table.add_row(name, address)
+    console.print(table)
+    console.print(f"recorded in {deployment.path}")
+
+
+@friendly_errors
+def deploy_command(
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    keep_deployer_admin: Annotated[
+        bool, typer.Option(help="Keep the deployer's admin roles (tests only)")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy the whole protocol (token, governance, registries, vault) and record the addresses."""
+    if as_json:
+        console.quiet = True  # progress lines would break the JSON on stdout
+    deployment = _deploy(rpc, keystore, dev_account, keep_deployer_admin)
+    console.quiet = False
+    _print_deployment(deployment, as_json)
+
+
+def _status(rpc: str | None, keystore: Path | None, dev_account: int | None) -> dict[str, Any]:
+    from worker.chain.client import ChainClient
+    from worker.chain.deployment import artifact_drift, load_deployment
+    from worker.errors import ChainError
+
+    w3 = _connect(rpc)
+    out: dict[str, Any] = {
+        "rpc": w3.provider.endpoint_uri,
+        "chainId": int(w3.eth.chain_id),  # type: ignore[attr-defined]
+        "headBlock": int(w3.eth.block_number),
+    }
+    try:
+        deployment = load_deployment(w3)
+    except ChainError as exc:
+        out["deployment"] = {"error": str(exc)}
+        return out
+    out["deployment"] = {
+        "path": str(deployment.path),
+        "block": deployment.block_number,
+        "addresses": deployment.addresses,
+        "rebuiltSinceDeploy": artifact_drift(deployment),
+    }
+    signer = _signer(w3, keystore, dev_account, required=False)
+    if signer is not None:
+        client = ChainClient(w3, signer, deployment)
+        out["account"] = {
+            "address": signer.address,
+            "source": signer.source,
+            "eth": client.eth_balance(),
+            "open": client.token.balance_of(signer.address),
+            "votes": client.token.get_votes(signer.address),
+            "creditedModelRegistry": client.models.credited(signer.address),
+            "creditedRewardVault": client.vault.credited(signer.address),
+        }
+    return out
+
+
+@friendly_errors
+def status_command(
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Chain id, head block, the recorded deployment and the active account's balances."""
+    status = _status(rpc, keystore, dev_account)
+    if as_json:
+        print(json.dumps(status, indent=2))
+        return
+    console.print(f"chain {status['chainId']} at {status['rpc']}, head block {status['headBlock']}")
+    deployment = status["deployment"]
+    if "error" in deployment:
+        console.print(f"[yellow]deployment:[/] {deployment['error']}")
+        return
+    console.print(f"deployment {deployment['path']} (block {deployment['block']})")
+    for name, address in deployment["addresses"].items():
+        console.print(f"  {name:<16} {address}")
+    if deployment["rebuiltSinceDeploy"]:
+        console.print(
+            f"[yellow]contracts rebuilt since deployment:[/] {', '.join(deployment['rebuiltSinceDeploy'])}"
+            " (run `openledger deploy` to use the new code)"
+        )
+    if "account" in status:
+        acct = status["account"]
+        console.print(f"account {acct['address']} ({acct['source']})", highlight=False)
+        console.print(
+            f"  {acct['eth'] / 1e18:.4f} ETH, {acct['open'] / 1e18:,.4f} OPEN, "
+            f"votes {acct['votes'] / 1e18:,.0f}",
+            highlight=False,
+        )
+        console.print(
+            f"  withdrawable: {acct['creditedModelRegistry'] / 1e18:,.4f} OPEN (ModelRegistry), "
+            f"{acct['creditedRewardVault'] / 1e18:,.4f} OPEN (RewardVault)",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("node")(node_command)
+    app.command("deploy")(deploy_command)
+    app.command("status")(status_command)

@@ -1,0 +1,11 @@
+"""Merkle trees shared by dataset versions and reward epochs (OpenZeppelin StandardMerkleTree compatible)."""
+
+from worker.merkle.standard_tree import (
+    MerkleTreeError,
+    StandardMerkleTree,
+    leaf_hash,
+    node_hash,
+    process_proof,
+)
+
+__all__ = ["MerkleTreeError", "StandardMerkleTree", "leaf_hash", "node_hash", "process_proof"]

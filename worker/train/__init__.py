@@ -1,0 +1,25 @@
+"""LoRA fine-tuning, deterministic on CPU, from packaged base models or local model directories."""
+
+from worker.train.catalogue import CATALOGUE, ModelSource, resolve_base_model
+from worker.train.modeling import LoadedModel, build_model, load_trained
+from worker.train.records import read_jsonl, record_hash, split_records
+from worker.train.run import TrainOutcome, train
+from worker.train.spec import TrainingSpec, canonical_json
+from worker.train.trainer import train_in_memory
+
+__all__ = [
+    "CATALOGUE",
+    "LoadedModel",
+    "ModelSource",
+    "TrainOutcome",
+    "TrainingSpec",
+    "build_model",
+    "canonical_json",
+    "load_trained",
+    "read_jsonl",
+    "record_hash",
+    "resolve_base_model",
+    "split_records",
+    "train",
+    "train_in_memory",
+]

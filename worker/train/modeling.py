@@ -1,0 +1,124 @@
+"""Build the LoRA-wrapped model for a spec, and load a trained adapter back for attribution/serving."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from worker.errors import TrainingError
+from worker.train.catalogue import ModelSource, default_target_modules, resolve_base_model
+from worker.train.spec import TrainingSpec
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # a peft.PeftModel
+    tokenizer: Any
+    spec: TrainingSpec
+    source: ModelSource
+
+
+def load_tokenizer(source: ModelSource) -> Any:
+    from transformers import AutoTokenizer
+
+    kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source.directory), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot load the tokenizer of base model {source.name!r}: {exc}") from exc
+    if tokenizer.pad_token is None:
+        # Decoder-only models often have no pad token; padding is masked out so eos is a safe stand-in.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _load_base(source: ModelSource, spec: TrainingSpec, pad_token_id: int | None) -> Any:
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    # The "newly initialised classifier" notice is expected (that head is what we train): keep it quiet.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+    kwargs: dict[str, Any] = {"attn_implementation": "eager"}  # eager: deterministic and torch.func-friendly
+    if source.gguf_file:
+        kwargs["gguf_file"] = source.gguf_file
+    try:
+        if spec.task == "classification":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                str(source.directory), num_labels=len(spec.labels), **kwargs
+            )
+            if model.config.pad_token_id is None:
+                model.config.pad_token_id = pad_token_id
+        else:
+            model = AutoModelForCausalLM.from_pretrained(str(source.directory), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot load base model {source.name!r}: {exc}") from exc
+    return model.float()
+
+
+def build_model(spec: TrainingSpec) -> LoadedModel:
+    """Base model + fresh LoRA adapter (and classifier head), initialised from the spec's seed."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    if spec.task == "classification" and len(spec.labels) < 2:
+        raise TrainingError("classification needs the label list in the spec (at least 2 labels)")
+    source = resolve_base_model(spec.base_model)
+    tokenizer = load_tokenizer(source)
+    torch.manual_seed(spec.seed)  # the classifier head and LoRA A matrices are drawn here
+    base = _load_base(source, spec, tokenizer.pad_token_id)
+    targets = spec.target_modules or default_target_modules(base.config.model_type)
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS if spec.task == "classification" else TaskType.CAUSAL_LM,
+        r=spec.lora_r,
+        lora_alpha=spec.lora_alpha,
+        lora_dropout=spec.lora_dropout,
+        target_modules=list(targets),
+    )
+    try:
+        model = get_peft_model(base, config)
+    except ValueError as exc:
+        raise TrainingError(f"LoRA target modules {list(targets)} do not fit {source.name!r}: {exc}") from exc
+    return LoadedModel(model=model, tokenizer=tokenizer, spec=spec, source=source)
+
+
+def load_trained(adapter_dir: str | Path) -> LoadedModel:
+    """Rebuild base + adapter from a directory written by `train` (spec.json + adapter safetensors)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    adapter_dir = Path(adapter_dir)
+    spec_path = adapter_dir / "spec.json"
+    weights = adapter_dir / "adapter_model.safetensors"
+    if not spec_path.is_file() or not weights.is_file():
+        raise TrainingError(f"{adapter_dir} is not a trained model directory (needs spec.json and adapter)")
+    spec = TrainingSpec.from_json(spec_path.read_text())
+    loaded = build_model(spec)
+    result = set_peft_model_state_dict(loaded.model, load_file(str(weights)))
+    if getattr(result, "unexpected_keys", None):
+        raise TrainingError(f"adapter in {adapter_dir} does not match its spec: {result.unexpected_keys[:3]}")
+    loaded.model.eval()
+    return loaded
+
+
+def trainable_state(model: Any) -> dict[str, torch.Tensor]:
+    """The parameters training changes (LoRA + head), detached copies keyed by parameter name."""
+    return {n: p.detach().clone().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: Any, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n in state if n not in params]
+    if missing:
+        raise TrainingError(f"checkpoint does not fit this model (unknown parameters {missing[:3]})")
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())

@@ -1,0 +1,117 @@
+"""The training spec: every choice that determines the adapter bits, saved as canonical JSON.
+
+The spec is what a model owner registers on-chain (by hash) and what a verifier replays, so it holds
+hyper-parameters and the seed but nothing about the machine (device, paths of outputs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from worker.errors import TrainingError
+
+Task = Literal["classification", "generation"]
+TASKS: tuple[str, ...] = ("classification", "generation")
+OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 kept: the same value always gives the same bytes (and hash)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    base_model: str
+    task: Task = "classification"
+    labels: tuple[str, ...] = ()
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    # Empty means "the attention query/value projections of this architecture" (see catalogue).
+    target_modules: tuple[str, ...] = ()
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    epochs: int = 3
+    batch_size: int = 16
+    max_length: int = 128
+    seed: int = 0
+    validation_fraction: float = 0.1
+    # Over-long records are truncated and counted in metrics.json; strict turns them into an error.
+    strict_length: bool = False
+    # Bit-identical results need the same intra-op thread count on every machine that replays the run.
+    cpu_threads: int = 1
+    # Trainable-parameter snapshots after each epoch, used by attribution to ensemble over checkpoints.
+    save_checkpoints: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
+        object.__setattr__(self, "target_modules", tuple(self.target_modules))
+        validate_spec(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["labels"] = list(self.labels)
+        data["target_modules"] = list(self.target_modules)
+        return data
+
+    def to_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def replace(self, **changes: Any) -> TrainingSpec:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TrainingError(f"training spec has unknown field(s) {unknown}; known fields: {sorted(known)}")
+        if "base_model" not in data:
+            raise TrainingError("training spec needs 'base_model' (e.g. 'minilm' or a local model directory)")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TrainingError(f"training spec is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise TrainingError("training spec must be a JSON object")
+        return cls.from_dict(data)
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise TrainingError(f"bad training spec: {message}")
+
+
+def validate_spec(spec: TrainingSpec) -> None:
+    """Reject specs that cannot train, naming the field and the accepted range."""
+    _check(bool(spec.base_model), "base_model is empty; use 'minilm', 'smollm2-135m' or a model directory")
+    _check(spec.task in TASKS, f"task {spec.task!r} is not one of {list(TASKS)}")
+    _check(spec.optimizer in OPTIMIZERS, f"optimizer {spec.optimizer!r} is not one of {list(OPTIMIZERS)}")
+    _check(spec.lora_r >= 1, f"lora_r must be >= 1 (got {spec.lora_r})")
+    _check(spec.lora_alpha >= 1, f"lora_alpha must be >= 1 (got {spec.lora_alpha})")
+    _check(0.0 <= spec.lora_dropout < 1.0, f"lora_dropout must be in [0, 1) (got {spec.lora_dropout})")
+    _check(spec.lr > 0, f"lr must be > 0 (got {spec.lr})")
+    _check(spec.weight_decay >= 0, f"weight_decay must be >= 0 (got {spec.weight_decay})")
+    _check(spec.epochs >= 1, f"epochs must be >= 1 (got {spec.epochs})")
+    _check(spec.batch_size >= 1, f"batch_size must be >= 1 (got {spec.batch_size})")
+    _check(spec.max_length >= 4, f"max_length must be >= 4 tokens (got {spec.max_length})")
+    _check(0.0 <= spec.validation_fraction < 1.0,
+           f"validation_fraction must be in [0, 1) (got {spec.validation_fraction})")
+    _check(spec.cpu_threads >= 1, f"cpu_threads must be >= 1 (got {spec.cpu_threads})")
+    if spec.task == "classification" and spec.labels:
+        _check(len(set(spec.labels)) == len(spec.labels), f"labels contain duplicates: {list(spec.labels)}")
+        _check(len(spec.labels) >= 2, f"classification needs at least 2 labels (got {list(spec.labels)})")
