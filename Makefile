@@ -23,11 +23,17 @@ help:
 	@echo "make lint    slither (no high/medium findings) + ruff"
 	@echo "make bench   gas, storage and attribution benchmarks"
 
-setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/solcx build
+setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx build
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
 	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Independent CID oracle (the JS reference UnixFS importer) for tests/storage and bench/storage_cid.py
+$(STAMPS)/oracle: tests/oracle/package.json tests/oracle/package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --prefix tests/oracle --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(STAMPS)/venv: pyproject.toml

@@ -67,7 +67,11 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         url = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except (ConnectionError, ValueError):  # the client gave up mid-upload, as Kubo sees it too
+            self.close_connection = True
+            return
         state.requests.append(("POST", url.path, params, dict(self.headers)))
         if state.delay_s:
             time.sleep(state.delay_s)
@@ -86,7 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                line = self.rfile.readline()
+                if not line:
+                    raise ConnectionAbortedError("request body cut off")
+                size = int(line.split(b";")[0].strip(), 16)
                 if size == 0:
                     self.rfile.readline()
                     return b"".join(chunks)

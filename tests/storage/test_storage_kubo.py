@@ -58,6 +58,14 @@ def test_add_streams_every_source_kind(client: KuboClient, node: FakeKubo) -> No
     assert client.add(b"x", pin=False) not in node.state.pins
 
 
+def test_unreadable_source_fails_before_anything_is_stored(client: KuboClient, node: FakeKubo,
+                                                           tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="no such file"):
+        client.add(tmp_path / "missing.jsonl")
+    assert node.state.blocks == {}
+    assert client.add(b"still works") == compute_cid(b"still works")
+
+
 def test_cat_has_pins_and_version(client: KuboClient, node: FakeKubo) -> None:
     cid = client.add(DATA)
     assert client.cat(cid) == DATA

@@ -117,7 +117,8 @@ class DuplicateIndex:
     def _lookup_table(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per band: the indexed keys sorted, and which indexed text each belongs to."""
         if self._table is None:
-            keys = np.concatenate(self._key_parts) if self._key_parts else np.zeros((0, self.bands), np.uint64)
+            empty = np.zeros((0, self.bands), np.uint64)
+            keys = np.concatenate(self._key_parts) if self._key_parts else empty
             orders = [np.argsort(keys[:, band], kind="stable") for band in range(self.bands)]
             self._table = [(keys[order, band], order) for band, order in enumerate(orders)]
         return self._table

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -132,7 +133,8 @@ class KuboClient:
         builder = CidBuilder(self.profile)
         reader = _HashingReader(iter_source(source), builder)
         params = {**self.profile.kubo_add_params(), "pin": "true" if pin else "false", "progress": "false"}
-        files = {"file": (source_name(source), reader, "application/octet-stream")}
+        # Kubo URL-unescapes part file names (as its own clients escape them); the name never changes the CID.
+        files = {"file": (quote(source_name(source), safe=""), reader, "application/octet-stream")}
         response = self._send("add", params, files=files)
         node_cid = _last_added_hash(response.text, self.location)
         ours = builder.finalize()

@@ -125,13 +125,14 @@ class LocalStore:
 
     def _verified_chunks(self, cid: str, handle: BinaryIO, read_size: int) -> Iterator[bytes]:
         builder = CidBuilder(parse_cid(cid).profile)
+        inode = os.fstat(handle.fileno()).st_ino
         with handle:
             while chunk := handle.read(read_size):
                 builder.update(chunk)
                 yield chunk
         computed = builder.finalize()
         if computed != cid:
-            self._quarantine(cid)
+            self._quarantine(cid, inode)
             hint = "the object was damaged on disk and has been quarantined: add the file again"
             raise CidMismatchError(cid, computed, self.location, hint)
 
@@ -147,10 +148,12 @@ class LocalStore:
             return False
         return True
 
-    def _quarantine(self, cid: str) -> None:
+    def _quarantine(self, cid: str, inode: int) -> None:
+        """Move the damaged object aside, unless a concurrent add already replaced it with a good copy."""
         self._ensure_dirs()
         try:
-            os.replace(self.objects / cid, self.quarantine / f"{cid}.{time.time_ns()}")
+            if os.stat(self.objects / cid).st_ino == inode:
+                os.replace(self.objects / cid, self.quarantine / f"{cid}.{time.time_ns()}")
         except FileNotFoundError:
             pass  # another reader moved it first
 
