@@ -20,12 +20,22 @@ from worker.demo.training_stage import PPM, LiveModel
 from worker.storage import LocalStore
 
 
-def contributor_table(actors: Actors, published: PublishedDatanet, live: LiveModel,
-                      payout: EpochPayout) -> Table:
-    table = Table(title=f"Contributors of model {live.model_id} (datanet {published.datanet_id} "
-                        f"v{published.version_id})")
-    for column in ("contributor", "address", "contribution", "status", "records", "attribution",
-                   "epoch earnings"):
+def contributor_table(
+    actors: Actors, published: PublishedDatanet, live: LiveModel, payout: EpochPayout
+) -> Table:
+    table = Table(
+        title=f"Contributors of model {live.model_id} (datanet {published.datanet_id} "
+        f"v{published.version_id})"
+    )
+    for column in (
+        "contributor",
+        "address",
+        "contribution",
+        "status",
+        "records",
+        "attribution",
+        "epoch earnings",
+    ):
         table.add_column(column, justify="right" if column in ("records", "attribution") else "left")
     registry = actors.client(actors.datanet_owner).datanets
     for index in actors.contributors:
@@ -36,9 +46,15 @@ def contributor_table(actors: Actors, published: PublishedDatanet, live: LiveMod
                 continue
             weight = live.weights.get(address, 0) / PPM
             flag = " [red](flagged)[/]" if address in live.flagged else ""
-            table.add_row(actors.name(index), address[:10] + "…", f"#{cid}", contribution.status.name,
-                          str(contribution.record_count), f"{weight:.1%}{flag}",
-                          f"{payout.amounts.get(address, 0) / OPEN:.4f} OPEN")
+            table.add_row(
+                actors.name(index),
+                address[:10] + "…",
+                f"#{cid}",
+                contribution.status.name,
+                str(contribution.record_count),
+                f"{weight:.1%}{flag}",
+                f"{payout.amounts.get(address, 0) / OPEN:.4f} OPEN",
+            )
     return table
 
 
@@ -48,20 +64,26 @@ def main() -> None:
     console.print(f"[bold]OpenLedger demo[/]: state under {settings.home}")
     chain = LocalChain.start(deployments_dir=settings.deployments_dir)
     try:
-        console.print(f"Anvil at {chain.anvil.rpc_url if chain.anvil else '?'}; deployed: "
-                      + ", ".join(f"{name} {address[:10]}…" for name, address in chain.deployment.addresses.items()))
+        console.print(
+            f"Anvil at {chain.anvil.rpc_url if chain.anvil else '?'}; deployed: "
+            + ", ".join(f"{name} {address[:10]}…" for name, address in chain.deployment.addresses.items())
+        )
         actors, store, journal = Actors(chain), LocalStore(settings.ipfs_dir), Journal(console)
         actors.fund_everyone()
         published = datanet_stage.run(actors, store, journal)
         live = training_stage.run(actors, store, journal, published)
         payout = rewards_stage.run(actors, store, journal, live)
         console.rule("[bold]Summary")
-        console.print(f"model {live.model_id}: adapter {live.adapter_cid}, attribution report {live.report_cid}")
+        console.print(
+            f"model {live.model_id}: adapter {live.adapter_cid}, attribution report {live.report_cid}"
+        )
         final = live.metrics.get("final", {})
         console.print("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if k != "epoch"))
         console.print(contributor_table(actors, published, live, payout))
         console.print(journal.gas_by_stage())
-        console.print(f"epoch {payout.epoch} report {payout.report_cid}; done in {time.monotonic() - started:.0f} s")
+        console.print(
+            f"epoch {payout.epoch} report {payout.report_cid}; done in {time.monotonic() - started:.0f} s"
+        )
     finally:
         chain.stop()
 

@@ -28,17 +28,36 @@ class Actors:
     def name(self, index: int) -> str:
         if index in self.contributors:
             return f"contributor-{self.contributors.index(index) + 1}"
-        names = {self.deployer: "deployer", self.datanet_owner: "datanet-owner", self.curator: "curator",
-                 self.model_owner: "model-owner", self.worker: "worker", self.user: "user"}
+        names = {
+            self.deployer: "deployer",
+            self.datanet_owner: "datanet-owner",
+            self.curator: "curator",
+            self.model_owner: "model-owner",
+            self.worker: "worker",
+            self.user: "user",
+        }
         return names[index]
 
     def address_names(self) -> dict[str, str]:
-        indices = (self.deployer, self.datanet_owner, self.curator, *self.contributors, self.model_owner,
-                   self.worker, self.user)
+        indices = (
+            self.deployer,
+            self.datanet_owner,
+            self.curator,
+            *self.contributors,
+            self.model_owner,
+            self.worker,
+            self.user,
+        )
         return {self.client(i).address: self.name(i) for i in indices}
 
     def fund_everyone(self, amount: int = 10_000 * OPEN) -> None:
         treasury = self.client(self.deployer)
-        for index in (self.datanet_owner, self.curator, *self.contributors, self.model_owner, self.worker,
-                      self.user):
+        for index in (
+            self.datanet_owner,
+            self.curator,
+            *self.contributors,
+            self.model_owner,
+            self.worker,
+            self.user,
+        ):
             treasury.token.transfer(self.client(index).address, amount)

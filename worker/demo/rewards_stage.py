@@ -31,17 +31,24 @@ def pay_for_inference(actors: Actors, journal: Journal, model_id: int) -> None:
     user = actors.client(actors.user)
     price = user.models.get_model(model_id).price_per_inference
     for n, requests in enumerate(PAYMENTS):
-        journal.tx(STAGE, "user", f"payForInference {requests} requests ({requests * price / OPEN:g} OPEN)",
-                   user.vault.pay_for_inference(model_id, requests, keccak(text=f"demo-requests-{n}")))
+        journal.tx(
+            STAGE,
+            "user",
+            f"payForInference {requests} requests ({requests * price / OPEN:g} OPEN)",
+            user.vault.pay_for_inference(model_id, requests, keccak(text=f"demo-requests-{n}")),
+        )
     pool = user.vault.pool(model_id)
-    journal.note(f"contributor pool of model {model_id}: {pool.balance / OPEN:g} OPEN "
-                 f"(split {user.vault.fee_split()})")
+    journal.note(
+        f"contributor pool of model {model_id}: {pool.balance / OPEN:g} OPEN (split {user.vault.fee_split()})"
+    )
 
 
 def epoch_amounts(total: int, weights: dict[str, int]) -> dict[str, int]:
     """Floor division keeps the sum within the pool; the dust stays for the next epoch."""
     weight_sum = sum(weights.values())
-    return {account: total * w // weight_sum for account, w in sorted(weights.items()) if total * w // weight_sum}
+    return {
+        account: total * w // weight_sum for account, w in sorted(weights.items()) if total * w // weight_sum
+    }
 
 
 def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: LiveModel) -> EpochPayout:
@@ -50,16 +57,29 @@ def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: Live
     amounts = epoch_amounts(worker.vault.pool(live.model_id).unallocated, live.weights)
     total = sum(amounts.values())
     tree = StandardMerkleTree.of([[a, v] for a, v in amounts.items()], CLAIM_LEAF)
-    report = {"format": "openledger.epoch/1", "model": live.model_id, "epoch": epoch,
-              "attribution_report": live.report_cid, "weights_ppm": live.weights,
-              "amounts": {a: str(v) for a, v in amounts.items()}, "root": tree.root}
+    report = {
+        "format": "openledger.epoch/1",
+        "model": live.model_id,
+        "epoch": epoch,
+        "attribution_report": live.report_cid,
+        "weights_ppm": live.weights,
+        "amounts": {a: str(v) for a, v in amounts.items()},
+        "root": tree.root,
+    }
     report_cid = store.add(canonical_json(report))
-    journal.tx(STAGE, "worker", f"postEpochRoot epoch {epoch}: {len(amounts)} contributors, "
-               f"{total / OPEN:.4f} OPEN", worker.vault.post_epoch_root(live.model_id, epoch, tree.root_bytes,
-                                                                      total, report_cid))
+    journal.tx(
+        STAGE,
+        "worker",
+        f"postEpochRoot epoch {epoch}: {len(amounts)} contributors, {total / OPEN:.4f} OPEN",
+        worker.vault.post_epoch_root(live.model_id, epoch, tree.root_bytes, total, report_cid),
+    )
     worker.dev.increase_time(worker.vault.challenge_window() + 1)
-    journal.tx(STAGE, "anyone", f"finalizeEpoch {epoch} after the challenge window",
-               worker.vault.finalize_epoch(live.model_id, epoch))
+    journal.tx(
+        STAGE,
+        "anyone",
+        f"finalizeEpoch {epoch} after the challenge window",
+        worker.vault.finalize_epoch(live.model_id, epoch),
+    )
     return EpochPayout(epoch, total, amounts, report_cid)
 
 
@@ -70,8 +90,12 @@ def claim_all(actors: Actors, journal: Journal, live: LiveModel, payout: EpochPa
     for account, amount in payout.amounts.items():
         proof = [bytes.fromhex(p[2:]) for p in tree.get_proof([account, amount])]
         claimer = actors.client(by_address[account])
-        journal.tx(STAGE, names[account], f"claim {amount / OPEN:.4f} OPEN (proof of {len(proof)} nodes)",
-                   claimer.vault.claim(live.model_id, payout.epoch, account, amount, proof))
+        journal.tx(
+            STAGE,
+            names[account],
+            f"claim {amount / OPEN:.4f} OPEN (proof of {len(proof)} nodes)",
+            claimer.vault.claim(live.model_id, payout.epoch, account, amount, proof),
+        )
 
 
 def withdraw_fee_shares(actors: Actors, journal: Journal) -> None:

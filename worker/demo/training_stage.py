@@ -39,26 +39,48 @@ class LiveModel:
 
 
 def demo_spec() -> TrainingSpec:
-    return TrainingSpec(base_model="minilm", labels=LABELS, lora_r=8, lora_alpha=16, lr=2e-3, epochs=4,
-                        batch_size=16, max_length=48, seed=0, validation_fraction=0.2, cpu_threads=2)
+    return TrainingSpec(
+        base_model="minilm",
+        labels=LABELS,
+        lora_r=8,
+        lora_alpha=16,
+        lr=2e-3,
+        epochs=4,
+        batch_size=16,
+        max_length=48,
+        seed=0,
+        validation_fraction=0.2,
+        cpu_threads=2,
+    )
 
 
-def register_and_request(actors: Actors, store: ContentStore, journal: Journal,
-                         published: PublishedDatanet) -> tuple[int, int]:
+def register_and_request(
+    actors: Actors, store: ContentStore, journal: Journal, published: PublishedDatanet
+) -> tuple[int, int]:
     owner = actors.client(actors.model_owner)
     spec_cid = store.add(demo_spec().to_json().encode())
-    model = journal.tx(STAGE, "model-owner", f"registerModel minilm on datanet {published.datanet_id} "
-                       f"v{published.version_id}",
-                       owner.models.register_model(published.datanet_id, published.version_id, "minilm",
-                                                   spec_cid, PRICE_PER_INFERENCE))
+    model = journal.tx(
+        STAGE,
+        "model-owner",
+        f"registerModel minilm on datanet {published.datanet_id} v{published.version_id}",
+        owner.models.register_model(
+            published.datanet_id, published.version_id, "minilm", spec_cid, PRICE_PER_INFERENCE
+        ),
+    )
     assert model.created_id is not None
-    job = journal.tx(STAGE, "model-owner", f"requestTraining (bounty {BOUNTY // OPEN} OPEN)",
-                     owner.models.request_training(model.created_id, BOUNTY))
+    job = journal.tx(
+        STAGE,
+        "model-owner",
+        f"requestTraining (bounty {BOUNTY // OPEN} OPEN)",
+        owner.models.request_training(model.created_id, BOUNTY),
+    )
     assert job.created_id is not None
     return model.created_id, job.created_id
 
 
-def _training_records(actors: Actors, store: ContentStore, model_id: int) -> tuple[TrainingSpec, list[dict], str]:
+def _training_records(
+    actors: Actors, store: ContentStore, model_id: int
+) -> tuple[TrainingSpec, list[dict], str]:
     """Everything the worker trains on comes from the chain and verified content, nothing else."""
     client = actors.client(actors.worker)
     model = client.models.get_model(model_id)
@@ -67,7 +89,9 @@ def _training_records(actors: Actors, store: ContentStore, model_id: int) -> tup
     manifest = DatasetManifest.from_json(verified_fetch(store, version.manifest_cid))
     rows = load_version(manifest, store, expected_root=root)
     spec = TrainingSpec.from_json(verified_fetch(store, model.training_spec_cid).decode())
-    records = [{**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows]
+    records = [
+        {**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows
+    ]
     return spec, records, root
 
 
@@ -79,19 +103,25 @@ def _weights(report: dict[str, Any]) -> tuple[dict[str, int], list[str]]:
 
 def _upload_dir(store: ContentStore, directory: Path) -> str:
     """A bundle: a canonical JSON listing each file's CID, itself content-addressed."""
-    files = {str(p.relative_to(directory)): store.add(p.read_bytes())
-             for p in sorted(directory.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(directory)): store.add(p.read_bytes())
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
     return store.add(canonical_json({"format": "openledger.bundle/1", "files": files}))
 
 
-def train_and_attribute(actors: Actors, store: ContentStore, journal: Journal, model_id: int,
-                        workdir: Path) -> tuple[str, str, str, dict[str, Any], dict[str, int], list[str]]:
+def train_and_attribute(
+    actors: Actors, store: ContentStore, journal: Journal, model_id: int, workdir: Path
+) -> tuple[str, str, str, dict[str, Any], dict[str, int], list[str]]:
     spec, records, root = _training_records(actors, store, model_id)
     journal.note(f"worker fetched {len(records)} records (every CID verified, manifest root {root[:12]}…)")
     outcome = train(spec, records, workdir / "model", dataset_root=root, progress=True)
     final = outcome.metrics.get("final", {})
-    journal.note(f"trained in {outcome.metrics.get('seconds', 0):.0f} s: validation accuracy "
-                 f"{final.get('val_accuracy', float('nan')):.3f}, loss {final.get('val_loss', float('nan')):.3f}")
+    journal.note(
+        f"trained in {outcome.metrics.get('seconds', 0):.0f} s: validation accuracy "
+        f"{final.get('val_accuracy', float('nan')):.3f}, loss {final.get('val_loss', float('nan')):.3f}"
+    )
     queries = sentiment_records(seed=7)[-QUERIES:]  # tweets no contributor submitted
     report = attribute(workdir / "model", records, queries).to_dict()
     weights, flagged = _weights(report)
@@ -105,18 +135,29 @@ def run(actors: Actors, store: ContentStore, journal: Journal, published: Publis
     journal.stage("2. Model: register, train, attribute, post, finalize")
     model_id, job_id = register_and_request(actors, store, journal, published)
     worker = actors.client(actors.worker)
-    journal.tx(STAGE, "worker", f"registerWorker (stake {WORKER_STAKE // OPEN} OPEN)",
-               worker.workers.register_worker(WORKER_STAKE, "http://127.0.0.1:8000"))
+    journal.tx(
+        STAGE,
+        "worker",
+        f"registerWorker (stake {WORKER_STAKE // OPEN} OPEN)",
+        worker.workers.register_worker(WORKER_STAKE, "http://127.0.0.1:8000"),
+    )
     journal.tx(STAGE, "worker", f"claimJob #{job_id}", worker.models.claim_job(job_id))
     with tempfile.TemporaryDirectory(prefix="openledger-demo-") as tmp:
         adapter, metrics_cid, report_cid, metrics, weights, flagged = train_and_attribute(
-            actors, store, journal, model_id, Path(tmp))
+            actors, store, journal, model_id, Path(tmp)
+        )
     tree = StandardMerkleTree.of([[a, w] for a, w in sorted(weights.items())], WEIGHT_LEAF)
-    journal.tx(STAGE, "worker", f"submitResult adapter {adapter[:16]}… report {report_cid[:16]}…",
-               worker.models.submit_result(job_id, adapter, metrics_cid, bytes.fromhex(tree.root[2:]), report_cid))
+    journal.tx(
+        STAGE,
+        "worker",
+        f"submitResult adapter {adapter[:16]}… report {report_cid[:16]}…",
+        worker.models.submit_result(job_id, adapter, metrics_cid, bytes.fromhex(tree.root[2:]), report_cid),
+    )
     window = worker.models.params().challenge_window
     worker.dev.increase_time(window + 1)
     journal.note(f"no challenge within the {window} s window (Anvil clock advanced)")
-    journal.tx(STAGE, "anyone", f"finalize job #{job_id}: model {model_id} goes live", worker.models.finalize(job_id))
+    journal.tx(
+        STAGE, "anyone", f"finalize job #{job_id}: model {model_id} goes live", worker.models.finalize(job_id)
+    )
     journal.tx(STAGE, "worker", "withdraw the bounty", worker.models.withdraw())
     return LiveModel(model_id, job_id, adapter, metrics, weights, flagged, report_cid)
