@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 
 from worker.chain.accounts import Signature
 from worker.chain.connection import connect
-from worker.chain.deployment import DeploymentConfig, deploy_system
+from worker.chain.deployment import Deployment, DeploymentConfig, deploy_system
 
 ACCOUNT_ENV = "OPENLEDGER_APE_ACCOUNT"
 
@@ -53,7 +53,7 @@ def _account() -> Any:
     return accounts.load(alias) if alias else accounts.test_accounts[0]
 
 
-def main() -> None:
+def main() -> Deployment:
     provider = networks.provider
     rpc_url = provider.http_uri
     if not rpc_url:
@@ -70,3 +70,4 @@ def main() -> None:
     for name, address in deployment.addresses.items():
         print(f"{name:<16} {address}")
     print(f"recorded in {deployment.path}")
+    return deployment
