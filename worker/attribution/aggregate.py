@@ -43,8 +43,12 @@ class Aggregation:
         def rows(parties: list[PartyScore]) -> list[dict[str, Any]]:
             return [dict(asdict(p), net=p.net) for p in parties]
 
-        return {"contributions": rows(self.contributions), "contributors": rows(self.contributors),
-                "flagged_records": self.flagged_records, "flag_threshold": self.threshold}
+        return {
+            "contributions": rows(self.contributions),
+            "contributors": rows(self.contributors),
+            "flagged_records": self.flagged_records,
+            "flag_threshold": self.threshold,
+        }
 
 
 def _keys(record: dict[str, Any]) -> tuple[str, str]:
@@ -76,4 +80,6 @@ def aggregate(scores: torch.Tensor, records: Sequence[dict[str, Any]], negative_
             else:
                 party.negative += value
     flagged = [i for i, v in enumerate(values) if std > 0 and v < threshold]
-    return Aggregation(_summarise(contributions, threshold), _summarise(contributors, threshold), flagged, threshold)
+    return Aggregation(
+        _summarise(contributions, threshold), _summarise(contributors, threshold), flagged, threshold
+    )

@@ -28,8 +28,13 @@ from worker.train.records import Record, check_records, record_hash, split_recor
 
 
 class Analyzer:
-    def __init__(self, model_dir: str | Path, args: AttributionArguments | None = None,
-                 device: str | None = None, loaded: Any = None):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        args: AttributionArguments | None = None,
+        device: str | None = None,
+        loaded: Any = None,
+    ):
         self.model_dir = Path(model_dir)
         self.args = args or AttributionArguments()
         self.loaded = loaded or load_trained(self.model_dir)
@@ -37,8 +42,9 @@ class Analyzer:
         self.task = task_for(self.spec.task)
         self.device = pick_device(device)
         self.model = self.loaded.model.to(self.device).eval()
-        self.featurizer = GradientFeaturizer(self.model, self.task, self.args.features,
-                                             self.loaded.tokenizer.pad_token_id, self.device)
+        self.featurizer = GradientFeaturizer(
+            self.model, self.task, self.args.features, self.loaded.tokenizer.pad_token_id, self.device
+        )
         self.members = self._member_states()
 
     def _member_states(self) -> list[tuple[str, dict[str, torch.Tensor]]]:
@@ -75,8 +81,9 @@ class Analyzer:
 
     def encode(self, records: Sequence[Record], what: str) -> list[Example]:
         try:
-            return encode_records(records, self.loaded.tokenizer, self.spec.task, self.spec.labels,
-                                  self.spec.max_length).examples
+            return encode_records(
+                records, self.loaded.tokenizer, self.spec.task, self.spec.labels, self.spec.max_length
+            ).examples
         except OpenLedgerError as exc:
             raise AttributionError(f"{what}: {exc}") from exc
 
@@ -88,7 +95,9 @@ class Analyzer:
         for name in self._each_member():
             feats = self.featurizer.featurize(examples, "loss")
             pre = Preconditioner.fit(feats.features, self.args.preconditioner)
-            members.append(IndexMember(name, feats.features, pre.apply(feats.features), feats.values, pre.damping))
+            members.append(
+                IndexMember(name, feats.features, pre.apply(feats.features), feats.values, pre.damping)
+            )
         config = {
             "fingerprint": adapter_fingerprint(self.model_dir),
             "task": self.spec.task,
@@ -133,7 +142,9 @@ class Analyzer:
 
     @torch.no_grad()
     def predict(self, text: str) -> str:
-        enc = self.loaded.tokenizer(text, truncation=True, max_length=self.spec.max_length, return_tensors="pt")
+        enc = self.loaded.tokenizer(
+            text, truncation=True, max_length=self.spec.max_length, return_tensors="pt"
+        )
         logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0]
         return self.spec.labels[int(logits.argmax())]
 
@@ -146,14 +157,18 @@ class Analyzer:
             if self.spec.task == "generation" and not str(q.get("completion", q.get("text", ""))).strip():
                 raise AttributionError(f"query {i} has an empty completion: there is no output to measure")
 
-    def query_features(self, queries: Sequence[Record]) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
+    def query_features(
+        self, queries: Sequence[Record]
+    ) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
         """Per-member measurement features of the queries, their measurements, and the queries as measured."""
         self._check_queries(queries)
         queries = self._fill_labels(queries)
         examples = self.encode(queries, "queries")
         for i, e in enumerate(examples):
             if isinstance(e.target, list) and all(t == IGNORE for t in e.target[1:]):
-                raise AttributionError(f"query {i} has no completion tokens left within max_length to measure")
+                raise AttributionError(
+                    f"query {i} has no completion tokens left within max_length to measure"
+                )
         feats, measurements = [], None
         for _ in self._each_member():
             out = self.featurizer.featurize(examples, "measurement")

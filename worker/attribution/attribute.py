@@ -25,12 +25,22 @@ def _record_rows(train: Sequence[Record]) -> list[dict[str, Any]]:
     ]
 
 
-def _query_rows(analyzer: Analyzer, measured: Sequence[Record], measurements: torch.Tensor,
-                scores: torch.Tensor, train: Sequence[Record]) -> list[dict[str, Any]]:
-    spans = SpanIndex([record_text(r) for r in train], analyzer.args.span) if analyzer.spec.task == "generation" \
+def _query_rows(
+    analyzer: Analyzer,
+    measured: Sequence[Record],
+    measurements: torch.Tensor,
+    scores: torch.Tensor,
+    train: Sequence[Record],
+) -> list[dict[str, Any]]:
+    spans = (
+        SpanIndex([record_text(r) for r in train], analyzer.args.span)
+        if analyzer.spec.task == "generation"
         else None
+    )
     rows = []
-    for q, value, top in zip(measured, measurements.tolist(), top_k(scores, analyzer.args.score.top_k), strict=True):
+    for q, value, top in zip(
+        measured, measurements.tolist(), top_k(scores, analyzer.args.score.top_k), strict=True
+    ):
         row: dict[str, Any] = {"hash": record_hash(q), "measurement": float(f"{value:.7g}"), "top": top}
         if "label" in q:
             row["label"] = str(q["label"])
@@ -40,7 +50,9 @@ def _query_rows(analyzer: Analyzer, measured: Sequence[Record], measurements: to
     return rows
 
 
-def model_level_scores(analyzer: Analyzer, index: AttributionIndex, validation: Sequence[Record]) -> torch.Tensor:
+def model_level_scores(
+    analyzer: Analyzer, index: AttributionIndex, validation: Sequence[Record]
+) -> torch.Tensor:
     """Each training record's influence on the mean validation measurement (linear in the queries)."""
     feats, _, _ = analyzer.query_features(validation)
     return index.scores(feats).mean(0)
@@ -65,12 +77,20 @@ def attribute(
     model_level = None
     if with_model_level and validation:
         level = model_level_scores(analyzer, index, validation)
-        model_level = {"validation_records": len(validation), "scores": rounded(level),
-                       **aggregate(level, train, z).to_dict()}
+        model_level = {
+            "validation_records": len(validation),
+            "scores": rounded(level),
+            **aggregate(level, train, z).to_dict(),
+        }
     return AttributionReport(
-        model={"fingerprint": index.config["fingerprint"], "spec_sha256": analyzer.spec.sha256(),
-               "base_model": analyzer.spec.base_model, "task": analyzer.spec.task,
-               "ensemble": [m.name for m in index.members], "dampings": [m.damping for m in index.members]},
+        model={
+            "fingerprint": index.config["fingerprint"],
+            "spec_sha256": analyzer.spec.sha256(),
+            "base_model": analyzer.spec.base_model,
+            "task": analyzer.spec.task,
+            "ensemble": [m.name for m in index.members],
+            "dampings": [m.damping for m in index.members],
+        },
         arguments=analyzer.args.to_dict(),
         seeds={"training": analyzer.spec.seed, "projection": analyzer.args.features.projection_seed},
         versions=library_versions(),

@@ -38,22 +38,34 @@ def tracked_parameters(model: torch.nn.Module, include_head: bool) -> dict[str, 
 class GradientFeaturizer:
     """Projected per-example gradients of a task's loss or measurement for one model state."""
 
-    def __init__(self, model: torch.nn.Module, task: AttributionTask, args: FeatureArguments,
-                 pad_id: int, device: torch.device):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        task: AttributionTask,
+        args: FeatureArguments,
+        pad_id: int,
+        device: torch.device,
+    ):
         self.model, self.task, self.args, self.pad_id, self.device = model, task, args, pad_id, device
         model.eval()
         shapes = {n: p.shape for n, p in tracked_parameters(model, args.include_head).items()}
         if not shapes:
             raise ValueError("the model has no trainable parameters to attribute through")
-        self.projector = RandomProjector(shapes, args.projection_dim, args.projection_kind,
-                                         args.projection_seed, device)
-        self._fns = {"loss": self._vmapped(task.training_loss), "measurement": self._vmapped(task.measurement)}
+        self.projector = RandomProjector(
+            shapes, args.projection_dim, args.projection_kind, args.projection_seed, device
+        )
+        self._fns = {
+            "loss": self._vmapped(task.training_loss),
+            "measurement": self._vmapped(task.measurement),
+        }
 
     def _vmapped(self, scalar_fn):
         model = self.model
 
         def one(params, input_ids, bias, target):
-            out = functional_call(model, params, (), {"input_ids": input_ids[None], "attention_mask": bias[None]})
+            out = functional_call(
+                model, params, (), {"input_ids": input_ids[None], "attention_mask": bias[None]}
+            )
             return scalar_fn(out.logits[0], target)
 
         return vmap(grad_and_value(one), in_dims=(None, 0, 0, 0))

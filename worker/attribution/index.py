@@ -86,8 +86,11 @@ class AttributionIndex:
             tensors[f"{i}.features"] = m.features.contiguous()
             tensors[f"{i}.preconditioned"] = m.preconditioned.contiguous()
             tensors[f"{i}.losses"] = m.losses.contiguous()
-        config = dict(self.config, record_hashes=self.record_hashes,
-                      members=[{"name": m.name, "damping": m.damping} for m in self.members])
+        config = dict(
+            self.config,
+            record_hashes=self.record_hashes,
+            members=[{"name": m.name, "damping": m.damping} for m in self.members],
+        )
         _atomic_write(model_dir / INDEX_TENSORS, lambda p: save_file(tensors, str(p)))
         _atomic_write(model_dir / INDEX_CONFIG, lambda p: p.write_text(canonical_json(config) + "\n"))
 
@@ -102,12 +105,18 @@ class AttributionIndex:
         if config.get("fingerprint") != expected:
             raise AttributionError(
                 f"the attribution index in {model_dir} was built for another adapter "
-                f"(fingerprint {str(config.get('fingerprint'))[:12]}..., adapter {expected[:12]}...); rebuild it"
+                f"(fingerprint {str(config.get('fingerprint'))[:12]}..., adapter {expected[:12]}...); "
+                "rebuild it"
             )
         tensors = load_file(str(tensors_path))
         members = [
-            IndexMember(info["name"], tensors[f"{i}.features"], tensors[f"{i}.preconditioned"],
-                        tensors[f"{i}.losses"], info["damping"])
+            IndexMember(
+                info["name"],
+                tensors[f"{i}.features"],
+                tensors[f"{i}.preconditioned"],
+                tensors[f"{i}.losses"],
+                info["damping"],
+            )
             for i, info in enumerate(config.pop("members"))
         ]
         return cls(members=members, record_hashes=config.pop("record_hashes"), config=config)

@@ -20,7 +20,9 @@ def _block_seed(seed: int, name: str) -> int:
 
 
 class RandomProjector:
-    def __init__(self, shapes: Mapping[str, torch.Size], dim: int, kind: str, seed: int, device: torch.device):
+    def __init__(
+        self, shapes: Mapping[str, torch.Size], dim: int, kind: str, seed: int, device: torch.device
+    ):
         self.names: Sequence[str] = list(shapes)
         self.numels = {n: math.prod(s) for n, s in shapes.items()}
         self.total = sum(self.numels.values())

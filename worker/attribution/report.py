@@ -20,9 +20,11 @@ METHOD = (
 
 def rounded(values: torch.Tensor, digits: int = 7) -> list[Any]:
     """Floats with fixed significant digits, so reports are compact and stable across platforms' repr."""
-    return [float(f"{v:.{digits}g}") for v in values.double().reshape(-1).tolist()] if values.dim() <= 1 else [
-        rounded(row, digits) for row in values
-    ]
+    return (
+        [float(f"{v:.{digits}g}") for v in values.double().reshape(-1).tolist()]
+        if values.dim() <= 1
+        else [rounded(row, digits) for row in values]
+    )
 
 
 def top_k(scores: torch.Tensor, k: int) -> list[list[dict[str, Any]]]:

@@ -1,8 +1,9 @@
 """Exact-span evidence for generated text: the longest word sequences it shares with training records.
 
 A hashed n-gram index (n = min_words) finds candidate positions in O(1); each hit is extended word by
-word to its maximal length. The output is scanned greedily left to right, so reported spans do not
-overlap in the output and each is the longest match starting there.
+word to its maximal length. Every output position gets its longest match; a match is reported unless
+it ends inside one already reported from an earlier position (then it is a piece of that span), so
+overlapping copies from different records are all found.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class SpanIndex:
         best = (0, -1, -1)  # (length, record, record_start)
         for d, j in self.grams.get(tuple(out[start : start + n]), ()):
             doc, length = self.docs[d], n
-            while start + length < len(out) and j + length < len(doc) and out[start + length] == doc[j + length]:
+            while (
+                start + length < len(out) and j + length < len(doc) and out[start + length] == doc[j + length]
+            ):
                 length += 1
             if length > best[0]:
                 best = (length, d, j)
@@ -64,13 +67,11 @@ class SpanIndex:
     def find(self, output: str) -> list[Span]:
         out = words(output)
         spans: list[Span] = []
-        i = 0
-        while i + self.args.min_words <= len(out):
+        reach = 0  # end (exclusive) of the furthest-reaching span reported so far
+        for i in range(len(out) - self.args.min_words + 1):
             length, record, record_start = self._longest_at(out, i)
-            if length:
+            if length and i + length > reach:
                 spans.append(Span(record, i, record_start, length, " ".join(out[i : i + length])))
-                i += length
-            else:
-                i += 1
+                reach = i + length
         spans.sort(key=lambda s: (-s.length, s.output_start))
         return spans[: self.args.max_spans]

@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from worker.errors import OpenLedgerError
 
@@ -22,7 +23,8 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except OpenLedgerError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            # escape: messages carry bracketed codes ([unknown_label]) that rich would read as markup
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(code=1) from exc
 
     return wrapper

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from worker.chain.types import Policy
-from worker.data import (
-    ContributionEntry,
-    DatanetMetadata,
-    DatasetManifest,
-    DuplicateIndex,
-    canonical_json,
-    validate_jsonl,
-)
+from worker.data import DatanetMetadata, DatasetManifest, DuplicateIndex, canonical_json
 from worker.data.sentiment_corpus import LABELS, sentiment_records
+from worker.datanet.contributing import check_submittable, prepare_contribution_data, upload_and_submit
+from worker.datanet.creating import build_metadata
+from worker.datanet.creating import create_datanet as create_on_chain
+from worker.datanet.curation import review_contribution
+from worker.datanet.publishing import publish_version
 from worker.demo.actors import OPEN, Actors
 from worker.demo.journal import Journal
 from worker.storage import ContentStore
@@ -59,48 +57,36 @@ def _jsonl(records: list[dict[str, str]]) -> bytes:
 
 
 def create_datanet(actors: Actors, store: ContentStore, journal: Journal) -> tuple[int, DatanetMetadata]:
-    metadata = DatanetMetadata(
+    metadata = build_metadata(
         name="tweet-sentiment",
         description="Tweets labelled negative/positive by their contributors.",
         task="classification",
-        labels=list(LABELS),
+        labels=LABELS,
         licence="CC-BY-4.0",
     )
-    metadata_cid = store.add(metadata.canonical_json())
     owner = actors.client(actors.datanet_owner)
-    result = journal.tx(
-        STAGE,
-        "datanet-owner",
-        f"createDatanet (metadata {metadata_cid[:16]}…)",
-        owner.datanets.create_datanet(
-            metadata_cid, owner.address, POLICY, [actors.client(actors.curator).address]
-        ),
-    )
-    assert result.created_id is not None
-    return result.created_id, metadata
+    curator = actors.client(actors.curator).address
+    created = create_on_chain(owner, store, metadata, POLICY, [curator])
+    journal.tx(STAGE, "datanet-owner", f"createDatanet (metadata {created.metadata_cid[:16]}…)", created.tx)
+    return created.datanet_id, metadata
 
 
-def contribute(
-    actors: Actors, store: ContentStore, journal: Journal, datanet_id: int, metadata: DatanetMetadata
-) -> list[Submission]:
+def contribute(actors: Actors, store: ContentStore, journal: Journal, datanet_id: int) -> list[Submission]:
+    """What `openledger contribute` does: validate (the demo's data must be clean), upload, submit."""
     submissions = []
     for position, (index, records) in enumerate(zip(actors.contributors, _files(actors), strict=True)):
-        data = _jsonl(records)
-        report = validate_jsonl(data, metadata.record_schema(), metadata.limits)
-        if not report.ok:  # the CLI refuses before any gas is spent; the demo's data must be clean
-            raise AssertionError(report.render())
-        cid = store.add(data)
         client = actors.client(index)
-        submit = client.datanets.contribute_with_permit if position == 1 else client.datanets.contribute
-        how = "contributeWithPermit" if position == 1 else "contribute"
-        result = journal.tx(
-            STAGE,
-            actors.name(index),
-            f"{how} {len(records)} records ({cid[:16]}…)",
-            submit(datanet_id, cid, len(data), len(records)),
+        prepared = prepare_contribution_data(client, store, datanet_id, _jsonl(records), actors.name(index))
+        check_submittable(client, prepared)
+        permit = position == 1  # one contributor pays the stake by EIP-2612 permit
+        submitted = upload_and_submit(client, store, prepared, permit=permit)
+        how = "contributeWithPermit" if permit else "contribute"
+        journal.tx(
+            STAGE, actors.name(index), f"{how} {len(records)} records ({submitted.cid[:16]}…)", submitted.tx
         )
-        assert result.created_id is not None
-        submissions.append(Submission(index, records, result.created_id, cid, len(data)))
+        submissions.append(
+            Submission(index, records, submitted.contribution_id, submitted.cid, submitted.byte_size)
+        )
     return submissions
 
 
@@ -111,75 +97,49 @@ def curate(actors: Actors, store: ContentStore, journal: Journal, submissions: l
     for sub in submissions:
         matches = accepted_index.find(sub.records)
         if len(matches) > len(sub.records) // 2:
-            reason = {
-                "reason": "duplicate",
+            details = {
                 "duplicates": len(matches),
                 "of": len(sub.records),
                 "matches_contribution": matches[0].contribution_id,
             }
-            reason_cid = store.add(canonical_json(reason))
+            review = review_contribution(
+                curator, store, sub.contribution_id, False, reason="duplicate", details=details
+            )
             journal.tx(
                 STAGE,
                 "curator",
                 f"review #{sub.contribution_id}: reject ({len(matches)} duplicates)",
-                curator.datanets.review(sub.contribution_id, False, reason_cid),
+                review.tx,
             )
             rejected.append(sub.contribution_id)
         else:
             accepted_index.add(sub.contribution_id, sub.records)
-            journal.tx(
-                STAGE,
-                "curator",
-                f"review #{sub.contribution_id}: accept",
-                curator.datanets.review(sub.contribution_id, True),
-            )
+            review = review_contribution(curator, store, sub.contribution_id, True, verify_content=True)
+            journal.tx(STAGE, "curator", f"review #{sub.contribution_id}: accept", review.tx)
     return rejected
 
 
 def publish(
-    actors: Actors,
-    store: ContentStore,
-    journal: Journal,
-    datanet_id: int,
-    submissions: list[Submission],
-    rejected: list[int],
+    actors: Actors, store: ContentStore, journal: Journal, datanet_id: int
 ) -> tuple[int, DatasetManifest, str]:
-    entries = [
-        ContributionEntry(
-            contribution_id=s.contribution_id,
-            contributor=actors.client(s.contributor).address,
-            cid=s.cid,
-            record_count=len(s.records),
-            byte_size=s.byte_size,
-        )
-        for s in submissions
-        if s.contribution_id not in rejected
-    ]
-    manifest = DatasetManifest(datanet_id=datanet_id, contributions=entries)
-    manifest_cid = store.add(manifest.canonical_json())
-    owner = actors.client(actors.datanet_owner)
-    result = journal.tx(
+    """What `openledger publish-version` does: the manifest of every contribution accepted on-chain."""
+    published = publish_version(actors.client(actors.datanet_owner), store, datanet_id)
+    manifest = published.manifest
+    journal.tx(
         STAGE,
         "datanet-owner",
-        f"publishVersion ({manifest.record_count} records, root {manifest.merkle_root()[:12]}…)",
-        owner.datanets.publish_version(
-            datanet_id,
-            bytes.fromhex(manifest.merkle_root()[2:]),
-            manifest_cid,
-            manifest.record_count,
-            manifest.contribution_count,
-        ),
+        f"publishVersion ({manifest.record_count} records, root {published.merkle_root[:12]}…)",
+        published.tx,
     )
-    assert result.created_id is not None
-    return result.created_id, manifest, manifest_cid
+    return published.version_id, manifest, published.manifest_cid
 
 
 def run(actors: Actors, store: ContentStore, journal: Journal) -> PublishedDatanet:
     journal.stage("1. Datanet: create, contribute, curate, publish")
     datanet_id, metadata = create_datanet(actors, store, journal)
-    submissions = contribute(actors, store, journal, datanet_id, metadata)
+    submissions = contribute(actors, store, journal, datanet_id)
     rejected = curate(actors, store, journal, submissions)
-    version_id, manifest, manifest_cid = publish(actors, store, journal, datanet_id, submissions, rejected)
+    version_id, manifest, manifest_cid = publish(actors, store, journal, datanet_id)
     treasury = actors.client(actors.datanet_owner).address
     journal.note(
         f"datanet {datanet_id} version {version_id}: {manifest.contribution_count} contributions, "

@@ -33,7 +33,9 @@ class ModelSource:
 def _package_dir(package: str, install_hint: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise TrainingError(f"base model package {package!r} is not installed; install it with: {install_hint}")
+        raise TrainingError(
+            f"base model package {package!r} is not installed; install it with: {install_hint}"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -44,7 +44,8 @@ def _load_base(source: ModelSource, spec: TrainingSpec, pad_token_id: int | None
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
-    kwargs: dict[str, Any] = {"attn_implementation": "eager"}  # eager: deterministic and torch.func-friendly
+    # eager attention: deterministic and torch.func-friendly; fp32 everywhere (GGUF is dequantised to it)
+    kwargs: dict[str, Any] = {"attn_implementation": "eager", "dtype": torch.float32}
     if source.gguf_file:
         kwargs["gguf_file"] = source.gguf_file
     try:
@@ -58,7 +59,7 @@ def _load_base(source: ModelSource, spec: TrainingSpec, pad_token_id: int | None
             model = AutoModelForCausalLM.from_pretrained(str(source.directory), **kwargs)
     except (OSError, ValueError) as exc:
         raise TrainingError(f"cannot load base model {source.name!r}: {exc}") from exc
-    return model.float()
+    return model
 
 
 def build_model(spec: TrainingSpec) -> LoadedModel:

@@ -75,7 +75,9 @@ class TrainingSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise TrainingError(f"training spec has unknown field(s) {unknown}; known fields: {sorted(known)}")
+            raise TrainingError(
+                f"training spec has unknown field(s) {unknown}; known fields: {sorted(known)}"
+            )
         if "base_model" not in data:
             raise TrainingError("training spec needs 'base_model' (e.g. 'minilm' or a local model directory)")
         return cls(**data)
@@ -109,8 +111,10 @@ def validate_spec(spec: TrainingSpec) -> None:
     _check(spec.epochs >= 1, f"epochs must be >= 1 (got {spec.epochs})")
     _check(spec.batch_size >= 1, f"batch_size must be >= 1 (got {spec.batch_size})")
     _check(spec.max_length >= 4, f"max_length must be >= 4 tokens (got {spec.max_length})")
-    _check(0.0 <= spec.validation_fraction < 1.0,
-           f"validation_fraction must be in [0, 1) (got {spec.validation_fraction})")
+    _check(
+        0.0 <= spec.validation_fraction < 1.0,
+        f"validation_fraction must be in [0, 1) (got {spec.validation_fraction})",
+    )
     _check(spec.cpu_threads >= 1, f"cpu_threads must be >= 1 (got {spec.cpu_threads})")
     if spec.task == "classification" and spec.labels:
         _check(len(set(spec.labels)) == len(spec.labels), f"labels contain duplicates: {list(spec.labels)}")

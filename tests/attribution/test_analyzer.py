@@ -1,0 +1,106 @@
+"""The engine end to end on tiny models: index, scores, model-level, reports and every bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from worker.attribution import Analyzer, AttributionArguments, AttributionIndex, FeatureArguments, attribute
+from worker.attribution.index import INDEX_CONFIG
+from worker.errors import AttributionError
+
+ARGS = AttributionArguments(features=FeatureArguments(projection_dim=64))
+
+
+@pytest.fixture
+def model_dir(trained_bert, tmp_path):
+    """A private copy, so tests may write indexes or tamper with files."""
+    return shutil.copytree(trained_bert, tmp_path / "model")
+
+
+def test_scores_are_the_preconditioned_gradient_products(model_dir, records):
+    analyzer = Analyzer(model_dir, ARGS)
+    train, validation = analyzer.split(records)
+    index = analyzer.index(train)
+    assert [m.name for m in index.members] == ["epoch-1", "epoch-2"] and index.size == len(train)
+    feats, measurements, measured = analyzer.query_features(records[:3])
+    scores = index.scores(feats)
+    expected = sum(-(q @ m.preconditioned.T) for q, m in zip(feats, index.members, strict=True)) / 2
+    torch.testing.assert_close(scores, expected)
+    # Records of the query's own class push its margin up more than the other class on average.
+    labels = torch.tensor([r["label"] == "pos" for r in train])
+    own = torch.tensor([r["label"] == "pos" for r in records[:3]])
+    same = torch.stack([scores[i][labels == own[i]].mean() for i in range(3)])
+    other = torch.stack([scores[i][labels != own[i]].mean() for i in range(3)])
+    assert (same > other).all()
+    assert measurements.shape == (3,) and [q["label"] for q in measured] == [r["label"] for r in records[:3]]
+
+
+def test_index_round_trips_and_detects_another_adapter(model_dir, records, trained_llama):
+    analyzer = Analyzer(model_dir, ARGS)
+    train, _ = analyzer.split(records)
+    built = analyzer.index(train)
+    loaded = AttributionIndex.load(model_dir)
+    assert loaded.record_hashes == built.record_hashes
+    assert all(
+        torch.equal(a.preconditioned, b.preconditioned)
+        for a, b in zip(built.members, loaded.members, strict=True)
+    )
+    config = json.loads((model_dir / INDEX_CONFIG).read_text())
+    assert config["features"]["projection_dim"] == 64 and len(config["fingerprint"]) == 64
+    # Swap the adapter weights under the index: loading must refuse, not silently mis-score.
+    shutil.copy(model_dir / "checkpoints" / "epoch-1.safetensors", model_dir / "adapter_model.safetensors")
+    with pytest.raises(AttributionError, match="built for another adapter"):
+        AttributionIndex.load(model_dir)
+
+
+def test_model_level_is_the_mean_over_validation_queries(model_dir, records):
+    from worker.attribution import model_level_scores
+
+    analyzer = Analyzer(model_dir, ARGS)
+    train, validation = analyzer.split(records)
+    index = analyzer.index(train)
+    feats, _, _ = analyzer.query_features(validation)
+    torch.testing.assert_close(model_level_scores(analyzer, index, validation), index.scores(feats).mean(0))
+
+
+def test_report_is_complete_and_reproducible(model_dir, records):
+    queries = [{"text": records[0]["text"]}, records[1]]  # the first is measured on the predicted label
+    report = attribute(model_dir, records, queries, args=ARGS)
+    data = json.loads(report.to_json())
+    n_train = len(data["records"])
+    assert len(data["scores"]) == 2 and all(len(row) == n_train for row in data["scores"])
+    assert data["queries"][0]["label"] in ("neg", "pos") and len(data["queries"][0]["top"]) == 10
+    top = data["queries"][1]["top"]
+    assert [t["score"] for t in top] == sorted((t["score"] for t in top), reverse=True)
+    assert top[0]["score"] == max(data["scores"][1])
+    assert data["arguments"]["features"]["projection_dim"] == 64 and data["seeds"]["projection"] == 0
+    assert {"torch", "transformers", "peft"} <= set(data["versions"])
+    assert sum(c["weight"] for c in data["summary"]["contributors"]) == pytest.approx(1.0)
+    assert data["model_level"]["validation_records"] > 0 and len(data["self_influence"]) == n_train
+    assert attribute(model_dir, records, queries, args=ARGS).sha256() == report.sha256()
+
+
+def test_generation_report_has_span_evidence(trained_llama, generation_data):
+    query = {"prompt": "question 99:", "completion": "the answer is good great happy love"}
+    report = attribute(trained_llama, generation_data, [query], args=ARGS)
+    spans = report.queries[0]["spans"]
+    assert spans and spans[0]["text"] == "the answer is good great happy love"
+    assert report.queries[0]["measurement"] < 0
+
+
+def test_bad_queries_and_records_are_refused(model_dir, records, trained_llama, generation_data):
+    with pytest.raises(AttributionError, match="no queries"):
+        attribute(model_dir, records, [], args=ARGS)
+    with pytest.raises(AttributionError, match="not the ones the adapter was trained on"):
+        attribute(model_dir, records[:-1], records[:1], args=ARGS)
+    with pytest.raises(AttributionError, match="training records: the dataset is empty"):
+        attribute(model_dir, [], records[:1], args=ARGS)
+    with pytest.raises(AttributionError, match="not one of the model's labels"):
+        attribute(model_dir, records, [{"text": "x", "label": "maybe"}], args=ARGS)
+    with pytest.raises(AttributionError, match="empty completion"):
+        attribute(trained_llama, generation_data, [{"prompt": "q", "completion": "  "}], args=ARGS)
+    assert not (model_dir / INDEX_CONFIG).exists() or AttributionIndex.load(model_dir).size

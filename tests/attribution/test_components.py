@@ -1,0 +1,159 @@
+"""Each attribution component alone: per-example gradients, projection, preconditioner, aggregation, spans."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from worker.attribution import SpanIndex, aggregate
+from worker.attribution.arguments import (
+    AttributionArguments,
+    FeatureArguments,
+    PreconditionerArguments,
+    SpanArguments,
+)
+from worker.attribution.gradients import GradientFeaturizer, tracked_parameters
+from worker.attribution.preconditioner import Preconditioner
+from worker.attribution.projection import RandomProjector
+from worker.attribution.tasks import ClassificationTask, LanguageModelTask
+from worker.errors import AttributionError
+from worker.train import load_trained
+from worker.train.batches import collate, encode_records
+
+
+def _autograd_grads(model, batch, scalar_fn, params):
+    """The reference: one plain forward/backward per example through the model's own mask handling."""
+    rows = []
+    for i in range(batch["input_ids"].shape[0]):
+        length = int(batch["attention_mask"][i].sum())
+        logits = model(
+            input_ids=batch["input_ids"][i : i + 1, :length],
+            attention_mask=batch["attention_mask"][i : i + 1, :length],
+        ).logits[0]
+        target = batch["labels"][i] if batch["labels"].dim() == 1 else batch["labels"][i, :length]
+        grads = torch.autograd.grad(scalar_fn(logits, target), list(params.values()))
+        rows.append(torch.cat([g.reshape(-1) for g in grads]))
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("kind", ["loss", "measurement"])
+def test_per_example_gradients_match_an_autograd_loop_classifier(trained_bert, records, kind):
+    loaded = load_trained(trained_bert)
+    model = loaded.model.eval()
+    examples = encode_records(
+        records[:6], loaded.tokenizer, "classification", loaded.spec.labels, 16
+    ).examples
+    task = ClassificationTask()
+    featurizer = GradientFeaturizer(
+        model,
+        task,
+        FeatureArguments(projection_dim=0, batch_size=4),
+        loaded.tokenizer.pad_token_id,
+        torch.device("cpu"),
+    )
+    got = featurizer.featurize(examples, kind).features
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    fn = task.training_loss if kind == "loss" else task.measurement
+    expected = _autograd_grads(model, collate(examples, loaded.tokenizer.pad_token_id), fn, params)
+    assert got.shape == expected.shape and expected.abs().max() > 0
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_per_example_gradients_match_an_autograd_loop_causal_lm(trained_llama, generation_data):
+    loaded = load_trained(trained_llama)
+    model = loaded.model.eval()
+    examples = encode_records(generation_data[:5], loaded.tokenizer, "generation", (), 24).examples
+    task = LanguageModelTask()
+    featurizer = GradientFeaturizer(
+        model,
+        task,
+        FeatureArguments(projection_dim=0, batch_size=3),
+        loaded.tokenizer.pad_token_id,
+        torch.device("cpu"),
+    )
+    out = featurizer.featurize(examples, "measurement")
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    expected = _autograd_grads(
+        model, collate(examples, loaded.tokenizer.pad_token_id), task.measurement, params
+    )
+    torch.testing.assert_close(out.features, expected, rtol=1e-4, atol=1e-6)
+    assert (out.values < 0).all()  # log-likelihoods
+
+
+def test_head_can_be_left_out(trained_bert):
+    model = load_trained(trained_bert).model
+    with_head, without = tracked_parameters(model, True), tracked_parameters(model, False)
+    assert set(without) < set(with_head)
+    assert all("modules_to_save" in n for n in set(with_head) - set(without))
+
+
+def test_projection_is_seeded_and_preserves_geometry():
+    shapes = {"a": torch.Size([300, 4]), "b": torch.Size([500])}
+    grads = {"a": torch.randn(6, 300, 4), "b": torch.randn(6, 500)}
+    one = RandomProjector(shapes, 512, "rademacher", seed=1, device=torch.device("cpu")).project(grads)
+    again = RandomProjector(shapes, 512, "rademacher", seed=1, device=torch.device("cpu")).project(grads)
+    other = RandomProjector(shapes, 512, "rademacher", seed=2, device=torch.device("cpu")).project(grads)
+    assert torch.equal(one, again) and not torch.equal(one, other)
+    full = torch.cat([grads["a"].reshape(6, -1), grads["b"]], dim=1)
+    ratio = one.norm(dim=1) / full.norm(dim=1)
+    assert ((ratio > 0.8) & (ratio < 1.2)).all()  # Johnson-Lindenstrauss: norms kept within ~10%
+    identity = RandomProjector(shapes, 0, "gaussian", seed=1, device=torch.device("cpu")).project(grads)
+    assert torch.equal(identity, full)
+
+
+def test_preconditioner_equals_the_explicit_damped_inverse():
+    phi = torch.randn(50, 8, dtype=torch.float64) * torch.linspace(0.1, 3, 8, dtype=torch.float64)
+    pre = Preconditioner.fit(phi.float(), PreconditionerArguments(damping_ratio=0.5))
+    second = phi.T @ phi / 50
+    assert pre.damping == pytest.approx(0.5 * float(torch.linalg.eigvalsh(second).mean()), rel=1e-6)
+    explicit = torch.linalg.inv(second + pre.damping * torch.eye(8, dtype=torch.float64))
+    torch.testing.assert_close(pre.inverse.double(), explicit, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(pre.apply(phi.float()).double(), phi @ explicit, rtol=1e-4, atol=1e-5)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(AttributionError, match="damping_ratio"):
+        AttributionArguments(preconditioner=PreconditionerArguments(damping_ratio=0))
+    with pytest.raises(AttributionError, match="checkpoints"):
+        AttributionArguments(features=FeatureArguments(checkpoints="some"))
+    args = AttributionArguments(features=FeatureArguments(projection_dim=64))
+    assert AttributionArguments.from_dict(args.to_dict()) == args
+
+
+def test_aggregation_pays_positive_scores_only_and_flags_harm():
+    records = [
+        {"contributor": "alice", "contribution": "cid-1"},
+        {"contributor": "alice", "contribution": "cid-2"},
+        {"contributor": "bob"},
+        {"contributor": "carol"},
+    ] + [{"contributor": "dave"}] * 16
+    scores = torch.tensor([3.0, 1.0, 2.0, -20.0] + [0.0] * 16)
+    result = aggregate(scores, records, negative_flag_z=2.0)
+    weights = {p.key: p.weight for p in result.contributors}
+    assert weights["alice"] == pytest.approx(4 / 6) and weights["bob"] == pytest.approx(2 / 6)
+    assert weights["carol"] == 0 and sum(weights.values()) == pytest.approx(1.0)
+    assert {p.key for p in result.contributions} == {"cid-1", "cid-2", "bob", "carol", "dave"}
+    assert {p.key: p.records for p in result.contributors}["dave"] == 16
+    assert result.flagged_records == [3]
+    assert [p.key for p in result.contributors if p.flagged] == ["carol"]
+    # Sums are preserved from records to contributions to contributors.
+    total = sum(p.net for p in result.contributors)
+    assert (
+        total == pytest.approx(float(scores.sum())) == pytest.approx(sum(p.net for p in result.contributions))
+    )
+
+
+def test_span_evidence_finds_the_longest_exact_copies():
+    train = [
+        "The quick brown fox jumps over the lazy dog",
+        "an unrelated record about ledgers and tokens",
+        "lazy dog sleeps all day long",
+    ]
+    index = SpanIndex(train, SpanArguments(min_words=3))
+    spans = index.find("Yesterday the quick brown fox jumps over a fence; the lazy dog sleeps all day.")
+    best = spans[0]
+    assert (best.record, best.length, best.text) == (0, 6, "the quick brown fox jumps over")
+    assert best.output_start == 1 and best.record_start == 0
+    assert any(s.record == 2 and s.text == "lazy dog sleeps all day" for s in spans)
+    assert index.find("nothing in common here at all") == []
+    assert SpanIndex(train, SpanArguments(min_words=10)).find(train[0]) == []
