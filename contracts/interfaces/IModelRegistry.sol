@@ -278,6 +278,9 @@ interface IModelRegistry {
         view
         returns (bool live, uint256 pricePerInference, address owner, address computeProvider);
 
+    /// @notice Worker whose adapter is live for `modelId` (set only when Live; 0 otherwise).
+    function computeProviderOf(uint256 modelId) external view returns (address);
+
     /// @notice Current governance parameters.
     function params() external view returns (Params memory);
 

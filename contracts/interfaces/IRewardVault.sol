@@ -167,8 +167,7 @@ interface IRewardVault {
     /// @notice Pay the leaf (account, amount) of a finalized epoch to `account`; once per leaf.
     /// @dev Anyone (the tokens always go to `account`). Emits {Claimed}. Reverts {InvalidEpochStatus},
     ///      {ZeroAmount}, {AlreadyClaimed}, {InvalidProof}, {EpochTotalExceeded}.
-    function claim(uint256 modelId, uint64 epoch, address account, uint256 amount, bytes32[] calldata proof)
-        external;
+    function claim(uint256 modelId, uint64 epoch, address account, uint256 amount, bytes32[] calldata proof) external;
 
     // ------------------------------------------------------------------ governance
 
@@ -208,10 +207,7 @@ interface IRewardVault {
     function nextEpoch(uint256 modelId) external view returns (uint64);
 
     /// @notice Whether the leaf (account, amount) of that epoch was claimed.
-    function isClaimed(uint256 modelId, uint64 epoch, address account, uint256 amount)
-        external
-        view
-        returns (bool);
+    function isClaimed(uint256 modelId, uint64 epoch, address account, uint256 amount) external view returns (bool);
 
     /// @notice The current fee split.
     function feeSplit() external view returns (FeeSplit memory);

@@ -22,7 +22,11 @@ interface IWorkerRegistry {
     event StakeWithdrawn(address indexed worker, uint256 amount);
     /// @notice `slasher` took `amount` of the worker's stake and sent it to `recipient`.
     event WorkerSlashed(
-        address indexed worker, address indexed slasher, address indexed recipient, uint256 amount, uint256 remainingStake
+        address indexed worker,
+        address indexed slasher,
+        address indexed recipient,
+        uint256 amount,
+        uint256 remainingStake
     );
     /// @notice `by` locked the worker's stake (a job lease or an epoch root); `activeLocks` afterwards.
     event WorkerLocked(address indexed worker, address indexed by, uint256 activeLocks);
@@ -107,11 +111,11 @@ interface IWorkerRegistry {
 
     /// @notice Set the minimum stake to register and to stay an active worker.
     /// @dev GOVERNANCE_ROLE. Emits {MinWorkerStakeSet}. Reverts {ZeroAmount}.
-    function setMinWorkerStake(uint256 minWorkerStake) external;
+    function setMinWorkerStake(uint256 newMinWorkerStake) external;
 
     /// @notice Set the exit cooldown in seconds (1 .. MAX_WINDOW).
     /// @dev GOVERNANCE_ROLE. Emits {ExitCooldownSet}. Reverts {WindowOutOfRange}.
-    function setExitCooldown(uint64 exitCooldown) external;
+    function setExitCooldown(uint64 newExitCooldown) external;
 
     // ------------------------------------------------------------------ views
 
@@ -126,6 +130,9 @@ interface IWorkerRegistry {
 
     /// @notice Registered, not exiting, and stake >= minWorkerStake: may claim jobs.
     function isActiveWorker(address worker) external view returns (bool);
+
+    /// @notice Current stake of `worker` (0 for an unknown address).
+    function stakeOf(address worker) external view returns (uint256);
 
     /// @notice Number of open obligations (job leases, unfinalized epoch roots) locking the stake.
     function activeLocks(address worker) external view returns (uint256);

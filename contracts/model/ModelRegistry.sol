@@ -227,7 +227,7 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
             emit ChallengeResolved(jobId, false, challenger, worker, 0, 0, bond);
             return;
         }
-        (uint256 stake,,,,) = workerRegistry.getWorker(worker);
+        uint256 stake = workerRegistry.stakeOf(worker);
         uint256 slashed = slashAmount < stake ? slashAmount : stake;
         uint256 reward = slashed * challengerRewardBps / BPS;
         job.status = JobStatus.Open;
@@ -343,6 +343,11 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
     {
         Model storage m = _models[modelId];
         return (m.status == ModelStatus.Live, m.pricePerInference, m.owner, m.computeProvider);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function computeProviderOf(uint256 modelId) external view returns (address) {
+        return _models[modelId].computeProvider;
     }
 
     /// @inheritdoc IModelRegistry

@@ -169,6 +169,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
     }
 
     /// @inheritdoc IWorkerRegistry
+    function stakeOf(address worker) external view returns (uint256) {
+        return _workers[worker].stake;
+    }
+
+    /// @inheritdoc IWorkerRegistry
     function activeLocks(address worker) external view returns (uint256) {
         return _workers[worker].activeLocks;
     }

@@ -48,7 +48,8 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
     /// @inheritdoc IRewardVault
     mapping(uint256 modelId => uint64) public nextEpoch;
 
-    FeeSplit private _feeSplit = FeeSplit({treasuryBps: 1_000, ownerBps: 2_000, providerBps: 2_000, contributorsBps: 5_000});
+    FeeSplit private _feeSplit =
+        FeeSplit({treasuryBps: 1_000, ownerBps: 2_000, providerBps: 2_000, contributorsBps: 5_000});
     mapping(uint256 modelId => Pool) private _pools;
     mapping(uint256 modelId => mapping(uint64 epoch => Epoch)) private _epochs;
     mapping(uint256 modelId => mapping(uint64 epoch => mapping(bytes32 leaf => bool))) private _leafClaimed;
@@ -109,8 +110,8 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
     function postEpochRoot(uint256 modelId, uint64 epoch, bytes32 root, uint256 total, string calldata reportCid)
         external
     {
-        (bool live,,, address provider) = modelRegistry.paymentTerms(modelId);
-        if (!live) revert ModelNotLive(modelId);
+        address provider = modelRegistry.computeProviderOf(modelId);
+        if (provider == address(0)) revert ModelNotLive(modelId);
         if (msg.sender != provider) revert NotComputeProvider(modelId, msg.sender);
         uint64 next = nextEpoch[modelId];
         if (epoch > next) revert EpochOutOfOrder(modelId, epoch, next);
@@ -170,7 +171,7 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
             return;
         }
         address poster = e.poster;
-        (uint256 stake,,,,) = workerRegistry.getWorker(poster);
+        uint256 stake = workerRegistry.stakeOf(poster);
         uint256 slashed = slashAmount < stake ? slashAmount : stake;
         uint256 reward = slashed * challengerRewardBps / BPS;
         _pools[modelId].reserved -= e.total;
@@ -218,8 +219,7 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IRewardVault
     function setFeeSplit(FeeSplit calldata split) external onlyRole(GOVERNANCE_ROLE) {
-        uint256 sum =
-            uint256(split.treasuryBps) + split.ownerBps + split.providerBps + split.contributorsBps;
+        uint256 sum = uint256(split.treasuryBps) + split.ownerBps + split.providerBps + split.contributorsBps;
         if (sum != BPS) revert FeeSplitSumInvalid(sum);
         _feeSplit = split;
         emit FeeSplitSet(split.treasuryBps, split.ownerBps, split.providerBps, split.contributorsBps);

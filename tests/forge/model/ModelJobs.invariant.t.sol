@@ -124,7 +124,8 @@ contract ModelJobsHandler is Test {
         if (id == 0) return;
         uint256 before = token.balanceOf(address(workers));
         models.resolveChallenge(id, upheld);
-        hits[upheld ? bytes32("upheld") : bytes32("rejected")]++;
+        if (upheld) hits["upheld"]++;
+        else hits["rejected"]++;
         ghostSlashedIn += before - token.balanceOf(address(workers));
     }
 
@@ -167,9 +168,15 @@ contract ModelJobsHandler is Test {
     function allAccounts() public view returns (address[] memory all) {
         all = new address[](requesters.length + workerList.length + challengers.length + 1);
         uint256 k;
-        for (uint256 i = 0; i < requesters.length; i++) all[k++] = requesters[i];
-        for (uint256 i = 0; i < workerList.length; i++) all[k++] = workerList[i];
-        for (uint256 i = 0; i < challengers.length; i++) all[k++] = challengers[i];
+        for (uint256 i = 0; i < requesters.length; i++) {
+            all[k++] = requesters[i];
+        }
+        for (uint256 i = 0; i < workerList.length; i++) {
+            all[k++] = workerList[i];
+        }
+        for (uint256 i = 0; i < challengers.length; i++) {
+            all[k++] = challengers[i];
+        }
         all[k] = models.treasury();
     }
 

@@ -66,6 +66,7 @@ contract ModelRegistryModelsTest is ModelFixtures {
         assertEq(m.computeProvider, address(0));
         assertEq(bytes(m.adapterCid).length, 0);
         assertFalse(models.isLive(id));
+        assertEq(models.computeProviderOf(id), address(0));
         assertEq(_registerModel(), 2, "ids count up");
     }
 
@@ -170,6 +171,7 @@ contract ModelRegistryModelsTest is ModelFixtures {
         assertEq(owner, address(0));
         assertEq(provider, address(0));
         assertEq(models.jobCount(), 0);
+        assertEq(models.computeProviderOf(42), address(0));
     }
 
     function test_paymentTerms_ofLiveModel() public {
@@ -179,6 +181,7 @@ contract ModelRegistryModelsTest is ModelFixtures {
         assertEq(price, PRICE);
         assertEq(owner, modelOwner);
         assertEq(provider, worker);
+        assertEq(models.computeProviderOf(id), worker);
     }
 
     // ------------------------------------------------------------------ governance

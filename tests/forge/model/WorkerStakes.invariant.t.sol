@@ -181,8 +181,8 @@ contract WorkerStakesInvariantTest is StdInvariant, Test {
     }
 
     function invariant_supplyConserved() public view {
-        uint256 sum = token.balanceOf(address(this)) + token.balanceOf(address(workers))
-            + token.balanceOf(handler.sinkAddress());
+        uint256 sum =
+            token.balanceOf(address(this)) + token.balanceOf(address(workers)) + token.balanceOf(handler.sinkAddress());
         for (uint256 i = 0; i < actors.length; i++) {
             sum += token.balanceOf(actors[i]);
         }

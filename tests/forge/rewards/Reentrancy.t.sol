@@ -75,7 +75,8 @@ contract ReentrancyTest is VaultFixtures {
 
     function test_modelRegistryPayoutsRefuseReentry() public {
         WorkerRegistry evilWorkers = new WorkerRegistry(evil, gov);
-        ModelRegistry evilModels = new ModelRegistry(evil, IDatanetVersions(address(datanets)), evilWorkers, treasury, gov);
+        ModelRegistry evilModels =
+            new ModelRegistry(evil, IDatanetVersions(address(datanets)), evilWorkers, treasury, gov);
         bytes32 role = evilWorkers.SLASHER_ROLE();
         vm.prank(gov);
         evilWorkers.grantRole(role, address(evilModels));

@@ -97,7 +97,9 @@ contract RewardVaultClaimsTest is VaultFixtures {
         _post(0, tree[0], 10 ether);
         bytes32[] memory proof = _proof(tree, alice, 5 ether);
         vm.expectRevert(
-            abi.encodeWithSelector(IRewardVault.InvalidEpochStatus.selector, modelId, 0, IRewardVault.EpochStatus.Posted)
+            abi.encodeWithSelector(
+                IRewardVault.InvalidEpochStatus.selector, modelId, 0, IRewardVault.EpochStatus.Posted
+            )
         );
         _claim(0, alice, 5 ether, proof);
         vm.prank(challenger);

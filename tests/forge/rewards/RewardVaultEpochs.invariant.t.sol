@@ -5,7 +5,6 @@ import {Test} from "forge-std/Test.sol";
 import {StdInvariant} from "forge-std/StdInvariant.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {RewardVault} from "../../../contracts/rewards/RewardVault.sol";
-import {WorkerRegistry} from "../../../contracts/model/WorkerRegistry.sol";
 import {MerkleHelper} from "../utils/MerkleHelper.sol";
 import {VaultFixtures} from "../utils/VaultFixtures.sol";
 
@@ -14,7 +13,6 @@ import {VaultFixtures} from "../utils/VaultFixtures.sol";
 ///         repeated claims and forged claims. Ghosts count every successful claim per leaf.
 contract VaultEpochsHandler is Test {
     RewardVault internal vault;
-    WorkerRegistry internal workers;
     uint256 internal modelId;
     address internal payer;
     address internal poster;
@@ -39,7 +37,6 @@ contract VaultEpochsHandler is Test {
 
     constructor(
         RewardVault vault_,
-        WorkerRegistry workers_,
         uint256 modelId_,
         address payer_,
         address poster_,
@@ -47,7 +44,6 @@ contract VaultEpochsHandler is Test {
         address[] memory contributors_
     ) {
         vault = vault_;
-        workers = workers_;
         modelId = modelId_;
         payer = payer_;
         poster = poster_;
@@ -140,7 +136,8 @@ contract VaultEpochsHandler is Test {
     function claimAgain(uint256 seed) external {
         if (claimedLeaves.length == 0) return;
         ClaimedLeaf memory c = claimedLeaves[seed % claimedLeaves.length];
-        bytes32[] memory tree = MerkleHelper.buildTree(MerkleHelper.leaves(epochAccounts[c.epoch], epochAmounts[c.epoch]));
+        bytes32[] memory tree =
+            MerkleHelper.buildTree(MerkleHelper.leaves(epochAccounts[c.epoch], epochAmounts[c.epoch]));
         bytes32 leaf = MerkleHelper.leaf(c.account, c.amount);
         vault.claim(modelId, c.epoch, c.account, c.amount, MerkleHelper.proof(tree, leaf));
         doubleClaim = true;
@@ -177,7 +174,9 @@ contract VaultEpochsHandler is Test {
 
     function creditedAccounts() public view returns (address[] memory all) {
         all = new address[](challengers.length + 3);
-        for (uint256 i = 0; i < challengers.length; i++) all[i] = challengers[i];
+        for (uint256 i = 0; i < challengers.length; i++) {
+            all[i] = challengers[i];
+        }
         all[challengers.length] = vault.treasury();
         all[challengers.length + 1] = poster;
         all[challengers.length + 2] = payer;
@@ -205,7 +204,7 @@ contract RewardVaultEpochsInvariantTest is StdInvariant, VaultFixtures {
         address[] memory cs = new address[](2);
         cs[0] = challenger;
         cs[1] = challenger2;
-        handler = new VaultEpochsHandler(vault, workers, modelId, payer, worker, cs, contributorsList);
+        handler = new VaultEpochsHandler(vault, modelId, payer, worker, cs, contributorsList);
         vm.startPrank(gov);
         // Owner share 0: every credited account the handler withdraws for is in creditedAccounts().
         vault.setFeeSplit(IRewardVault.FeeSplit(2_000, 0, 2_000, 6_000));

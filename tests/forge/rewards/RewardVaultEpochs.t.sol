@@ -218,9 +218,7 @@ contract RewardVaultEpochsTest is VaultFixtures {
         _post(0, ROOT, 10 ether);
         _challenge(0);
         bytes32 role = vault.GOVERNANCE_ROLE();
-        vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, worker, role)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, worker, role));
         vm.prank(worker);
         vault.resolveEpochChallenge(modelId, 0, false);
     }

@@ -23,8 +23,13 @@ contract VaultFeesHandler is Test {
     uint256 public ghostPaid;
     uint256 public ghostWithdrawn;
 
-    constructor(RewardVault vault_, ModelRegistry models_, address payer_, address[2] memory owners_, address[2] memory providers_)
-    {
+    constructor(
+        RewardVault vault_,
+        ModelRegistry models_,
+        address payer_,
+        address[2] memory owners_,
+        address[2] memory providers_
+    ) {
         vault = vault_;
         models = models_;
         payer = payer_;

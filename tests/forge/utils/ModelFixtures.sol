@@ -114,6 +114,6 @@ abstract contract ModelFixtures is Test {
     }
 
     function _stakeOf(address who) internal view returns (uint256 stake) {
-        (stake,,,,) = workers.getWorker(who);
+        stake = workers.stakeOf(who);
     }
 }
