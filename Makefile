@@ -82,6 +82,8 @@ bench-storage: setup
 
 bench-attribution: setup
 	$(PIP) install --quiet -e '.[bench]'
+	# kronfluence declares torchvision; the wheel found here does not match torch 2.13 and breaks transformers
+	$(PIP) install --quiet --no-deps kronfluence==1.0.1
 	$(PY) bench/attribution.py
 
 clean:

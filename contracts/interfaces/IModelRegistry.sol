@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IChallengeSettlement} from "./IChallengeSettlement.sol";
+
 /// @title IModelRegistry
 /// @notice Models bound to exact datanet versions, training jobs with escrowed bounties and leases,
 ///         challengeable results, and the live adapter of each model.
 /// @dev Job lifecycle: Open -> Claimed (lease) -> Submitted -> [Challenged -> Open | Submitted] ->
 ///      Finalized; Open (or Claimed with an expired lease) -> Cancelled. Bounties, challenge bonds and
-///      payouts are token wei; payouts are credited and pulled with {withdraw}.
-interface IModelRegistry {
+///      payouts are token wei; payouts are credited and pulled with {withdraw}. Challenge parameters,
+///      payouts and their events/errors are shared with RewardVault: see {IChallengeSettlement}.
+interface IModelRegistry is IChallengeSettlement {
     // ------------------------------------------------------------------ types
 
     enum ModelStatus {
@@ -114,20 +117,10 @@ interface IModelRegistry {
     );
     event JobFinalized(uint256 indexed jobId, uint256 indexed modelId, address indexed worker, uint256 bounty);
     event ModelLive(uint256 indexed modelId, uint256 indexed jobId, address indexed computeProvider, string adapterCid);
-    /// @notice `account` may now withdraw `amount` more; `balance` is its credited total afterwards.
-    event Credited(address indexed account, uint256 amount, uint256 balance);
-    event Withdrawn(address indexed account, uint256 amount);
     event LeaseDurationSet(uint64 leaseDuration);
-    event ChallengeWindowSet(uint64 challengeWindow);
-    event ChallengeBondSet(uint256 challengeBond);
-    event SlashAmountSet(uint256 slashAmount);
-    event ChallengerRewardBpsSet(uint16 challengerRewardBps);
-    event TreasurySet(address treasury);
 
     // ------------------------------------------------------------------ errors
 
-    error ZeroAddress();
-    error ZeroAmount();
     /// @notice A required string or hash argument (`field`) was empty.
     error EmptyField(string field);
     error UnknownModel(uint256 modelId);
@@ -146,9 +139,6 @@ interface IModelRegistry {
     error LeaseExpired(uint256 jobId, uint64 leaseExpiresAt);
     error ChallengeWindowClosed(uint256 jobId, uint64 challengeDeadline);
     error ChallengeWindowOpen(uint256 jobId, uint64 challengeDeadline);
-    error NothingToWithdraw(address account);
-    error WindowOutOfRange(uint64 value, uint64 maxValue);
-    error BpsOutOfRange(uint256 bps);
 
     // ------------------------------------------------------------------ models
 
@@ -219,41 +209,11 @@ interface IModelRegistry {
     ///      Reverts {UnknownJob}, {InvalidJobStatus}, {ChallengeWindowOpen}.
     function finalize(uint256 jobId) external;
 
-    // ------------------------------------------------------------------ payouts
-
-    /// @notice Transfer the caller's credited balance to the caller.
-    /// @dev Anyone with a balance. Emits {Withdrawn}. Reverts {NothingToWithdraw}.
-    function withdraw() external;
-
-    /// @notice Transfer `account`'s credited balance to `account` (e.g. a timelock treasury).
-    /// @dev Anyone; funds only ever go to `account`. Emits {Withdrawn}. Reverts {NothingToWithdraw}.
-    function withdrawFor(address account) external;
-
     // ------------------------------------------------------------------ governance
 
     /// @notice Set the lease length in seconds (1 .. MAX_WINDOW).
     /// @dev GOVERNANCE_ROLE. Emits {LeaseDurationSet}. Reverts {WindowOutOfRange}.
     function setLeaseDuration(uint64 leaseDuration) external;
-
-    /// @notice Set the result challenge window in seconds (1 .. MAX_WINDOW); applies to later submissions.
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengeWindowSet}. Reverts {WindowOutOfRange}.
-    function setChallengeWindow(uint64 challengeWindow) external;
-
-    /// @notice Set the bond a challenger escrows; applies to later challenges.
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengeBondSet}. Reverts {ZeroAmount}.
-    function setChallengeBond(uint256 challengeBond) external;
-
-    /// @notice Set the stake taken from a worker whose result is successfully challenged.
-    /// @dev GOVERNANCE_ROLE. Emits {SlashAmountSet}. Reverts {ZeroAmount}.
-    function setSlashAmount(uint256 slashAmount) external;
-
-    /// @notice Set the share of a slash paid to a successful challenger (<= 10_000 bps).
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengerRewardBpsSet}. Reverts {BpsOutOfRange}.
-    function setChallengerRewardBps(uint16 challengerRewardBps) external;
-
-    /// @notice Set the protocol treasury credited with rejected bonds and slash remainders.
-    /// @dev GOVERNANCE_ROLE. Emits {TreasurySet}. Reverts {ZeroAddress}.
-    function setTreasury(address treasury) external;
 
     // ------------------------------------------------------------------ views
 
@@ -283,7 +243,4 @@ interface IModelRegistry {
 
     /// @notice Current governance parameters.
     function params() external view returns (Params memory);
-
-    /// @notice Balance `account` can withdraw.
-    function credited(address account) external view returns (uint256);
 }

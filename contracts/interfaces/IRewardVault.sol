@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IChallengeSettlement} from "./IChallengeSettlement.sol";
+
 /// @title IRewardVault
 /// @notice Pay-per-inference billing, the fee split, and per-model contributor pools paid out by
 ///         challengeable epoch Merkle roots with claims.
@@ -8,7 +10,9 @@ pragma solidity ^0.8.24;
 ///      keccak256(bytes.concat(keccak256(abi.encode(account, amount)))), verified with sorted pairs.
 ///      Pool accounting: `balance` is every token held for the model's contributors (reserved or not),
 ///      `reserved` the part promised to posted, challenged or finalized epochs and not yet claimed.
-interface IRewardVault {
+///      Challenge parameters, credited payouts and their events/errors are shared with ModelRegistry: see
+///      {IChallengeSettlement}.
+interface IRewardVault is IChallengeSettlement {
     // ------------------------------------------------------------------ types
 
     /// @notice Shares of every inference payment, in bps; they sum to 10_000.
@@ -55,9 +59,6 @@ interface IRewardVault {
         uint256 providerShare,
         uint256 contributorsShare
     );
-    /// @notice `account` may now withdraw `amount` more; `balance` is its credited total afterwards.
-    event Credited(address indexed account, uint256 amount, uint256 balance);
-    event Withdrawn(address indexed account, uint256 amount);
     /// @notice `total` of the model's pool is now reserved for this epoch's claims.
     event EpochPosted(
         uint256 indexed modelId,
@@ -86,16 +87,9 @@ interface IRewardVault {
     event EpochFinalized(uint256 indexed modelId, uint64 indexed epoch);
     event Claimed(uint256 indexed modelId, uint64 indexed epoch, address indexed account, uint256 amount);
     event FeeSplitSet(uint16 treasuryBps, uint16 ownerBps, uint16 providerBps, uint16 contributorsBps);
-    event ChallengeWindowSet(uint64 challengeWindow);
-    event ChallengeBondSet(uint256 challengeBond);
-    event SlashAmountSet(uint256 slashAmount);
-    event ChallengerRewardBpsSet(uint16 challengerRewardBps);
-    event TreasurySet(address treasury);
 
     // ------------------------------------------------------------------ errors
 
-    error ZeroAddress();
-    error ZeroAmount();
     /// @notice A required string or hash argument (`field`) was empty.
     error EmptyField(string field);
     error ModelNotLive(uint256 modelId);
@@ -114,10 +108,7 @@ interface IRewardVault {
     error InvalidProof(uint256 modelId, uint64 epoch, address account, uint256 amount);
     /// @notice Paying `amount` would take the epoch's claims (`claimed` so far) beyond its `total`.
     error EpochTotalExceeded(uint256 modelId, uint64 epoch, uint256 claimed, uint256 amount, uint256 total);
-    error NothingToWithdraw(address account);
     error FeeSplitSumInvalid(uint256 sum);
-    error BpsOutOfRange(uint256 bps);
-    error WindowOutOfRange(uint64 value, uint64 maxValue);
 
     // ------------------------------------------------------------------ payments
 
@@ -128,14 +119,6 @@ interface IRewardVault {
     function payForInference(uint256 modelId, uint256 requestCount, bytes32 requestRef)
         external
         returns (uint256 paymentId);
-
-    /// @notice Transfer the caller's credited balance to the caller.
-    /// @dev Anyone with a balance. Emits {Withdrawn}. Reverts {NothingToWithdraw}.
-    function withdraw() external;
-
-    /// @notice Transfer `account`'s credited balance to `account` (e.g. a timelock treasury).
-    /// @dev Anyone; funds only ever go to `account`. Emits {Withdrawn}. Reverts {NothingToWithdraw}.
-    function withdrawFor(address account) external;
 
     // ------------------------------------------------------------------ epochs
 
@@ -175,26 +158,6 @@ interface IRewardVault {
     /// @dev GOVERNANCE_ROLE. Emits {FeeSplitSet}. Reverts {FeeSplitSumInvalid}.
     function setFeeSplit(FeeSplit calldata split) external;
 
-    /// @notice Set the epoch challenge window in seconds (1 .. MAX_WINDOW); applies to later posts.
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengeWindowSet}. Reverts {WindowOutOfRange}.
-    function setChallengeWindow(uint64 challengeWindow) external;
-
-    /// @notice Set the bond an epoch challenger escrows; applies to later challenges.
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengeBondSet}. Reverts {ZeroAmount}.
-    function setChallengeBond(uint256 challengeBond) external;
-
-    /// @notice Set the stake taken from a poster whose root is successfully challenged.
-    /// @dev GOVERNANCE_ROLE. Emits {SlashAmountSet}. Reverts {ZeroAmount}.
-    function setSlashAmount(uint256 slashAmount) external;
-
-    /// @notice Set the share of a slash paid to a successful challenger (<= 10_000 bps).
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengerRewardBpsSet}. Reverts {BpsOutOfRange}.
-    function setChallengerRewardBps(uint16 challengerRewardBps) external;
-
-    /// @notice Set the protocol treasury (credited with its fee share, rejected bonds, slash remainders).
-    /// @dev GOVERNANCE_ROLE. Emits {TreasurySet}. Reverts {ZeroAddress}.
-    function setTreasury(address treasury) external;
-
     // ------------------------------------------------------------------ views
 
     /// @notice Contributor pool of `modelId`: tokens held (`balance`) and the part reserved by epochs.
@@ -211,9 +174,6 @@ interface IRewardVault {
 
     /// @notice The current fee split.
     function feeSplit() external view returns (FeeSplit memory);
-
-    /// @notice Balance `account` can withdraw.
-    function credited(address account) external view returns (uint256);
 
     /// @notice Number of inference payments (ids are 1..paymentCount).
     function paymentCount() external view returns (uint256);

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ChallengeSettlement} from "../common/ChallengeSettlement.sol";
 import {IDatanetVersions} from "../interfaces/IDatanetVersions.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
@@ -13,32 +12,19 @@ import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 /// @notice Models bound to exact datanet versions and the training jobs that make them live. Holds
 ///         job bounties and challenge bonds; payouts are credited and withdrawn (pull payments).
 /// @dev Needs SLASHER_ROLE on the WorkerRegistry: it locks a worker's stake from claim to finalization
-///      (or release / upheld challenge) and slashes it when a challenge is upheld.
-contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
+///      (or release / upheld challenge) and slashes it when a challenge is upheld. Challenge parameters,
+///      payouts and the upheld-challenge settlement come from {ChallengeSettlement}.
+contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     using SafeERC20 for IERC20;
 
-    bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
-    /// @notice Upper bound for lease and challenge windows.
-    uint64 public constant MAX_WINDOW = 365 days;
-    uint256 private constant BPS = 10_000;
-
-    IERC20 public immutable token;
     IDatanetVersions public immutable datanetRegistry;
-    IWorkerRegistry public immutable workerRegistry;
 
     uint64 public leaseDuration = 1 days;
-    uint64 public challengeWindow = 1 days;
-    uint256 public challengeBond = 100 ether;
-    uint256 public slashAmount = 100 ether;
-    uint16 public challengerRewardBps = 5_000;
-    address public treasury;
 
     /// @inheritdoc IModelRegistry
     uint256 public modelCount;
     /// @inheritdoc IModelRegistry
     uint256 public jobCount;
-    /// @inheritdoc IModelRegistry
-    mapping(address account => uint256) public credited;
 
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 jobId => Job) private _jobs;
@@ -50,17 +36,9 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
         IWorkerRegistry workerRegistry_,
         address treasury_,
         address admin
-    ) {
-        if (
-            address(token_) == address(0) || address(datanetRegistry_) == address(0)
-                || address(workerRegistry_) == address(0) || treasury_ == address(0) || admin == address(0)
-        ) revert ZeroAddress();
-        token = token_;
+    ) ChallengeSettlement(token_, workerRegistry_, treasury_, admin) {
+        if (address(datanetRegistry_) == address(0)) revert ZeroAddress();
         datanetRegistry = datanetRegistry_;
-        workerRegistry = workerRegistry_;
-        treasury = treasury_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(GOVERNANCE_ROLE, admin);
     }
 
     // ------------------------------------------------------------------ models
@@ -227,19 +205,14 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
             emit ChallengeResolved(jobId, false, challenger, worker, 0, 0, bond);
             return;
         }
-        uint256 stake = workerRegistry.stakeOf(worker);
-        uint256 slashed = slashAmount < stake ? slashAmount : stake;
-        uint256 reward = slashed * challengerRewardBps / BPS;
         job.status = JobStatus.Open;
         job.worker = address(0);
         job.leaseExpiresAt = 0;
         job.challengeDeadline = 0;
         delete job.result;
-        _credit(challenger, bond + reward);
-        if (slashed > reward) _credit(treasury, slashed - reward);
-        emit ChallengeResolved(jobId, true, challenger, worker, slashed, bond + reward, slashed - reward);
-        if (slashed != 0) workerRegistry.slash(worker, slashed, address(this));
-        workerRegistry.unlock(worker);
+        (uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) = _creditUpheld(worker, challenger, bond);
+        emit ChallengeResolved(jobId, true, challenger, worker, slashed, challengerPayout, treasuryPayout);
+        _slashAndUnlock(worker, slashed);
     }
 
     /// @inheritdoc IModelRegistry
@@ -262,18 +235,6 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
         workerRegistry.unlock(worker);
     }
 
-    // ------------------------------------------------------------------ payouts
-
-    /// @inheritdoc IModelRegistry
-    function withdraw() external nonReentrant {
-        _withdraw(msg.sender);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function withdrawFor(address account) external nonReentrant {
-        _withdraw(account);
-    }
-
     // ------------------------------------------------------------------ governance
 
     /// @inheritdoc IModelRegistry
@@ -281,41 +242,6 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
         _checkWindow(value);
         leaseDuration = value;
         emit LeaseDurationSet(value);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function setChallengeWindow(uint64 value) external onlyRole(GOVERNANCE_ROLE) {
-        _checkWindow(value);
-        challengeWindow = value;
-        emit ChallengeWindowSet(value);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function setChallengeBond(uint256 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == 0) revert ZeroAmount();
-        challengeBond = value;
-        emit ChallengeBondSet(value);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function setSlashAmount(uint256 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == 0) revert ZeroAmount();
-        slashAmount = value;
-        emit SlashAmountSet(value);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function setChallengerRewardBps(uint16 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value > BPS) revert BpsOutOfRange(value);
-        challengerRewardBps = value;
-        emit ChallengerRewardBpsSet(value);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function setTreasury(address value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == address(0)) revert ZeroAddress();
-        treasury = value;
-        emit TreasurySet(value);
     }
 
     // ------------------------------------------------------------------ views
@@ -372,23 +298,5 @@ contract ModelRegistry is IModelRegistry, AccessControl, ReentrancyGuard {
         job = _job(jobId);
         if (job.status != JobStatus.Claimed) revert InvalidJobStatus(jobId, job.status);
         if (job.worker != msg.sender) revert NotLeaseHolder(jobId, msg.sender);
-    }
-
-    function _credit(address account, uint256 amount) private {
-        uint256 balance = credited[account] + amount;
-        credited[account] = balance;
-        emit Credited(account, amount, balance);
-    }
-
-    function _withdraw(address account) private {
-        uint256 amount = credited[account];
-        if (amount == 0) revert NothingToWithdraw(account);
-        credited[account] = 0;
-        emit Withdrawn(account, amount);
-        token.safeTransfer(account, amount);
-    }
-
-    function _checkWindow(uint64 value) private pure {
-        if (value == 0 || value > MAX_WINDOW) revert WindowOutOfRange(value, MAX_WINDOW);
     }
 }

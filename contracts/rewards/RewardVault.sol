@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ChallengeSettlement} from "../common/ChallengeSettlement.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../interfaces/IRewardVault.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
@@ -17,34 +16,20 @@ import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 /// @dev Solvency: a root reserves its `total` from the pool's unreserved balance when posted, claims
 ///      draw down both `balance` and `reserved`, and an epoch can never pay more than its `total`.
 ///      Needs SLASHER_ROLE on the WorkerRegistry (locks the poster's stake until finalization, slashes
-///      it on an upheld challenge).
-contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
+///      it on an upheld challenge). Challenge parameters, credited payouts and the upheld-challenge
+///      settlement come from {ChallengeSettlement}.
+contract RewardVault is IRewardVault, ChallengeSettlement {
     using SafeERC20 for IERC20;
-
-    bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
-    /// @notice Upper bound for the epoch challenge window.
-    uint64 public constant MAX_WINDOW = 365 days;
-    uint256 private constant BPS = 10_000;
 
     struct Pool {
         uint256 balance;
         uint256 reserved;
     }
 
-    IERC20 public immutable token;
     IModelRegistry public immutable modelRegistry;
-    IWorkerRegistry public immutable workerRegistry;
-
-    uint64 public challengeWindow = 1 days;
-    uint256 public challengeBond = 100 ether;
-    uint256 public slashAmount = 100 ether;
-    uint16 public challengerRewardBps = 5_000;
-    address public treasury;
 
     /// @inheritdoc IRewardVault
     uint256 public paymentCount;
-    /// @inheritdoc IRewardVault
-    mapping(address account => uint256) public credited;
     /// @inheritdoc IRewardVault
     mapping(uint256 modelId => uint64) public nextEpoch;
 
@@ -61,17 +46,9 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
         IWorkerRegistry workerRegistry_,
         address treasury_,
         address admin
-    ) {
-        if (
-            address(token_) == address(0) || address(modelRegistry_) == address(0)
-                || address(workerRegistry_) == address(0) || treasury_ == address(0) || admin == address(0)
-        ) revert ZeroAddress();
-        token = token_;
+    ) ChallengeSettlement(token_, workerRegistry_, treasury_, admin) {
+        if (address(modelRegistry_) == address(0)) revert ZeroAddress();
         modelRegistry = modelRegistry_;
-        workerRegistry = workerRegistry_;
-        treasury = treasury_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(GOVERNANCE_ROLE, admin);
     }
 
     // ------------------------------------------------------------------ payments
@@ -92,16 +69,6 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
             paymentId, modelId, msg.sender, requestCount, amount, requestRef, shares[0], shares[1], shares[2], shares[3]
         );
         token.safeTransferFrom(msg.sender, address(this), amount);
-    }
-
-    /// @inheritdoc IRewardVault
-    function withdraw() external nonReentrant {
-        _withdraw(msg.sender);
-    }
-
-    /// @inheritdoc IRewardVault
-    function withdrawFor(address account) external nonReentrant {
-        _withdraw(account);
     }
 
     // ------------------------------------------------------------------ epochs
@@ -171,16 +138,11 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
             return;
         }
         address poster = e.poster;
-        uint256 stake = workerRegistry.stakeOf(poster);
-        uint256 slashed = slashAmount < stake ? slashAmount : stake;
-        uint256 reward = slashed * challengerRewardBps / BPS;
         _pools[modelId].reserved -= e.total;
         delete _epochs[modelId][epoch];
-        _credit(challenger, bond + reward);
-        if (slashed > reward) _credit(treasury, slashed - reward);
-        emit EpochChallengeResolved(modelId, epoch, true, challenger, slashed, bond + reward, slashed - reward);
-        if (slashed != 0) workerRegistry.slash(poster, slashed, address(this));
-        workerRegistry.unlock(poster);
+        (uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) = _creditUpheld(poster, challenger, bond);
+        emit EpochChallengeResolved(modelId, epoch, true, challenger, slashed, challengerPayout, treasuryPayout);
+        _slashAndUnlock(poster, slashed);
     }
 
     /// @inheritdoc IRewardVault
@@ -223,41 +185,6 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
         if (sum != BPS) revert FeeSplitSumInvalid(sum);
         _feeSplit = split;
         emit FeeSplitSet(split.treasuryBps, split.ownerBps, split.providerBps, split.contributorsBps);
-    }
-
-    /// @inheritdoc IRewardVault
-    function setChallengeWindow(uint64 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == 0 || value > MAX_WINDOW) revert WindowOutOfRange(value, MAX_WINDOW);
-        challengeWindow = value;
-        emit ChallengeWindowSet(value);
-    }
-
-    /// @inheritdoc IRewardVault
-    function setChallengeBond(uint256 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == 0) revert ZeroAmount();
-        challengeBond = value;
-        emit ChallengeBondSet(value);
-    }
-
-    /// @inheritdoc IRewardVault
-    function setSlashAmount(uint256 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == 0) revert ZeroAmount();
-        slashAmount = value;
-        emit SlashAmountSet(value);
-    }
-
-    /// @inheritdoc IRewardVault
-    function setChallengerRewardBps(uint16 value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value > BPS) revert BpsOutOfRange(value);
-        challengerRewardBps = value;
-        emit ChallengerRewardBpsSet(value);
-    }
-
-    /// @inheritdoc IRewardVault
-    function setTreasury(address value) external onlyRole(GOVERNANCE_ROLE) {
-        if (value == address(0)) revert ZeroAddress();
-        treasury = value;
-        emit TreasurySet(value);
     }
 
     // ------------------------------------------------------------------ views
@@ -310,20 +237,5 @@ contract RewardVault is IRewardVault, AccessControl, ReentrancyGuard {
     /// @dev OpenZeppelin StandardMerkleTree leaf for ["address","uint256"] (double hash: no second preimage).
     function _leaf(address account, uint256 amount) private pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
-    }
-
-    function _credit(address account, uint256 amount) private {
-        if (amount == 0) return;
-        uint256 balance = credited[account] + amount;
-        credited[account] = balance;
-        emit Credited(account, amount, balance);
-    }
-
-    function _withdraw(address account) private {
-        uint256 amount = credited[account];
-        if (amount == 0) revert NothingToWithdraw(account);
-        credited[account] = 0;
-        emit Withdrawn(account, amount);
-        token.safeTransfer(account, amount);
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
@@ -260,13 +261,13 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         vm.warp(deadline + 1);
         models.finalize(jobId);
         vm.expectEmit(address(models));
-        emit IModelRegistry.Withdrawn(worker, BOUNTY);
+        emit IChallengeSettlement.Withdrawn(worker, BOUNTY);
         vm.prank(worker);
         models.withdraw();
         assertEq(models.credited(worker), 0);
         assertEq(token.balanceOf(worker), FUNDS - STAKE + BOUNTY);
         assertEq(token.balanceOf(address(models)), 0);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NothingToWithdraw.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, worker));
         vm.prank(worker);
         models.withdraw();
     }
@@ -278,7 +279,7 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         models.withdrawFor(treasury);
         assertEq(token.balanceOf(treasury), BOND);
         assertEq(token.balanceOf(stranger), FUNDS);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NothingToWithdraw.selector, treasury));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, treasury));
         models.withdrawFor(treasury);
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
 
@@ -49,7 +50,7 @@ contract ModelRegistryJobsTest is ModelFixtures {
     }
 
     function test_requestTraining_revertsOnZeroBounty() public {
-        vm.expectRevert(IModelRegistry.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vm.prank(modelOwner);
         models.requestTraining(modelId, 0);
     }

@@ -7,6 +7,7 @@ import {ModelRegistry} from "../../../contracts/model/ModelRegistry.sol";
 import {DatanetRegistry} from "../../../contracts/datanet/DatanetRegistry.sol";
 import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.sol";
 import {IDatanetVersions} from "../../../contracts/interfaces/IDatanetVersions.sol";
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
@@ -33,15 +34,15 @@ contract ModelRegistryModelsTest is ModelFixtures {
     function test_constructor_revertsOnZeroAddresses() public {
         IDatanetVersions d = datanets;
         IWorkerRegistry w = workers;
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new ModelRegistry(IERC20(address(0)), d, w, treasury, gov);
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new ModelRegistry(token, IDatanetVersions(address(0)), w, treasury, gov);
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new ModelRegistry(token, d, IWorkerRegistry(address(0)), treasury, gov);
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new ModelRegistry(token, d, w, address(0), gov);
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new ModelRegistry(token, d, w, treasury, address(0));
     }
 
@@ -98,7 +99,7 @@ contract ModelRegistryModelsTest is ModelFixtures {
     }
 
     function test_registerModel_revertsOnZeroPrice() public {
-        vm.expectRevert(IModelRegistry.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vm.prank(modelOwner);
         models.registerModel(DATANET, 1, "base", "bafyspec", 0);
     }
@@ -152,7 +153,7 @@ contract ModelRegistryModelsTest is ModelFixtures {
 
     function test_setPrice_revertsOnZero() public {
         uint256 id = _registerModel();
-        vm.expectRevert(IModelRegistry.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vm.prank(modelOwner);
         models.setPrice(id, 0);
     }
@@ -192,19 +193,19 @@ contract ModelRegistryModelsTest is ModelFixtures {
         emit IModelRegistry.LeaseDurationSet(2 hours);
         models.setLeaseDuration(2 hours);
         vm.expectEmit(address(models));
-        emit IModelRegistry.ChallengeWindowSet(3 hours);
+        emit IChallengeSettlement.ChallengeWindowSet(3 hours);
         models.setChallengeWindow(3 hours);
         vm.expectEmit(address(models));
-        emit IModelRegistry.ChallengeBondSet(4 ether);
+        emit IChallengeSettlement.ChallengeBondSet(4 ether);
         models.setChallengeBond(4 ether);
         vm.expectEmit(address(models));
-        emit IModelRegistry.SlashAmountSet(5 ether);
+        emit IChallengeSettlement.SlashAmountSet(5 ether);
         models.setSlashAmount(5 ether);
         vm.expectEmit(address(models));
-        emit IModelRegistry.ChallengerRewardBpsSet(10_000);
+        emit IChallengeSettlement.ChallengerRewardBpsSet(10_000);
         models.setChallengerRewardBps(10_000);
         vm.expectEmit(address(models));
-        emit IModelRegistry.TreasurySet(stranger);
+        emit IChallengeSettlement.TreasurySet(stranger);
         models.setTreasury(stranger);
         vm.stopPrank();
         IModelRegistry.Params memory p = models.params();
@@ -219,21 +220,25 @@ contract ModelRegistryModelsTest is ModelFixtures {
     function test_setters_revertOnBadValues() public {
         uint64 maxWindow = models.MAX_WINDOW();
         vm.startPrank(gov);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.WindowOutOfRange.selector, 0, maxWindow));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
         models.setLeaseDuration(0);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.WindowOutOfRange.selector, maxWindow + 1, maxWindow));
+        vm.expectRevert(
+            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
+        );
         models.setLeaseDuration(maxWindow + 1);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.WindowOutOfRange.selector, 0, maxWindow));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
         models.setChallengeWindow(0);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.WindowOutOfRange.selector, maxWindow + 1, maxWindow));
+        vm.expectRevert(
+            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
+        );
         models.setChallengeWindow(maxWindow + 1);
-        vm.expectRevert(IModelRegistry.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         models.setChallengeBond(0);
-        vm.expectRevert(IModelRegistry.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         models.setSlashAmount(0);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.BpsOutOfRange.selector, 10_001));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.BpsOutOfRange.selector, 10_001));
         models.setChallengerRewardBps(10_001);
-        vm.expectRevert(IModelRegistry.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         models.setTreasury(address(0));
         vm.stopPrank();
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IDatanetVersions} from "../../../contracts/interfaces/IDatanetVersions.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
@@ -41,7 +42,7 @@ contract ReentrancyTest is VaultFixtures {
     }
 
     function test_vaultWithdrawRefusesReentry() public {
-        evil.arm(address(evilVault), abi.encodeCall(IRewardVault.withdrawFor, (treasury)));
+        evil.arm(address(evilVault), abi.encodeCall(IChallengeSettlement.withdrawFor, (treasury)));
         _expectReentrancyRevert();
         vm.prank(modelOwner);
         evilVault.withdraw();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {MerkleHelper} from "../utils/MerkleHelper.sol";
 import {VaultFixtures} from "../utils/VaultFixtures.sol";
@@ -121,9 +122,9 @@ contract RewardVaultClaimsTest is VaultFixtures {
 
     function test_claim_revertsOnZeroAmountOrAccount() public {
         _finalizedEpoch(0, accounts, amounts, 10 ether);
-        vm.expectRevert(IRewardVault.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         _claim(0, alice, 0, new bytes32[](0));
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         _claim(0, address(0), 1 ether, new bytes32[](0));
     }
 

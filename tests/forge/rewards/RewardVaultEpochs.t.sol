@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {VaultFixtures} from "../utils/VaultFixtures.sol";
@@ -105,7 +106,7 @@ contract RewardVaultEpochsTest is VaultFixtures {
     function test_postEpochRoot_revertsOnEmptyInputs() public {
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.EmptyField.selector, "root"));
         _post(0, bytes32(0), 1 ether);
-        vm.expectRevert(IRewardVault.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         _post(0, ROOT, 0);
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.EmptyField.selector, "reportCid"));
         vm.prank(worker);

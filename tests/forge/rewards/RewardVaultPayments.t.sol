@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {RewardVault} from "../../../contracts/rewards/RewardVault.sol";
+import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
@@ -34,15 +35,15 @@ contract RewardVaultPaymentsTest is VaultFixtures {
     function test_constructor_revertsOnZeroAddresses() public {
         IModelRegistry m = models;
         IWorkerRegistry w = workers;
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new RewardVault(IERC20(address(0)), m, w, treasury, gov);
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new RewardVault(token, IModelRegistry(address(0)), w, treasury, gov);
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new RewardVault(token, m, IWorkerRegistry(address(0)), treasury, gov);
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new RewardVault(token, m, w, address(0), gov);
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         new RewardVault(token, m, w, treasury, address(0));
     }
 
@@ -100,7 +101,7 @@ contract RewardVaultPaymentsTest is VaultFixtures {
     }
 
     function test_payForInference_revertsOnZeroRequests() public {
-        vm.expectRevert(IRewardVault.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vm.prank(payer);
         vault.payForInference(modelId, 0, bytes32(0));
     }
@@ -151,7 +152,7 @@ contract RewardVaultPaymentsTest is VaultFixtures {
     function test_withdraw_paysEachParty() public {
         _pay(10);
         vm.expectEmit(address(vault));
-        emit IRewardVault.Withdrawn(modelOwner, 2 ether);
+        emit IChallengeSettlement.Withdrawn(modelOwner, 2 ether);
         vm.prank(modelOwner);
         vault.withdraw();
         vm.prank(worker);
@@ -166,10 +167,10 @@ contract RewardVaultPaymentsTest is VaultFixtures {
     }
 
     function test_withdraw_revertsWithNothingCredited() public {
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.NothingToWithdraw.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, stranger));
         vm.prank(stranger);
         vault.withdraw();
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.NothingToWithdraw.selector, treasury));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, treasury));
         vault.withdrawFor(treasury);
     }
 
@@ -181,19 +182,19 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         emit IRewardVault.FeeSplitSet(0, 0, 0, 10_000);
         vault.setFeeSplit(IRewardVault.FeeSplit(0, 0, 0, 10_000));
         vm.expectEmit(address(vault));
-        emit IRewardVault.ChallengeWindowSet(1 hours);
+        emit IChallengeSettlement.ChallengeWindowSet(1 hours);
         vault.setChallengeWindow(1 hours);
         vm.expectEmit(address(vault));
-        emit IRewardVault.ChallengeBondSet(2 ether);
+        emit IChallengeSettlement.ChallengeBondSet(2 ether);
         vault.setChallengeBond(2 ether);
         vm.expectEmit(address(vault));
-        emit IRewardVault.SlashAmountSet(3 ether);
+        emit IChallengeSettlement.SlashAmountSet(3 ether);
         vault.setSlashAmount(3 ether);
         vm.expectEmit(address(vault));
-        emit IRewardVault.ChallengerRewardBpsSet(0);
+        emit IChallengeSettlement.ChallengerRewardBpsSet(0);
         vault.setChallengerRewardBps(0);
         vm.expectEmit(address(vault));
-        emit IRewardVault.TreasurySet(stranger);
+        emit IChallengeSettlement.TreasurySet(stranger);
         vault.setTreasury(stranger);
         vm.stopPrank();
         assertEq(vault.feeSplit().contributorsBps, 10_000);
@@ -211,17 +212,19 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vault.setFeeSplit(IRewardVault.FeeSplit(1_000, 2_000, 2_000, 4_999));
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.FeeSplitSumInvalid.selector, 40_000));
         vault.setFeeSplit(IRewardVault.FeeSplit(10_000, 10_000, 10_000, 10_000));
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.WindowOutOfRange.selector, 0, maxWindow));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
         vault.setChallengeWindow(0);
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.WindowOutOfRange.selector, maxWindow + 1, maxWindow));
+        vm.expectRevert(
+            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
+        );
         vault.setChallengeWindow(maxWindow + 1);
-        vm.expectRevert(IRewardVault.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vault.setChallengeBond(0);
-        vm.expectRevert(IRewardVault.ZeroAmount.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vault.setSlashAmount(0);
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.BpsOutOfRange.selector, 10_001));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.BpsOutOfRange.selector, 10_001));
         vault.setChallengerRewardBps(10_001);
-        vm.expectRevert(IRewardVault.ZeroAddress.selector);
+        vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         vault.setTreasury(address(0));
         vm.stopPrank();
     }
