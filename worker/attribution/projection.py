@@ -1,8 +1,8 @@
 """Seeded random projection of per-example gradients (Johnson-Lindenstrauss), one block per tensor.
 
-The projection matrix is never built whole: each parameter tensor gets its own (numel x k) block drawn
-from a generator seeded by (seed, tensor name), so the same seed gives the same features on any machine
-and the blocks can be created lazily and cached.
+Each parameter tensor gets its own (numel x k) block drawn from a generator seeded by (seed, tensor
+name), so the same seed gives the same features on any machine whatever the other tensors are. The
+blocks are stacked once into one (total x k) matrix: projecting is then a single matmul.
 """
 
 from __future__ import annotations
@@ -29,26 +29,33 @@ class RandomProjector:
         self.dim = dim if 0 < dim else self.total  # 0: keep the full gradient
         self.identity = dim == 0
         self.kind, self.seed, self.device = kind, seed, device
-        self._blocks: dict[str, torch.Tensor] = {}
+        self._matrix: torch.Tensor | None = None
 
-    def block(self, name: str) -> torch.Tensor:
-        if name not in self._blocks:
-            gen = torch.Generator().manual_seed(_block_seed(self.seed, name))
-            shape = (self.numels[name], self.dim)
-            if self.kind == "gaussian":
-                block = torch.randn(shape, generator=gen)
-            else:
-                block = torch.randint(0, 2, shape, generator=gen, dtype=torch.int8).float().mul_(2).sub_(1)
-            self._blocks[name] = block.div_(math.sqrt(self.dim)).to(self.device)
-        return self._blocks[name]
+    def _block(self, name: str) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(_block_seed(self.seed, name))
+        shape = (self.numels[name], self.dim)
+        if self.kind == "gaussian":
+            return torch.randn(shape, generator=gen)
+        return torch.randint(0, 2, shape, generator=gen, dtype=torch.int8).float().mul_(2).sub_(1)
+
+    @property
+    def matrix(self) -> torch.Tensor:
+        """(total, dim): the per-tensor blocks stacked in `names` order, built once, so that projecting is
+        a single matmul (one pass over the matrix however many gradients are projected together)."""
+        if self._matrix is None:
+            blocks = torch.cat([self._block(n) for n in self.names]).div_(math.sqrt(self.dim))
+            self._matrix = blocks.to(self.device)
+        return self._matrix
+
+    def flatten(self, grads: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """(B, *shape) per tensor -> (B, total), in the fixed order of `names`."""
+        batch = next(iter(grads.values())).shape[0]
+        return torch.cat([grads[n].reshape(batch, -1) for n in self.names], dim=1)
+
+    def project_flat(self, flat: torch.Tensor) -> torch.Tensor:
+        """(B, total) flattened gradients -> (B, dim) features."""
+        return flat if self.identity else flat @ self.matrix
 
     def project(self, grads: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """(B, *shape) per tensor -> (B, dim) features, in the fixed order of `names`."""
-        batch = next(iter(grads.values())).shape[0]
-        flat = [grads[n].reshape(batch, -1) for n in self.names]
-        if self.identity:
-            return torch.cat(flat, dim=1)
-        out = torch.zeros(batch, self.dim, device=flat[0].device)
-        for name, g in zip(self.names, flat, strict=True):
-            out.addmm_(g, self.block(name))
-        return out
+        return self.project_flat(self.flatten(grads))

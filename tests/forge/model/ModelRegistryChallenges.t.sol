@@ -286,12 +286,7 @@ contract ModelRegistryChallengesTest is ModelFixtures {
     // ------------------------------------------------------------------ stake locks across the lifecycle
 
     function test_workerCannotExitWithStakeBeforeFinalization() public {
-        vm.prank(worker);
-        workers.requestExit();
-        vm.warp(block.timestamp + 7 days);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, worker, 1));
-        vm.prank(worker);
-        workers.withdrawStake();
+        _expectExitBlockedByLocks(worker, 1);
         // Finalization releases the lock; only then does the stake come back.
         models.finalize(jobId);
         vm.prank(worker);

@@ -4,20 +4,10 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {WorkerRegistry} from "../../../contracts/model/WorkerRegistry.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
-import {ModelFixtures} from "../utils/ModelFixtures.sol";
+import {WorkerFixtures} from "../utils/WorkerFixtures.sol";
 
 /// @notice WorkerRegistry: registration, stake, exit and withdrawal.
-contract WorkerRegistryTest is ModelFixtures {
-    address internal slasher = makeAddr("slasher");
-    address internal sink = makeAddr("sink");
-
-    function setUp() public override {
-        super.setUp();
-        bytes32 role = workers.SLASHER_ROLE();
-        vm.prank(gov);
-        workers.grantRole(role, slasher);
-    }
-
+contract WorkerRegistryTest is WorkerFixtures {
     // ------------------------------------------------------------------ constructor
 
     function test_constructor_setsRolesAndDefaults() public view {
@@ -270,12 +260,7 @@ contract WorkerRegistryTest is ModelFixtures {
         _registerWorker(worker);
         vm.prank(slasher);
         workers.lock(worker);
-        vm.prank(worker);
-        workers.requestExit();
-        vm.warp(block.timestamp + 7 days);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, worker, 1));
-        vm.prank(worker);
-        workers.withdrawStake();
+        _expectExitBlockedByLocks(worker, 1);
         vm.prank(slasher);
         workers.unlock(worker);
         vm.prank(worker);

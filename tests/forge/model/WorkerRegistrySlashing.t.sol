@@ -3,20 +3,10 @@ pragma solidity ^0.8.24;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
-import {ModelFixtures} from "../utils/ModelFixtures.sol";
+import {WorkerFixtures} from "../utils/WorkerFixtures.sol";
 
 /// @notice WorkerRegistry: slashing, stake locks and governance parameters.
-contract WorkerRegistrySlashingTest is ModelFixtures {
-    address internal slasher = makeAddr("slasher");
-    address internal sink = makeAddr("sink");
-
-    function setUp() public override {
-        super.setUp();
-        bytes32 role = workers.SLASHER_ROLE();
-        vm.prank(gov);
-        workers.grantRole(role, slasher);
-    }
-
+contract WorkerRegistrySlashingTest is WorkerFixtures {
     // ------------------------------------------------------------------ slash
 
     function test_slash_movesStakeToRecipient() public {

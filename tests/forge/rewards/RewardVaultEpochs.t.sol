@@ -269,12 +269,7 @@ contract RewardVaultEpochsTest is VaultFixtures {
 
     function test_posterCannotWithdrawStakeWhileEpochOpen() public {
         _post(0, ROOT, 10 ether);
-        vm.prank(worker);
-        workers.requestExit();
-        vm.warp(block.timestamp + 7 days);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, worker, 1));
-        vm.prank(worker);
-        workers.withdrawStake();
+        _expectExitBlockedByLocks(worker, 1);
         vault.finalizeEpoch(modelId, 0);
         vm.prank(worker);
         workers.withdrawStake();

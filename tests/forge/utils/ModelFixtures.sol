@@ -7,6 +7,7 @@ import {WorkerRegistry} from "../../../contracts/model/WorkerRegistry.sol";
 import {ModelRegistry} from "../../../contracts/model/ModelRegistry.sol";
 import {RewardVault} from "../../../contracts/rewards/RewardVault.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
+import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {DatanetVersionsStub} from "./DatanetVersionsStub.sol";
 
 /// @notice Shared deployment for WorkerRegistry / ModelRegistry / RewardVault tests: OPEN token, a
@@ -115,5 +116,16 @@ abstract contract ModelFixtures is Test {
 
     function _stakeOf(address who) internal view returns (uint256 stake) {
         stake = workers.stakeOf(who);
+    }
+
+    /// @dev `who` asks to exit and waits out the cooldown, yet cannot withdraw: `locks` obligations
+    ///      (job leases, unfinalized epoch roots) still hold its stake.
+    function _expectExitBlockedByLocks(address who, uint256 locks) internal {
+        vm.prank(who);
+        workers.requestExit();
+        vm.warp(block.timestamp + workers.exitCooldown());
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, who, locks));
+        vm.prank(who);
+        workers.withdrawStake();
     }
 }
