@@ -54,12 +54,15 @@ class Analyzer:
         return [("final", {k: v.cpu() for k, v in trainable_state(self.model).items()})]
 
     def _each_member(self):
+        """Swap each member's LoRA + head weights into the loaded model in place (small tensors, no reload)."""
+        current = None
         try:
-            for name, state in self.members:
+            for current, (name, state) in enumerate(self.members):
                 load_trainable_state(self.model, state)
                 yield name
         finally:
-            load_trainable_state(self.model, self.members[-1][1])  # leave the final weights in place
+            if current != len(self.members) - 1:  # leave the final weights in place
+                load_trainable_state(self.model, self.members[-1][1])
 
     # -- records -----------------------------------------------------------------------------------
 
@@ -169,9 +172,21 @@ class Analyzer:
                 raise AttributionError(
                     f"query {i} has no completion tokens left within max_length to measure"
                 )
+        if len(examples) == 1:
+            feats, measurements = self._single_query_features(examples[0])
+            return feats, measurements, queries
         feats, measurements = [], None
         for _ in self._each_member():
             out = self.featurizer.featurize(examples, "measurement")
             feats.append(out.features)
             measurements = out.values
         return feats, measurements, queries
+
+    def _single_query_features(self, example: Example) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """One query: a plain backward per member, then all members projected in one matmul."""
+        flats, value = [], torch.zeros(())
+        for _ in self._each_member():
+            flat, value = self.featurizer.flat_gradient(example, "measurement")
+            flats.append(flat)
+        projected = self.featurizer.projector.project_flat(torch.stack(flats)).cpu()
+        return [row[None] for row in projected], value.reshape(1).cpu()

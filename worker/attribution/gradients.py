@@ -1,8 +1,10 @@
 """Per-example gradients of the LoRA (+ head) parameters with torch.func, then projected.
 
-`functional_call` + `grad` + `vmap` gives one gradient per example in a single batched pass. HF models
-need three things under torch.func: eager attention (set when the model is built), a pre-built 4-D
-additive mask (their mask helpers branch on data, which vmap cannot trace) and `model.eval()`.
+`functional_call` + `grad` + `vmap` gives one gradient per example in a single batched pass (index
+building). HF models need three things under torch.func: eager attention (set when the model is built),
+a pre-built 4-D additive mask (their mask helpers branch on data, which vmap cannot trace) and
+`model.eval()`. A single query skips torch.func: one plain autograd backward on the same inputs gives the
+same gradient without vmap's batching overhead (the interactive path; see `flat_gradient`).
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ class GradientFeaturizer:
         self.projector = RandomProjector(
             shapes, args.projection_dim, args.projection_kind, args.projection_seed, device
         )
-        self._fns = {
-            "loss": self._vmapped(task.training_loss),
-            "measurement": self._vmapped(task.measurement),
-        }
+        self._scalars = {"loss": task.training_loss, "measurement": task.measurement}
+        self._fns = {kind: self._vmapped(fn) for kind, fn in self._scalars.items()}
+        # the live parameters, in the projector's order, for the plain-autograd single-example path
+        named = dict(model.named_parameters())
+        self._live = [named[n] for n in self.projector.names]
 
     def _vmapped(self, scalar_fn):
         model = self.model
@@ -86,3 +89,14 @@ class GradientFeaturizer:
             feats.append(self.projector.project(grads).cpu())
             values.append(value.detach().cpu())
         return Features(torch.cat(feats), torch.cat(values))
+
+    def flat_gradient(self, example: Example, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """One example's unprojected gradient (total,) and value by one backward pass of the live model.
+
+        The caller projects (possibly several checkpoints' gradients in one matmul)."""
+        input_ids, bias, targets = self._batch([example])
+        with torch.enable_grad():
+            logits = self.model(input_ids=input_ids, attention_mask=bias).logits[0]
+            value = self._scalars[kind](logits, targets[0])
+            grads = torch.autograd.grad(value, self._live)
+        return torch.cat([g.reshape(-1) for g in grads]), value.detach()
