@@ -83,7 +83,7 @@ bench-storage: setup
 bench-attribution: setup
 	$(PIP) install --quiet -e '.[bench]'
 	# kronfluence declares torchvision; the wheel found here does not match torch 2.13 and breaks transformers
-	$(PIP) install --quiet --no-deps kronfluence==1.0.1
+	$(PIP) install --quiet --no-deps kronfluence==1.0.1 traker==0.3.2 dattri==0.3.0
 	$(PY) bench/attribution.py
 
 clean:

@@ -1,7 +1,9 @@
-"""Peer methods on the same model and data: kronfluence EK-FAC and identity (needs the `bench` extra).
+"""Peer methods on the same model and data (the `bench` extra): kronfluence EK-FAC and identity, traker's
+TRAK, dattri's DataInf and Grad-Dot.
 
 Scores are converted to our convention (the change in the query's margin from including the record):
-kronfluence returns grad f^T H^-1 grad L_i, and including record i moves f by minus that.
+kronfluence and dattri return grad f^T H^-1 grad L_i, and including record i moves f by minus that; TRAK's
+scores already have our orientation. Every function returns scores (queries x records) and seconds.
 """
 
 from __future__ import annotations
@@ -89,4 +91,162 @@ def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) 
                 "scores": -np.asarray(raw, dtype=np.float64),
                 "seconds": time.perf_counter() - started,
             }
+    return out
+
+
+def _tensors(loaded, records: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """input_ids (n, L), the 4-D additive attention bias (n, 1, L, L) that torch.func needs, labels (n,)."""
+    from worker.attribution.tasks import ClassificationTask
+
+    spec = loaded.spec
+    examples = encode_records(
+        records, loaded.tokenizer, "classification", spec.labels, spec.max_length
+    ).examples
+    batch = collate(examples, loaded.tokenizer.pad_token_id)
+    bias = torch.stack([ClassificationTask().additive_mask(m) for m in batch["attention_mask"]])
+    return batch["input_ids"], bias, batch["labels"]
+
+
+def _margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(B, C) logits -> (B,) margins, written with gather/masked_fill so torch.func.vmap can batch it."""
+    correct = logits.gather(1, labels[:, None]).squeeze(1)
+    is_label = torch.arange(logits.shape[1], device=logits.device)[None] == labels[:, None]
+    return correct - torch.logsumexp(logits.masked_fill(is_label, float("-inf")), dim=1)
+
+
+def _checkpoints(model_dir: Path) -> list[dict[str, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    from worker.train.artifacts import checkpoint_paths
+
+    return [load_file(str(p)) for p in checkpoint_paths(model_dir)]
+
+
+def trak_scores(model_dir: Path, train: list[dict], queries: list[dict], proj_dim: int = 512) -> dict:
+    """traker (TRAK, Park et al. 2023) over the same 3 checkpoints, CPU projector, LoRA + head gradients.
+
+    TRAK's default lambda_reg is 0, so its (Phi^T Phi)^-1 needs proj_dim below the 800 training rows: 512."""
+    from trak import TRAKer
+    from trak.gradient_computers import FunctionalGradientComputer
+    from trak.modelout_functions import AbstractModelOutput
+    from trak.projectors import BasicProjector, ProjectionType
+
+    class TrainableOnly(FunctionalGradientComputer):
+        """traker differentiates every parameter; frozen base weights ride along as 'buffers' instead."""
+
+        def load_model_params(self, model) -> None:
+            named = dict(model.named_parameters())
+            self.func_weights = {k: p.detach() for k, p in named.items() if p.requires_grad}
+            frozen = {k: p.detach() for k, p in named.items() if not p.requires_grad}
+            self.func_buffers = {**dict(model.named_buffers()), **frozen}
+
+    class Margin(AbstractModelOutput):
+        def __init__(self) -> None:
+            super().__init__()
+
+        @staticmethod
+        def get_output(model, weights, buffers, input_id, bias, label):
+            kwargs = {"input_ids": input_id[None], "attention_mask": bias[None]}
+            logits = torch.func.functional_call(model, (weights, buffers), args=(), kwargs=kwargs).logits
+            return _margin(logits, label[None]).sum()
+
+        def get_out_to_loss_grad(self, model, weights, buffers, batch):
+            input_ids, bias, labels = batch
+            kwargs = {"input_ids": input_ids, "attention_mask": bias}
+            logits = torch.func.functional_call(model, (weights, buffers), args=(), kwargs=kwargs).logits
+            return (1 - torch.softmax(logits, -1).gather(1, labels[:, None])).detach()
+
+    loaded = load_trained(model_dir)
+    model = loaded.model.eval()
+    trainable = [k for k, p in model.named_parameters() if p.requires_grad]
+    grad_dim = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    train_t, query_t = _tensors(loaded, train), _tensors(loaded, queries)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        projector = BasicProjector(grad_dim, proj_dim, 0, ProjectionType.rademacher, "cpu", 16, torch.float32)
+        traker = TRAKer(
+            model=model, task=Margin(), train_set_size=len(train), save_dir=folder, device="cpu",
+            projector=projector, proj_dim=proj_dim, use_half_precision=False, grad_wrt=trainable,
+            gradient_computer=TrainableOnly,
+        )  # fmt: skip
+        states = [dict(model.state_dict(), **state) for state in _checkpoints(model_dir)]
+        for model_id, state in enumerate(states):
+            traker.load_checkpoint(state, model_id=model_id)
+            for start in range(0, len(train), 16):
+                batch = [t[start : start + 16] for t in train_t]
+                traker.featurize(batch=batch, num_samples=len(batch[0]))
+        traker.finalize_features()
+        for model_id, state in enumerate(states):
+            traker.start_scoring_checkpoint("bench", state, model_id, num_targets=len(queries))
+            traker.score(batch=list(query_t), num_samples=len(queries))
+        scores = traker.finalize_scores("bench")  # (n_train, n_queries); positive = helps the margin
+    return {"scores": np.asarray(scores, dtype=np.float64).T, "seconds": time.perf_counter() - started}
+
+
+DATAINF_NOT_RUN = (
+    "not run: dattri 0.3.0's DataInf re-transforms every query against all cached training gradients per "
+    "scored batch (~30 min at batch 16) and at batch 200 was OOM-killed at 24 GB on this 2-core/24 GB box"
+)
+
+
+def dattri_scores(
+    model_dir: Path, train: list[dict], queries: list[dict], methods: tuple[str, ...] = ("grad_dot",)
+) -> dict[str, dict]:
+    """dattri DataInf (Kwon et al. 2024) and Grad-Dot on the final adapter, LoRA + head parameters.
+
+    dattri returns grad L_i^T H^-1 grad f (DataInf) or grad L_i . grad f (Grad-Dot); including record i
+    moves the margin f by minus that, so the sign is flipped into our convention."""
+    from dattri.algorithm.influence_function import IFAttributorDataInf
+    from dattri.algorithm.tracin import TracInAttributor
+    from dattri.task import AttributionTask
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from worker.train.modeling import load_trainable_state, trainable_state
+
+    loaded = load_trained(model_dir)
+    model = loaded.model.eval()
+
+    def logits(params, input_ids, bias):
+        kwargs = {"input_ids": input_ids, "attention_mask": bias}
+        return torch.func.functional_call(model, params, args=(), kwargs=kwargs).logits
+
+    def batched(data):  # dattri's IF path keeps a batch dimension of 1 under vmap, TracIn drops it
+        input_ids, bias, labels = data
+        return (
+            (input_ids, bias, labels) if input_ids.dim() == 2 else (input_ids[None], bias[None], labels[None])
+        )
+
+    def loss(params, data):
+        input_ids, bias, labels = batched(data)
+        return F.cross_entropy(logits(params, input_ids, bias), labels)
+
+    def margin(params, data):
+        input_ids, bias, labels = batched(data)
+        return _margin(logits(params, input_ids, bias), labels).sum()
+
+    def load(module, state):
+        load_trainable_state(module, state)
+        return module.eval()
+
+    task = AttributionTask(loss, model, [trainable_state(model)], margin, checkpoints_load_func=load)
+    train_loader = DataLoader(TensorDataset(*_tensors(loaded, train)), batch_size=16)
+    query_loader = DataLoader(TensorDataset(*_tensors(loaded, queries)), batch_size=len(queries))
+    out: dict[str, dict] = {}
+    grad_dot = TracInAttributor(task, weight_list=torch.ones(1), normalized_grad=False)
+    grad_dot.projector_kwargs = None  # exact Grad-Dot: dattri's TracIn projects to 512 dims by default
+    # DataInf's damping: dattri's own default (0.1) when regularization is None
+    attributors = {
+        "datainf": lambda: IFAttributorDataInf(task, device="cpu", regularization=None),
+        "grad_dot": lambda: grad_dot,
+    }
+    for name in methods:  # DataInf only on request: see DATAINF_NOT_RUN
+        attributor = attributors[name]()
+        started = time.perf_counter()
+        if name == "datainf":
+            attributor.cache(train_loader)
+        raw = attributor.attribute(train_loader, query_loader)  # (n_train, n_queries)
+        out[name] = {
+            "scores": -np.asarray(raw.detach(), dtype=np.float64).T,
+            "seconds": time.perf_counter() - started,
+        }
     return out

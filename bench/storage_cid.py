@@ -64,8 +64,13 @@ def sha256_only(path: Path) -> str:
 def js_oracle(path: Path, profile: str, repeat: int) -> tuple[float, str] | None:
     if shutil.which("node") is None or not (ORACLE.parent / "node_modules" / "ipfs-unixfs-importer").is_dir():
         return None
-    done = subprocess.run(["node", str(ORACLE), profile, *[str(path)] * repeat], capture_output=True,
-                          text=True, check=True, timeout=600)
+    done = subprocess.run(
+        ["node", str(ORACLE), profile, *[str(path)] * repeat],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     return min(a["seconds"] for a in answers), answers[-1]["cid"]
 

@@ -104,3 +104,26 @@ def test_bad_queries_and_records_are_refused(model_dir, records, trained_llama, 
     with pytest.raises(AttributionError, match="empty completion"):
         attribute(trained_llama, generation_data, [{"prompt": "q", "completion": "  "}], args=ARGS)
     assert not (model_dir / INDEX_CONFIG).exists() or AttributionIndex.load(model_dir).size
+
+
+@pytest.mark.parametrize("which", ["bert", "llama"])
+def test_single_query_backward_equals_the_vmap_path(
+    which, trained_bert, trained_llama, records, generation_data
+):
+    """One query takes a plain autograd backward per checkpoint and one stacked projection; it must give
+    the features and measurement of the batched torch.func path, and leave the final weights loaded."""
+    model_dir, query = (trained_bert, records[5]) if which == "bert" else (trained_llama, generation_data[3])
+    analyzer = Analyzer(model_dir, ARGS)
+    final = {n: p.detach().clone() for n, p in analyzer.model.named_parameters() if p.requires_grad}
+    fast, fast_value, _ = analyzer.query_features([query])
+    examples = analyzer.encode([query], "query")
+    slow = [analyzer.featurizer.featurize(examples, "measurement") for _ in analyzer._each_member()]
+    assert len(fast) == len(slow) == (2 if which == "bert" else 1)  # one member per epoch checkpoint
+    for f, s in zip(fast, slow, strict=True):
+        assert f.shape == s.features.shape == (1, 64)
+        torch.testing.assert_close(f, s.features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast_value, slow[-1].values, atol=1e-5, rtol=1e-5)
+    assert len(fast) == 1 or not torch.equal(fast[0], fast[1])  # each checkpoint's own weights swapped in
+    for name, param in analyzer.model.named_parameters():
+        if name in final:
+            assert torch.equal(param, final[name])

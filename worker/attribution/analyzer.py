@@ -54,14 +54,15 @@ class Analyzer:
         return [("final", {k: v.cpu() for k, v in trainable_state(self.model).items()})]
 
     def _each_member(self):
-        """Swap each member's LoRA + head weights into the loaded model in place (small tensors, no reload)."""
-        current = None
+        """Swap each member's LoRA + head weights into the loaded model in place (tiny tensors, no reload)."""
+        loaded_last = False
         try:
-            for current, (name, state) in enumerate(self.members):
+            for position, (name, state) in enumerate(self.members):
                 load_trainable_state(self.model, state)
+                loaded_last = position == len(self.members) - 1
                 yield name
         finally:
-            if current != len(self.members) - 1:  # leave the final weights in place
+            if not loaded_last:  # stopped early: leave the final weights in place
                 load_trainable_state(self.model, self.members[-1][1])
 
     # -- records -----------------------------------------------------------------------------------

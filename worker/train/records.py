@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from worker.errors import TrainingError
+from worker.data.split import split_records as data_split
+from worker.errors import DataError, TrainingError
 from worker.train.spec import canonical_json
 
 Record = dict[str, Any]
@@ -88,22 +89,32 @@ def resolve_labels(records: Iterable[Record], declared: Sequence[str]) -> tuple[
 
 @dataclass(frozen=True)
 class Split:
-    train: list[int]
+    train: list[int]  # positions in the input, in input order
     validation: list[int]
 
 
-def split_records(records: Sequence[Record], validation_fraction: float) -> Split:
-    """Deterministic split by record hash: a record's side depends only on its own content.
+@dataclass(frozen=True)
+class _Positioned:
+    """A record and its position: worker.data.split reads `.record` for content, `.index` to break ties."""
 
-    The hash, read as a number in [0, 1), goes to validation when below the fraction, so adding records
-    never moves existing ones across. With a positive fraction and at least two records, the record with
-    the smallest hash is kept for validation even when none falls below the threshold.
+    record: Record
+    index: int
+
+
+def split_records(records: Sequence[Record], validation_fraction: float) -> Split:
+    """The Datanet split (worker.data.split, seed 0) as positions, each side kept in input order.
+
+    A record's side depends only on its content ("contributor" excluded, so identical texts from two
+    contributors land together), so adding records never moves existing ones across; with a positive
+    fraction and at least two records, the lowest-scoring record is kept for validation even when none
+    falls below the threshold. Training order stays the input order (the trainer shuffles by its seed).
     """
-    positions = [(int(record_hash(r), 16) / 2**256, i) for i, r in enumerate(records)]
-    validation = sorted(i for u, i in positions if u < validation_fraction)
-    if validation_fraction > 0 and not validation and len(records) >= 2:
-        validation = [min(positions)[1]]
-    chosen = set(validation)
-    if len(chosen) == len(records):
+    try:
+        sides = data_split([_Positioned(r, i) for i, r in enumerate(records)], validation_fraction)
+    except DataError as exc:
+        raise TrainingError(str(exc)) from exc
+    if records and not sides.train:
         raise TrainingError("the validation split took every record; lower validation_fraction")
-    return Split(train=[i for i in range(len(records)) if i not in chosen], validation=validation)
+    return Split(
+        train=sorted(p.index for p in sides.train), validation=sorted(p.index for p in sides.validation)
+    )
