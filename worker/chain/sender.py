@@ -28,6 +28,10 @@ POLL_INTERVAL = 0.02  # seconds between receipt polls (Anvil mines at once)
 GAP_CHECK_AFTER = 2.0  # seconds before suspecting a transaction stuck behind a nonce gap
 
 
+# One cold zero-to-non-zero SSTORE (20k + 2.1k) with room to spare; unused gas is not charged.
+GAS_HEADROOM = 25_000
+
+
 @dataclass(frozen=True)
 class Call:
     """What to send: `to=None` creates a contract. `contract`/`function` only name it in messages."""
@@ -114,6 +118,12 @@ class TransactionSender:
         except ContractLogicError as exc:
             raise from_logic_error(exc, self.errors, call.contract, call.function, stage="estimate") from None
 
+    def gas_limit(self, estimate: int) -> int:
+        """Margin plus fixed headroom: state can change between estimate and inclusion (another of our
+        transactions lands first, a new block starts a vote checkpoint), and one storage slot going from
+        zero to non-zero costs ~22k gas that no proportional margin on a small call covers."""
+        return int(estimate * self.gas_margin) + GAS_HEADROOM
+
     def fees(self) -> dict[str, int]:
         """EIP-1559 fees: room for the base fee to double before the transaction is priced out."""
         priority = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
@@ -123,7 +133,7 @@ class TransactionSender:
     def send(self, call: Call, *, gas: int | None = None) -> TxReceipt:
         """Send and wait for the receipt. `gas` skips estimation (then reverts surface from the receipt)."""
         tx = self._base_tx(call)
-        tx["gas"] = gas if gas is not None else int(self.estimate_gas(call) * self.gas_margin)
+        tx["gas"] = gas if gas is not None else self.gas_limit(self.estimate_gas(call))
         tx.update(self.fees())
         tx_hash = self.broadcast(call, tx)
         return self.wait(call, tx, tx_hash)
