@@ -12,7 +12,6 @@ contributors, every recipient a fresh address (both ways pay the same zero-to-no
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -30,6 +29,7 @@ from worker.chain.client import ChainClient  # noqa: E402
 from worker.chain.devnet import LocalChain  # noqa: E402
 from worker.chain.sender import Call  # noqa: E402
 from worker.chain.types import Policy  # noqa: E402
+from worker.merkle import ClaimTree  # noqa: E402
 
 OPEN = 10**18
 SIZES = (10, 100, 1000)
@@ -51,35 +51,8 @@ class Payout:
         return self.root_post + self.root_finalize + self.claims_total
 
 
-def reward_tree(entries: list[tuple[str, int]]) -> Any:
-    """An OZ StandardMerkleTree over (address, uint256): worker.merkle's when it offers the OZ-style API
-    (`StandardMerkleTree.of`, `.root`, `.get_proof`), else the minimal one of the chain tests."""
-    try:
-        from worker.merkle.standard_tree import StandardMerkleTree  # type: ignore[import-not-found]
-    except ImportError:
-        StandardMerkleTree = None  # noqa: N806
-    if StandardMerkleTree is not None and hasattr(StandardMerkleTree, "of"):
-        tree = StandardMerkleTree.of([list(e) for e in entries], ["address", "uint256"])
-        return _Adapter(tree.root, tree.get_proof)
-    spec = importlib.util.spec_from_file_location("_merkle", ROOT / "tests" / "chain" / "_merkle.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RewardTree(entries)
-
-
-@dataclass
-class _Adapter:
-    root_value: Any
-    get_proof: Any
-
-    @property
-    def root(self) -> bytes:
-        value = self.root_value
-        return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
-
-    def proof(self, index: int) -> list[bytes]:
-        return [bytes.fromhex(p[2:]) if isinstance(p, str) else bytes(p) for p in self.get_proof(index)]
+def reward_tree(entries: list[tuple[str, int]]) -> ClaimTree:
+    return ClaimTree.of(entries)
 
 
 def lifecycle_gas(chain: LocalChain) -> tuple[dict[str, int], int]:

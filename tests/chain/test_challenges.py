@@ -10,8 +10,8 @@ from eth_utils import keccak
 from worker.chain.devnet import LocalChain
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import EpochStatus, JobStatus
+from worker.merkle import ClaimTree
 
-from ._merkle import RewardTree
 from ._scenario import fund, live_model, model_with_job, registered_worker
 
 
@@ -19,7 +19,7 @@ def test_upheld_epoch_challenge_slashes_the_poster_and_frees_the_epoch(admin_dev
     model_id, _ = live_model(admin_devnet)
     worker, challenger, admin = admin_devnet.client(7), admin_devnet.client(8), admin_devnet.client(0)
     pool = worker.vault.pool(model_id)
-    tree = RewardTree([(admin_devnet.client(3).address, pool.balance)])
+    tree = ClaimTree.of([(admin_devnet.client(3).address, pool.balance)])
     worker.vault.post_epoch_root(model_id, 0, tree.root, pool.balance, "bafy-wrong")
     fund(admin_devnet, (8,))
     bond = challenger.vault.challenge_bond()

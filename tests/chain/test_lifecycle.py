@@ -14,8 +14,7 @@ from worker.chain.devnet import LocalChain
 from worker.chain.governance import pass_proposal, resolve_challenge_proposal
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import ContributionStatus, EpochStatus, JobStatus, ModelStatus, Policy
-
-from ._merkle import RewardTree
+from worker.merkle import ClaimTree
 
 OPEN = 10**18
 FUNDING = 10_000 * OPEN
@@ -251,7 +250,7 @@ def _epoch_rewards(cast: Cast, model_id: int, pool: int, ledger: Ledger) -> None
     amounts = [pool * w // 10 for w in weights]
     amounts[0] += pool - sum(amounts)  # rounding dust to the first, so the root pays the whole pool
     entries = [(c.address, a) for c, a in zip(cast.contributors, amounts, strict=True)]
-    tree = RewardTree(entries)
+    tree = ClaimTree.of(entries)
     posted = cast.worker_b.vault.post_epoch_root(model_id, 0, tree.root, pool, "bafyepochreport")
     assert posted.event("EpochPosted")["total"] == pool and cast.payer.vault.pool(model_id).reserved == pool
     cast.devnet.dev.increase_time(cast.payer.vault.challenge_window() + 1)

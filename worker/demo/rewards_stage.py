@@ -11,12 +11,11 @@ from worker.data import canonical_json
 from worker.demo.actors import OPEN, Actors
 from worker.demo.journal import Journal
 from worker.demo.training_stage import LiveModel
-from worker.merkle.standard_tree import StandardMerkleTree
+from worker.merkle import ClaimTree
 from worker.storage import ContentStore
 
 STAGE = "rewards"
 PAYMENTS = (25, 15)  # request counts of the user's two payments
-CLAIM_LEAF = ["address", "uint256"]  # the RewardVault's leaf: (account, amount)
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: Live
     epoch = worker.vault.next_epoch(live.model_id)
     amounts = epoch_amounts(worker.vault.pool(live.model_id).unallocated, live.weights)
     total = sum(amounts.values())
-    tree = StandardMerkleTree.of([[a, v] for a, v in amounts.items()], CLAIM_LEAF)
+    tree = ClaimTree.of(list(amounts.items()))
     report = {
         "format": "openledger.epoch/1",
         "model": live.model_id,
@@ -64,14 +63,14 @@ def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: Live
         "attribution_report": live.report_cid,
         "weights_ppm": live.weights,
         "amounts": {a: str(v) for a, v in amounts.items()},
-        "root": tree.root,
+        "root": "0x" + tree.root.hex(),
     }
     report_cid = store.add(canonical_json(report))
     journal.tx(
         STAGE,
         "worker",
         f"postEpochRoot epoch {epoch}: {len(amounts)} contributors, {total / OPEN:.4f} OPEN",
-        worker.vault.post_epoch_root(live.model_id, epoch, tree.root_bytes, total, report_cid),
+        worker.vault.post_epoch_root(live.model_id, epoch, tree.root, total, report_cid),
     )
     worker.dev.increase_time(worker.vault.challenge_window() + 1)
     journal.tx(
@@ -84,11 +83,11 @@ def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: Live
 
 
 def claim_all(actors: Actors, journal: Journal, live: LiveModel, payout: EpochPayout) -> None:
-    tree = StandardMerkleTree.of([[a, v] for a, v in payout.amounts.items()], CLAIM_LEAF)
+    tree = ClaimTree.of(list(payout.amounts.items()))
     names = actors.address_names()
     by_address = {actors.client(i).address: i for i in actors.contributors}
     for account, amount in payout.amounts.items():
-        proof = [bytes.fromhex(p[2:]) for p in tree.get_proof([account, amount])]
+        proof = tree.proof_for(account, amount)
         claimer = actors.client(by_address[account])
         journal.tx(
             STAGE,

@@ -1,5 +1,6 @@
 """Merkle trees shared by dataset versions and reward epochs (OpenZeppelin StandardMerkleTree compatible)."""
 
+from worker.merkle.claim_tree import CLAIM_LEAF, ClaimTree
 from worker.merkle.standard_tree import (
     MerkleTreeError,
     StandardMerkleTree,
@@ -8,4 +9,12 @@ from worker.merkle.standard_tree import (
     process_proof,
 )
 
-__all__ = ["MerkleTreeError", "StandardMerkleTree", "leaf_hash", "node_hash", "process_proof"]
+__all__ = [
+    "CLAIM_LEAF",
+    "ClaimTree",
+    "MerkleTreeError",
+    "StandardMerkleTree",
+    "leaf_hash",
+    "node_hash",
+    "process_proof",
+]
