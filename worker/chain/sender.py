@@ -3,7 +3,10 @@ manager per account, retries for transient RPC errors, receipt wait, and reverts
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,9 @@ GAP_CHECK_AFTER = 2.0  # seconds before suspecting a transaction stuck behind a 
 
 # One cold zero-to-non-zero SSTORE (20k + 2.1k) with room to spare; unused gas is not charged.
 GAS_HEADROOM = 25_000
+
+
+SignedHook = Callable[[str, bytes, int], None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class TransactionSender:
         self.receipt_timeout = receipt_timeout
         self.gas_margin = gas_margin
         self._errors = errors
+        self._hooks = threading.local()
         self.chain_id = int(self._rpc(lambda: w3.eth.chain_id))
         self.nonces: NonceManager = nonce_manager(
             endpoint_of(w3), self.chain_id, signer.address, self._pending_nonce
@@ -138,13 +145,28 @@ class TransactionSender:
         tx_hash = self.broadcast(call, tx)
         return self.wait(call, tx, tx_hash)
 
+    @contextmanager
+    def recording(self, hook: SignedHook) -> Iterator[None]:
+        """Call `hook(tx_hash, raw, nonce)` for each transaction this thread signs, before it is broadcast:
+        a caller that must survive a crash records the signed bytes first and can rebroadcast them."""
+        previous = getattr(self._hooks, "fn", None)
+        self._hooks.fn = hook
+        try:
+            yield
+        finally:
+            self._hooks.fn = previous
+
     def broadcast(self, call: Call, tx: dict[str, Any]) -> str:
         """Sign with the next nonce and broadcast; on a nonce error resync from `pending` and retry."""
         for attempt in range(NONCE_ATTEMPTS):
             try:
                 with self.nonces.reserve() as nonce:
                     tx["nonce"] = nonce  # the caller's dict: wait() reads the nonce actually used
-                    return self._send_raw(self.signer.sign_transaction(tx))
+                    raw = self.signer.sign_transaction(tx)
+                    hook = getattr(self._hooks, "fn", None)
+                    if hook is not None:
+                        hook("0x" + keccak(raw).hex(), raw, nonce)
+                    return self._send_raw(raw)
             except Web3RPCError as exc:
                 if not is_nonce_error(exc) or attempt == NONCE_ATTEMPTS - 1:
                     raise ChainError(
@@ -153,7 +175,11 @@ class TransactionSender:
                 self.nonces.resync()
         raise AssertionError("unreachable")
 
-    def _send_raw(self, raw: bytes) -> str:
+    def rebroadcast(self, raw: bytes) -> str:
+        """Send already-signed bytes again (same hash; a node that has them answers as for a duplicate)."""
+        return self._send_raw(raw, resent=True)
+
+    def _send_raw(self, raw: bytes, resent: bool = False) -> str:
         tx_hash = "0x" + keccak(raw).hex()
         tries = {"n": 0}
 
@@ -163,7 +189,8 @@ class TransactionSender:
                 return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
             except Web3RPCError as exc:
                 # A retried broadcast of a transaction the node already took is a success, not an error.
-                if tries["n"] > 1 and (is_nonce_error(exc) and self._known(tx_hash)):
+                duplicate = is_nonce_error(exc) or "already known" in str(exc).lower()
+                if (resent or tries["n"] > 1) and duplicate and self._known(tx_hash):
                     return tx_hash
                 raise
 

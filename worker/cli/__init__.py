@@ -22,6 +22,10 @@ _COMMAND_MODULES = (
     "worker.cli.storage_commands",
     "worker.cli.datanet_commands",
     "worker.cli.train_commands",
+    "worker.cli.worker_commands",
+    "worker.cli.verify_commands",
+    "worker.cli.serve_commands",
+    "worker.cli.rewards_commands",
 )
 
 

@@ -7,6 +7,7 @@
 """
 
 from worker.storage.backend import open_store
+from worker.storage.bundle import add_directory, bundle_files, fetch_directory
 from worker.storage.cid import (
     KUBO_DEFAULT_PROFILE,
     PROJECT_PROFILE,
@@ -38,9 +39,12 @@ __all__ = [
     "LocalStore",
     "ParsedCid",
     "Source",
+    "add_directory",
+    "bundle_files",
     "compute_cid",
     "compute_file_cid",
     "compute_stream_cid",
+    "fetch_directory",
     "open_store",
     "parse_cid",
     "verified_fetch",

@@ -16,6 +16,11 @@ from worker.train.spec import TrainingSpec
 from worker.train.trainer import FitResult, Prepared, train_in_memory
 
 
+# Wall-clock figures differ run to run: they are returned to the caller but kept out of the model
+# directory, whose bytes (and so whose CID) must be the same for anyone who replays the run.
+VOLATILE_METRICS = ("seconds",)
+
+
 @dataclass(frozen=True)
 class TrainOutcome:
     out_dir: Path
@@ -61,7 +66,7 @@ def train(
     with staged_directory(out, overwrite=overwrite) as staging:
         loaded.model.save_pretrained(str(staging), safe_serialization=True)
         write_json(staging / "spec.json", loaded.spec.to_dict())
-        write_json(staging / "metrics.json", metrics)
+        write_json(staging / "metrics.json", {k: v for k, v in metrics.items() if k not in VOLATILE_METRICS})
         write_json(staging / "versions.json", library_versions())
         write_json(staging / "dataset.json", _dataset(records, data, dataset_root))
         if result.checkpoints:

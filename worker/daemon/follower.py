@@ -1,0 +1,200 @@
+"""Following the chain: `eth_getLogs` over `[cursor + 1, head - confirmations]` in bounded ranges.
+
+The cursor and a window of recent block hashes live in SQLite and are written in the same transaction
+as the effects of the logs they cover, so a crash anywhere replays a whole batch or none of it. Before
+each batch the block under the cursor is compared with the chain: if its hash changed, the follower
+walks its window back to the last block both agree on and rewinds the derived state to it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hexbytes import HexBytes
+from web3 import Web3
+
+from worker.chain.events import DecodedEvent, EventDecoder
+from worker.daemon.db import Database
+from worker.errors import ChainError
+
+
+class ReorgTooDeep(ChainError):
+    """No block in the follower's window is still on the chain: the state cannot be rewound safely."""
+
+
+class EventSink(Protocol):
+    """Derived state: applies events (in chain order) and undoes everything above a fork block."""
+
+    def apply(self, db: sqlite3.Connection, event: DecodedEvent) -> None: ...
+
+    def rewind(self, db: sqlite3.Connection, fork_block: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class FollowerSettings:
+    confirmations: int = 0
+    max_range: int = 2_000  # blocks per eth_getLogs (providers cap ranges and result sizes)
+    window: int = 256  # recent block hashes kept for reorg detection
+    start_block: int = 0
+
+
+@dataclass(frozen=True)
+class Cursor:
+    block: int
+    hash: str
+
+
+@dataclass
+class PollResult:
+    head: int = 0
+    target: int = 0
+    cursor: int = -1
+    events: int = 0
+    reorg_depth: int = 0  # blocks rewound this poll
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(HexBytes(value)).hex()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, int) and abs(value) >= 2**53:
+        return str(value)  # JSON readers lose precision above 2^53
+    return value
+
+
+class ChainFollower:
+    def __init__(
+        self,
+        w3: Web3,
+        decoder: EventDecoder,
+        addresses: Sequence[str],
+        db: Database,
+        sink: EventSink,
+        settings: FollowerSettings | None = None,
+    ):
+        self.w3, self.decoder, self.db, self.sink = w3, decoder, db, sink
+        self.addresses = [Web3.to_checksum_address(a) for a in addresses]
+        self.settings = settings or FollowerSettings()
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def cursor(self) -> Cursor | None:
+        rows = self.db.query("SELECT block, hash FROM cursor WHERE id = 1")
+        return Cursor(rows[0]["block"], rows[0]["hash"]) if rows else None
+
+    def _chain_hash(self, number: int) -> str | None:
+        try:
+            block = self.w3.eth.get_block(number)
+        except Exception as exc:  # BlockNotFound: the chain is now shorter than `number`
+            if type(exc).__name__ == "BlockNotFound":
+                return None
+            raise
+        return _hex(block["hash"])
+
+    # -- reorgs --------------------------------------------------------------------------------------
+
+    def _fork_point(self, cursor: Cursor) -> Cursor:
+        """The highest remembered block whose hash the chain still has."""
+        rows = self.db.query(
+            "SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC", (cursor.block,)
+        )
+        for row in rows:
+            if self._chain_hash(row["number"]) == row["hash"]:
+                return Cursor(row["number"], row["hash"])
+        if self.db.meta("pruned_through") is None:
+            # Nothing was ever forgotten, so nothing we saw survives: start over from the beginning.
+            return Cursor(self.settings.start_block - 1, "")
+        raise ReorgTooDeep(
+            f"the chain no longer has any of the last {len(rows)} blocks the worker processed: a reorg "
+            "deeper than the follower window; resync with a fresh worker database (or a larger --window)"
+        )
+
+    def _check_reorg(self, cursor: Cursor | None) -> tuple[Cursor | None, int]:
+        if cursor is None or not cursor.hash or self._chain_hash(cursor.block) == cursor.hash:
+            return cursor, 0
+        fork = self._fork_point(cursor)
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM events WHERE block > ?", (fork.block,))
+            db.execute("DELETE FROM blocks WHERE number > ?", (fork.block,))
+            self.sink.rewind(db, fork.block)
+            self._set_cursor(db, fork)
+        return fork, cursor.block - fork.block
+
+    # -- batches -------------------------------------------------------------------------------------
+
+    def poll(self) -> PollResult:
+        """Process every confirmed block not yet processed; returns what was done."""
+        cursor, depth = self._check_reorg(self.cursor())
+        head = int(self.w3.eth.block_number)
+        result = PollResult(head=head, target=head - self.settings.confirmations, reorg_depth=depth)
+        position = cursor.block if cursor else self.settings.start_block - 1
+        while position < result.target:
+            end = min(position + self.settings.max_range, result.target)
+            applied = self._batch(position, cursor.hash if cursor and cursor.block == position else "", end)
+            if applied is None:  # the chain moved under us: the next poll re-checks from the cursor
+                break
+            result.events += applied[1]
+            cursor, position = applied[0], end
+        result.cursor = position
+        return result
+
+    def _batch(self, position: int, parent_hash: str, end: int) -> tuple[Cursor, int] | None:
+        start = position + 1
+        end_hash = self._chain_hash(end)
+        if parent_hash and _hex(self.w3.eth.get_block(start)["parentHash"]) != parent_hash:
+            return None
+        logs = self.w3.eth.get_logs({"address": self.addresses, "fromBlock": start, "toBlock": end})
+        if end_hash is None or self._chain_hash(end) != end_hash:
+            return None
+        ordered = sorted(logs, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+        decoded = [(event, log) for log in ordered if (event := self.decoder.decode_log(log)) is not None]
+        hashes = {int(log["blockNumber"]): _hex(log["blockHash"]) for log in ordered}
+        hashes[end] = end_hash
+        cursor = Cursor(end, end_hash)
+        with self.db.transaction() as db:
+            for event, log in decoded:
+                self._record(db, event, _hex(log["blockHash"]))
+                self.sink.apply(db, event)
+            db.executemany(
+                "INSERT OR REPLACE INTO blocks (number, hash) VALUES (?, ?)", sorted(hashes.items())
+            )
+            floor = end - self.settings.window
+            if db.execute("DELETE FROM blocks WHERE number <= ?", (floor,)).rowcount:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)", (str(floor),)
+                )
+            self._set_cursor(db, cursor)
+        return cursor, len(decoded)
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, event: DecodedEvent, block_hash: str) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO events (block, log_index, block_hash, tx_hash, contract, name, args) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.block_number,
+                event.log_index,
+                block_hash,
+                event.tx_hash,
+                event.contract,
+                event.name,
+                json.dumps({k: _json_value(v) for k, v in event.args.items()}, sort_keys=True),
+            ),
+        )
+
+    @staticmethod
+    def _set_cursor(db: sqlite3.Connection, cursor: Cursor) -> None:
+        db.execute(
+            "INSERT INTO cursor (id, block, hash) VALUES (1, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET block = excluded.block, hash = excluded.hash",
+            (cursor.block, cursor.hash),
+        )

@@ -1,0 +1,274 @@
+"""Training jobs, from `TrainingRequested` to a finalized result and a withdrawn bounty.
+
+Every run starts from the chain: the job is read afresh and the next step is chosen from what the chain
+says and what this worker already has on disk. So a restart after `kill -9`, a reorg that removed our
+claim, or another worker taking over all lead to the right next step, and nothing is posted twice (the
+contract also refuses a second result, but the worker never even tries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from worker.chain.reverts import TransactionReverted
+from worker.chain.types import Job, JobStatus
+from worker.daemon.context import WorkerContext
+from worker.daemon.errors import Verdict, classify
+from worker.daemon.faults import arm_timer, failpoint
+from worker.daemon.lease import LeaseKeeper, LeaseLost
+from worker.daemon.tasks import Task
+from worker.jobs import JobResult, attribute_job, load_job_inputs, publish_result, train_job
+
+KIND = "train"
+COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
+Step = Callable[[Task, Job], None]
+
+
+class RpcDown(Exception):
+    """Raised to the loop: the chain cannot be reached; the task keeps its progress."""
+
+
+class TrainingJobs:
+    def __init__(self, ctx: WorkerContext):
+        self.ctx = ctx
+
+    # -- entry -----------------------------------------------------------------------------------------
+
+    def run(self, task: Task) -> None:
+        """Advance `task` as far as possible now (until it waits, ends, or fails)."""
+        task.state = "pending"
+        while task.state == "pending":
+            try:
+                job = self._chain_job(task)
+                step = self._next_step(task, job)
+                if step is None:
+                    return
+                step(task, job)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+                self._failed(task, exc)
+                return
+
+    def _failed(self, task: Task, exc: Exception) -> None:
+        verdict, reason = classify(exc), _describe(exc)
+        self.ctx.log("job.error", task, logging.WARNING, verdict=verdict.value, error=reason)
+        if verdict is Verdict.RPC_DOWN:
+            raise RpcDown(reason) from exc
+        if verdict is Verdict.FAIL:
+            self._give_up(task, reason)
+        else:
+            task = self.ctx.tasks.retry(task, reason)
+            if task.state == "failed":
+                self._release_if_held(task)
+
+    # -- reconciliation ----------------------------------------------------------------------------
+
+    def _chain_job(self, task: Task) -> Job | None:
+        models = self.ctx.client.models
+        if task.subject > models.job_count():
+            return None
+        job = models.get_job(task.subject)
+        same = (
+            job.model_id == task.data.get("model_id")
+            and job.requester.lower() == str(task.data.get("requester", "")).lower()
+        )
+        return job if same else None  # a different job under a reused id (after a reorg)
+
+    def _next_step(self, task: Task, job: Job | None) -> Step | None:
+        tasks, mine = self.ctx.tasks, job is not None and job.worker.lower() == self.ctx.me.lower()
+        if job is None:
+            tasks.finish(task, "orphaned", "the job is not on the chain (any more): nothing to do")
+            return None
+        status = JobStatus(job.status)
+        if status is JobStatus.CANCELLED:
+            tasks.finish(task, "skipped", "cancelled by the requester")
+        elif status is JobStatus.FINALIZED:
+            if mine:
+                return self._withdraw
+            tasks.finish(task, "skipped", f"finalized with the result of worker {job.worker}")
+        elif status in (JobStatus.SUBMITTED, JobStatus.CHALLENGED):
+            if mine:
+                return self._finalize
+            tasks.finish(task, "skipped", f"worker {job.worker} submitted a result")
+        elif status is JobStatus.CLAIMED:
+            return self._claimed_step(task, job, mine)
+        elif status is JobStatus.OPEN:
+            return self._claim
+        return None
+
+    def _claimed_step(self, task: Task, job: Job, mine: bool) -> Step | None:
+        now = self.ctx.client.latest_timestamp()
+        if job.lease_expires_at <= now:
+            return self._claim  # expired, ours or not: take it (again)
+        if mine:
+            return self._submit if task.stage == "submit" else self._compute
+        self.ctx.tasks.wait(
+            task,
+            self._chain_wait(job.lease_expires_at - now + 1),
+            f"lease held by {job.worker} until {job.lease_expires_at}",
+        )
+        return None
+
+    def _chain_wait(self, chain_seconds: float) -> float:
+        """Chain time can jump (dev chains); wake up at least every `poll_interval * 5` to look again."""
+        return min(max(chain_seconds, 0.0), max(self.ctx.settings.poll_interval * 5, 0.2))
+
+    # -- steps -----------------------------------------------------------------------------------------
+
+    def _claim(self, task: Task, job: Job) -> None:
+        model = self.ctx.client.models.get_model(job.model_id)
+        refusal = self._cannot_serve(model.base_model)
+        if refusal:
+            self.ctx.tasks.finish(task, "skipped", refusal)
+            return
+        tx = self.ctx.outbox.send(task.id, "claim", lambda: self.ctx.client.models.claim_job(task.subject))
+        claimed = tx.event("JobClaimed")
+        self.ctx.log(
+            "job.claimed", task, job=task.subject, tx=tx.tx_hash, lease=int(claimed["leaseExpiresAt"])
+        )
+        stage = task.stage if task.stage in COMPUTE_STAGES[1:] or task.stage == "submit" else "fetch"
+        self.ctx.tasks.save(task, lease_expires_at=int(claimed["leaseExpiresAt"]))
+        self.ctx.tasks.advance(task, stage, claim_block=tx.block_number)
+        failpoint("after-claim")
+
+    def _cannot_serve(self, base_model: str) -> str:
+        settings = self.ctx.settings
+        if base_model in settings.base_models:
+            return ""
+        if settings.allow_local_models and Path(base_model).is_dir():
+            return ""
+        return (
+            f"this worker does not train base model {base_model!r} (serves {', '.join(settings.base_models)})"
+        )
+
+    def workdir(self, task: Task) -> Path:
+        return self.ctx.settings.jobs_dir / task.id.replace(":", "-")
+
+    def _compute(self, task: Task, job: Job) -> None:
+        duration = self.ctx.client.models.params().lease_duration
+        with LeaseKeeper(self.ctx.client, task.subject, duration, job.lease_expires_at) as keeper:
+            result, timings = self._produce(task, keeper)
+        self.ctx.tasks.advance(
+            task, "submit", result=result.to_dict(), timings=timings, renewals=keeper.renewals
+        )
+        failpoint("after-upload")
+
+    def _produce(self, task: Task, keeper: LeaseKeeper) -> tuple[JobResult, dict[str, float]]:
+        ctx, workdir, timings = self.ctx, self.workdir(task), dict(task.data.get("timings", {}))
+
+        def timed(stage: str, fn: Callable[[], Any]) -> Any:
+            keeper.check()
+            ctx.tasks.save(task, stage=stage)
+            started = time.monotonic()
+            value = fn()
+            timings[stage] = round(time.monotonic() - started, 3)
+            ctx.log(f"job.{stage}", task, seconds=timings[stage])
+            keeper.check()
+            return value
+
+        inputs = timed("fetch", lambda: load_job_inputs(ctx.client, ctx.store, task.subject))
+        timer = arm_timer("during-training")
+        model_dir = timed("train", lambda: train_job(inputs, workdir, progress=ctx.settings.progress))
+        if timer is not None:
+            timer.cancel()
+        report = timed("attribute", lambda: self._report(inputs, model_dir, workdir))
+        result = timed("upload", lambda: publish_result(ctx.store, model_dir, report))
+        return result, timings
+
+    @staticmethod
+    def _report(inputs: Any, model_dir: Path, workdir: Path) -> dict[str, Any]:
+        """Attribution is deterministic but not free: keep the report so a restart does not redo it."""
+        path = workdir / "report.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        report = attribute_job(inputs, model_dir)
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps(report))
+        os.replace(tmp, path)
+        return report
+
+    def _submit(self, task: Task, job: Job) -> None:
+        confirmations = self.ctx.settings.follower.confirmations
+        head = self.ctx.client.w3.eth.block_number
+        if confirmations and head - int(task.data.get("claim_block", head)) < confirmations:
+            self.ctx.tasks.wait(
+                task, self.ctx.settings.poll_interval, "waiting for the claim to be confirmed"
+            )
+            return
+        result = JobResult(**task.data["result"])
+        tx = self.ctx.outbox.send(
+            task.id,
+            "submit",
+            lambda: self.ctx.client.models.submit_result(
+                task.subject, result.adapter_cid, result.metrics_cid, result.root_bytes, result.report_cid
+            ),
+        )
+        deadline = int(tx.event("ResultSubmitted")["challengeDeadline"])
+        self.ctx.log("job.submitted", task, tx=tx.tx_hash, adapter=result.adapter_cid, deadline=deadline)
+        self.ctx.tasks.advance(task, "finalize", submit_block=tx.block_number, challenge_deadline=deadline)
+        failpoint("after-submit")
+
+    def _finalize(self, task: Task, job: Job) -> None:
+        if task.stage != "finalize":  # found Submitted on-chain after a crash before we recorded it
+            self.ctx.tasks.advance(task, "finalize", challenge_deadline=job.challenge_deadline)
+        if JobStatus(job.status) is JobStatus.CHALLENGED:
+            self.ctx.tasks.wait(
+                task, self._chain_wait(3600), f"challenged by {job.challenger}; awaiting governance"
+            )
+            return
+        now = self.ctx.client.latest_timestamp()
+        if now <= job.challenge_deadline:
+            self.ctx.tasks.wait(
+                task,
+                self._chain_wait(job.challenge_deadline - now + 1),
+                f"challenge window open until {job.challenge_deadline}",
+            )
+            return
+        if not self.ctx.settings.finalize:
+            self.ctx.tasks.finish(task, "done", "result posted; finalization left to others")
+            return
+        failpoint("before-finalize")
+        tx = self.ctx.outbox.send(task.id, "finalize", lambda: self.ctx.client.models.finalize(task.subject))
+        self.ctx.log("job.finalized", task, tx=tx.tx_hash)
+        self.ctx.tasks.advance(task, "withdraw", finalize_block=tx.block_number)
+
+    def _withdraw(self, task: Task, job: Job) -> None:
+        models = self.ctx.client.models
+        if self.ctx.settings.withdraw and models.credited(self.ctx.me) > 0:
+            tx = self.ctx.outbox.send(task.id, "withdraw", models.withdraw)
+            self.ctx.log("job.withdrawn", task, tx=tx.tx_hash)
+        self.ctx.tasks.finish(task, "done", "")
+
+    # -- giving up ---------------------------------------------------------------------------------
+
+    def _give_up(self, task: Task, reason: str) -> None:
+        self.ctx.tasks.finish(task, "failed", reason)
+        self._release_if_held(task)
+
+    def _release_if_held(self, task: Task) -> None:
+        """A job this worker cannot finish is handed back, not held until the lease runs out."""
+        try:
+            job = self._chain_job(task)
+            if job is None or JobStatus(job.status) is not JobStatus.CLAIMED:
+                return
+            if job.worker.lower() != self.ctx.me.lower():
+                return
+            tx = self.ctx.outbox.send(
+                task.id, "release", lambda: self.ctx.client.models.release_job(task.subject)
+            )
+            self.ctx.log("job.released", task, tx=tx.tx_hash, reason=task.last_error)
+        except Exception as exc:  # noqa: BLE001 - the lease will expire on its own
+            self.ctx.log("job.release_failed", task, logging.WARNING, error=_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TransactionReverted):
+        return f"{exc} [decoded: {exc.error_name} {exc.args}]" if exc.error_name else str(exc)
+    if isinstance(exc, LeaseLost):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

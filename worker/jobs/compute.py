@@ -1,0 +1,34 @@
+"""Training and model-level attribution of a job: deterministic, so a challenger replays them exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from worker.attribution import attribute
+from worker.jobs.inputs import JobInputs
+from worker.train import train
+from worker.train.artifacts import read_metrics
+from worker.train.records import split_records
+
+
+def train_job(inputs: JobInputs, workdir: Path, progress: bool = False) -> Path:
+    """The job's model directory under `workdir`, trained unless a complete one is already there (training
+    writes the directory in one rename, so one that exists is whole: a restart after a crash reuses it)."""
+    model_dir = workdir / "model"
+    if (model_dir / "metrics.json").is_file():
+        return model_dir
+    train(inputs.spec, inputs.records, model_dir, dataset_root=inputs.dataset_root, progress=progress)
+    return model_dir
+
+
+def attribute_job(inputs: JobInputs, model_dir: Path) -> dict[str, Any]:
+    """Model-level attribution measured on the job's own held-out split, so that the measurement set is
+    as recomputable as the training set. Also saves the per-query index into `model_dir`."""
+    split = split_records(inputs.records, inputs.spec.validation_fraction)
+    validation = [inputs.records[i] for i in split.validation]
+    return attribute(model_dir, inputs.records, validation).to_dict()
+
+
+def job_metrics(model_dir: Path) -> dict[str, Any]:
+    return read_metrics(model_dir)
