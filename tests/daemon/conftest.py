@@ -78,7 +78,9 @@ class World:
 def _contribute(chain: LocalChain, store: LocalStore, datanet_id: int, index: int, rows: list[dict]) -> int:
     data = b"".join(canonical_json({"text": r["text"], "label": r["label"]}) + b"\n" for r in rows)
     client = chain.client(index)
-    return upload_and_submit(client, store, prepare_contribution_data(client, store, datanet_id, data)).contribution_id
+    return upload_and_submit(
+        client, store, prepare_contribution_data(client, store, datanet_id, data)
+    ).contribution_id
 
 
 @pytest.fixture
@@ -129,7 +131,9 @@ def worker_command(*extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def run_worker(env: dict[str, str], *extra: str, failpoint: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+def run_worker(
+    env: dict[str, str], *extra: str, failpoint: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
     full_env = dict(env, **({"OPENLEDGER_FAILPOINT": failpoint} if failpoint else {}))
     return subprocess.run(
         worker_command(*extra), env=full_env, cwd=ROOT, capture_output=True, text=True, timeout=timeout

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import OPEN, WORKER, World
 
 from worker.chain.types import JobStatus
-from worker.daemon import FollowerSettings, WorkerDaemon, WorkerSettings, worker_status
+from worker.daemon import WorkerDaemon, WorkerSettings, worker_status
 from worker.storage import bundle_files
 
 
@@ -24,7 +24,9 @@ def daemon_for(world: World, index: int = WORKER, home: Path | None = None, **ch
     return WorkerDaemon.open(world.client(index), world.store, settings)
 
 
-def run_until_status(daemon: WorkerDaemon, world: World, job_id: int, status: JobStatus, timeout: float = 120) -> None:
+def run_until_status(
+    daemon: WorkerDaemon, world: World, job_id: int, status: JobStatus, timeout: float = 120
+) -> None:
     daemon.run(until=lambda: world.client(0).models.get_job(job_id).status == status, timeout=timeout)
 
 

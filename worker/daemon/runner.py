@@ -117,6 +117,13 @@ class WorkerDaemon:
 
     # -- loop ----------------------------------------------------------------------------------------
 
+    def idle(self) -> bool:
+        """Caught up with the chain and nothing to run now (tasks may still wait on chain deadlines)."""
+        cursor = self.follower.cursor()
+        head = int(self.ctx.client.w3.eth.block_number) - self.ctx.settings.follower.confirmations
+        pending = self.ctx.db.query("SELECT 1 FROM tasks WHERE state = 'pending' LIMIT 1")
+        return cursor is not None and cursor.block >= head and not pending
+
     def step(self) -> StepReport:
         report = StepReport(poll=self.follower.poll())
         if report.poll.reorg_depth:

@@ -17,6 +17,8 @@ class WorkerSettings:
     follower: FollowerSettings = field(default_factory=FollowerSettings)
     backoff: Backoff = field(default_factory=Backoff)
     poll_interval: float = 1.0  # seconds between polls when idle
+    # Longest sleep before looking at a chain deadline again (dev chains can jump their clock forward).
+    max_wait: float = 30.0
     stake: int = 1_000 * 10**18  # staked on registration if the account is not an active worker yet
     endpoint: str = "http://127.0.0.1:8000"
     register: bool = True

@@ -115,8 +115,8 @@ class TrainingJobs:
         return None
 
     def _chain_wait(self, chain_seconds: float) -> float:
-        """Chain time can jump (dev chains); wake up at least every `poll_interval * 5` to look again."""
-        return min(max(chain_seconds, 0.0), max(self.ctx.settings.poll_interval * 5, 0.2))
+        """Chain time can jump (dev chains): wake up at least every `max_wait` seconds to look again."""
+        return min(max(chain_seconds, 0.0), self.ctx.settings.max_wait)
 
     # -- steps -----------------------------------------------------------------------------------------
 
@@ -131,10 +131,10 @@ class TrainingJobs:
         self.ctx.log(
             "job.claimed", task, job=task.subject, tx=tx.tx_hash, lease=int(claimed["leaseExpiresAt"])
         )
+        failpoint("after-claim")  # the worst moment: claimed on-chain, not yet recorded here
         stage = task.stage if task.stage in COMPUTE_STAGES[1:] or task.stage == "submit" else "fetch"
         self.ctx.tasks.save(task, lease_expires_at=int(claimed["leaseExpiresAt"]))
         self.ctx.tasks.advance(task, stage, claim_block=tx.block_number)
-        failpoint("after-claim")
 
     def _cannot_serve(self, base_model: str) -> str:
         settings = self.ctx.settings
@@ -210,8 +210,8 @@ class TrainingJobs:
         )
         deadline = int(tx.event("ResultSubmitted")["challengeDeadline"])
         self.ctx.log("job.submitted", task, tx=tx.tx_hash, adapter=result.adapter_cid, deadline=deadline)
+        failpoint("after-submit")  # posted on-chain, not yet recorded here
         self.ctx.tasks.advance(task, "finalize", submit_block=tx.block_number, challenge_deadline=deadline)
-        failpoint("after-submit")
 
     def _finalize(self, task: Task, job: Job) -> None:
         if task.stage != "finalize":  # found Submitted on-chain after a crash before we recorded it
