@@ -50,6 +50,17 @@ class DevChain:
             raise ChainError(f"evm_revert to snapshot {snapshot_id} failed (each snapshot can be used once)")
         forget_nonces(self.w3.eth.chain_id)
 
+    def rollback(self, depth: int) -> None:
+        """Drop the last `depth` blocks (their transactions are gone): the chain is now shorter."""
+        self.rpc("anvil_rollback", [depth])
+        forget_nonces(self.w3.eth.chain_id)
+
+    def reorg(self, depth: int, transactions: list[tuple[dict[str, Any], int]] | None = None) -> None:
+        """Replace the last `depth` blocks with as many new ones (same height, new hashes), holding
+        `transactions` as (tx, block offset) pairs; the old blocks' transactions are gone."""
+        self.rpc("anvil_reorg", [depth, [[tx, offset] for tx, offset in transactions or []]])
+        forget_nonces(self.w3.eth.chain_id)
+
     def increase_time(self, seconds: int) -> None:
         """Move the clock forward and mine a block so that `block.timestamp` shows it."""
         self.rpc("evm_increaseTime", [int(seconds)])

@@ -16,7 +16,14 @@ from worker.storage.errors import CidMismatchError, ContentNotFoundError, Invali
 # Reverts that mean "the job moved on under us" (another worker, an expired lease, a cancel): not a
 # reason to fail, a reason to look at the chain again.
 STATE_RACES = frozenset(
-    {"InvalidJobStatus", "LeaseStillActive", "LeaseExpired", "NotLeaseHolder", "InvalidContributionStatus"}
+    {
+        "InvalidJobStatus",
+        "LeaseStillActive",
+        "LeaseExpired",
+        "NotLeaseHolder",
+        "UnknownJob",  # a reorg removed it: reconciliation will say so
+        "InvalidContributionStatus",
+    }
 )
 
 

@@ -37,7 +37,7 @@ class AutoReview:
             if verdict is Verdict.FAIL:
                 self.ctx.tasks.finish(task, "failed", reason)
             else:
-                self.ctx.tasks.retry(task, reason)
+                self.ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)
 
     def _review(self, task: Task) -> None:
         client, cid = self.ctx.client, task.subject

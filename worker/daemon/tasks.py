@@ -177,8 +177,9 @@ class TaskStore:
         assert state in TERMINAL, state
         return self.save(task, state=state, last_error=reason or task.last_error)
 
-    def retry(self, task: Task, error: str) -> Task:
-        """Count a failed attempt: back off, or dead-letter once the attempts are used up."""
+    def retry(self, task: Task, error: str, immediately: bool = False) -> Task:
+        """Count a failed attempt: back off (or look again at once), or dead-letter once the attempts are
+        used up."""
         attempts = task.attempts + 1
         if attempts >= self.backoff.max_attempts:
             return self.save(
@@ -191,6 +192,6 @@ class TaskStore:
             task,
             attempts=attempts,
             state="pending",
-            next_attempt_at=time.time() + self.backoff.delay(attempts),
+            next_attempt_at=time.time() + (0.0 if immediately else self.backoff.delay(attempts)),
             last_error=error,
         )

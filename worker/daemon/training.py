@@ -62,7 +62,7 @@ class TrainingJobs:
         if verdict is Verdict.FAIL:
             self._give_up(task, reason)
         else:
-            task = self.ctx.tasks.retry(task, reason)
+            task = self.ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)
             if task.state == "failed":
                 self._release_if_held(task)
 
