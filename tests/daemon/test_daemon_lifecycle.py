@@ -16,6 +16,7 @@ def daemon_for(world: World, index: int = WORKER, home: Path | None = None, **ch
     settings = WorkerSettings(
         home=home or world.home / f"worker-{index}",
         poll_interval=0.05,
+        max_wait=0.2,
         stake=300 * OPEN,
         base_models=(),
         allow_local_models=True,
@@ -49,5 +50,5 @@ def test_a_request_is_trained_posted_and_finalized(world: World) -> None:
 
     status = worker_status(daemon.ctx.db, world.chain.dev.block_number())
     assert status.tasks_by_state == {"done": 1}
-    assert set(status.tasks[0]["timings"]) == {"fetch", "train", "attribute", "upload"}
+    assert set(status.tasks[0]["timings"]) == {"claim", "fetch", "train", "attribute", "upload", "post"}
     assert status.lag == 0

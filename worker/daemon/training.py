@@ -126,6 +126,7 @@ class TrainingJobs:
         if refusal:
             self.ctx.tasks.finish(task, "skipped", refusal)
             return
+        started = time.monotonic()
         tx = self.ctx.outbox.send(task.id, "claim", lambda: self.ctx.client.models.claim_job(task.subject))
         claimed = tx.event("JobClaimed")
         self.ctx.log(
@@ -133,6 +134,7 @@ class TrainingJobs:
         )
         failpoint("after-claim")  # the worst moment: claimed on-chain, not yet recorded here
         stage = task.stage if task.stage in COMPUTE_STAGES[1:] or task.stage == "submit" else "fetch"
+        task.data.setdefault("timings", {})["claim"] = round(time.monotonic() - started, 3)
         self.ctx.tasks.save(task, lease_expires_at=int(claimed["leaseExpiresAt"]))
         self.ctx.tasks.advance(task, stage, claim_block=tx.block_number)
 
@@ -200,7 +202,7 @@ class TrainingJobs:
                 task, self.ctx.settings.poll_interval, "waiting for the claim to be confirmed"
             )
             return
-        result = JobResult(**task.data["result"])
+        result, started = JobResult(**task.data["result"]), time.monotonic()
         tx = self.ctx.outbox.send(
             task.id,
             "submit",
@@ -211,6 +213,7 @@ class TrainingJobs:
         deadline = int(tx.event("ResultSubmitted")["challengeDeadline"])
         self.ctx.log("job.submitted", task, tx=tx.tx_hash, adapter=result.adapter_cid, deadline=deadline)
         failpoint("after-submit")  # posted on-chain, not yet recorded here
+        task.data.setdefault("timings", {})["post"] = round(time.monotonic() - started, 3)
         self.ctx.tasks.advance(task, "finalize", submit_block=tx.block_number, challenge_deadline=deadline)
 
     def _finalize(self, task: Task, job: Job) -> None:

@@ -16,7 +16,8 @@ from worker.demo.actors import OPEN, Actors
 from worker.demo.datanet_stage import PublishedDatanet
 from worker.demo.journal import Journal
 from worker.demo.rewards_stage import EpochPayout
-from worker.demo.training_stage import PPM, LiveModel
+from worker.demo.training_stage import LiveModel
+from worker.jobs.result import PPM
 from worker.storage import LocalStore
 
 
@@ -71,7 +72,7 @@ def main() -> None:
         actors, store, journal = Actors(chain), LocalStore(settings.ipfs_dir), Journal(console)
         actors.fund_everyone()
         published = datanet_stage.run(actors, store, journal)
-        live = training_stage.run(actors, store, journal, published)
+        live = training_stage.run(actors, store, journal, published, settings.home)
         payout = rewards_stage.run(actors, store, journal, live)
         console.rule("[bold]Summary")
         console.print(

@@ -1,30 +1,29 @@
-"""Stage 2: a model is registered on the published version; a staked worker trains it, attributes it,
-posts the result, and after the challenge window the model goes live."""
+"""Stage 2: a model is registered on the published version and training is requested; the worker daemon
+(the same code as `openledger worker run`) stakes, claims, trains, attributes, posts the result, and after
+the challenge window finalizes it: the model goes live."""
 
 from __future__ import annotations
 
-import tempfile
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from worker.attribution import attribute
-from worker.data import DatasetManifest, canonical_json, load_version
-from worker.data.sentiment_corpus import LABELS, sentiment_records
+from worker.chain.bindings import TxResult
+from worker.chain.types import JobStatus
+from worker.daemon import WorkerDaemon, WorkerSettings, worker_home
+from worker.data.sentiment_corpus import LABELS
 from worker.demo.actors import OPEN, Actors
 from worker.demo.datanet_stage import PublishedDatanet
 from worker.demo.journal import Journal
-from worker.merkle.standard_tree import StandardMerkleTree
+from worker.jobs import contributor_weights
 from worker.storage import ContentStore, verified_fetch
-from worker.train import TrainingSpec, train
+from worker.train import TrainingSpec
 
 STAGE = "training"
 PRICE_PER_INFERENCE = 2 * OPEN
 BOUNTY = 500 * OPEN
 WORKER_STAKE = 1_000 * OPEN
-PPM = 1_000_000
-QUERIES = 20
-WEIGHT_LEAF = ["address", "uint256"]  # (contributor, share of positive attribution in parts per million)
 
 
 @dataclass(frozen=True)
@@ -78,86 +77,60 @@ def register_and_request(
     return model.created_id, job.created_id
 
 
-def _training_records(
-    actors: Actors, store: ContentStore, model_id: int
-) -> tuple[TrainingSpec, list[dict], str]:
-    """Everything the worker trains on comes from the chain and verified content, nothing else."""
+def _worker_daemon(actors: Actors, store: ContentStore, home: Path) -> WorkerDaemon:
     client = actors.client(actors.worker)
-    model = client.models.get_model(model_id)
-    version = client.datanets.get_version(model.datanet_id, model.version_id)
-    root = "0x" + bytes(version.merkle_root).hex()
-    manifest = DatasetManifest.from_json(verified_fetch(store, version.manifest_cid))
-    rows = load_version(manifest, store, expected_root=root)
-    spec = TrainingSpec.from_json(verified_fetch(store, model.training_spec_cid).decode())
-    records = [
-        {**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows
-    ]
-    return spec, records, root
-
-
-def _weights(report: dict[str, Any]) -> tuple[dict[str, int], list[str]]:
-    contributors = report["model_level"]["contributors"]
-    weights = {row["key"]: int(row["weight"] * PPM) for row in contributors if row["weight"] > 0}
-    return weights, [row["key"] for row in contributors if row["flagged"]]
-
-
-def _upload_dir(store: ContentStore, directory: Path) -> str:
-    """A bundle: a canonical JSON listing each file's CID, itself content-addressed."""
-    files = {
-        str(p.relative_to(directory)): store.add(p.read_bytes())
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
-    }
-    return store.add(canonical_json({"format": "openledger.bundle/1", "files": files}))
-
-
-def train_and_attribute(
-    actors: Actors, store: ContentStore, journal: Journal, model_id: int, workdir: Path
-) -> tuple[str, str, str, dict[str, Any], dict[str, int], list[str]]:
-    spec, records, root = _training_records(actors, store, model_id)
-    journal.note(f"worker fetched {len(records)} records (every CID verified, manifest root {root[:12]}…)")
-    outcome = train(spec, records, workdir / "model", dataset_root=root, progress=True)
-    final = outcome.metrics.get("final", {})
-    journal.note(
-        f"trained in {outcome.metrics.get('seconds', 0):.0f} s: validation accuracy "
-        f"{final.get('val_accuracy', float('nan')):.3f}, loss {final.get('val_loss', float('nan')):.3f}"
+    genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
+    settings = WorkerSettings(
+        home=worker_home(home, client.sender.chain_id, genesis, client.address),
+        poll_interval=0.2,
+        max_wait=0.5,
+        stake=WORKER_STAKE,
+        progress=True,
     )
-    queries = sentiment_records(seed=7)[-QUERIES:]  # tweets no contributor submitted
-    report = attribute(workdir / "model", records, queries).to_dict()
-    weights, flagged = _weights(report)
-    adapter_cid = _upload_dir(store, workdir / "model")
-    metrics_cid = store.add(canonical_json(outcome.metrics))
-    report_cid = store.add(canonical_json(report))
-    return adapter_cid, metrics_cid, report_cid, outcome.metrics, weights, flagged
+    return WorkerDaemon.open(client, store, settings)
 
 
-def run(actors: Actors, store: ContentStore, journal: Journal, published: PublishedDatanet) -> LiveModel:
-    journal.stage("2. Model: register, train, attribute, post, finalize")
+def _journal_worker_txs(daemon: WorkerDaemon, journal: Journal, seen: set[str]) -> None:
+    """The daemon's transactions, from its outbox (each was recorded before it was broadcast)."""
+    w3 = daemon.ctx.client.w3
+    for entry in daemon.ctx.outbox.entries():
+        if entry.tx_hash in seen or entry.state != "mined":
+            continue
+        seen.add(entry.tx_hash)
+        receipt = w3.eth.get_transaction_receipt(entry.tx_hash)  # type: ignore[arg-type]
+        tx = TxResult(entry.tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+        journal.tx(STAGE, "worker", f"{entry.action} ({entry.task_id})", tx)
+
+
+def _live_model(actors: Actors, store: ContentStore, model_id: int, job_id: int) -> LiveModel:
+    job = actors.client(actors.model_owner).models.get_job(job_id)
+    report = json.loads(verified_fetch(store, job.result.report_cid))
+    metrics = json.loads(verified_fetch(store, job.result.metrics_cid))
+    weights, flagged = contributor_weights(report)
+    return LiveModel(
+        model_id, job_id, job.result.adapter_cid, metrics, weights, flagged, job.result.report_cid
+    )
+
+
+def run(
+    actors: Actors, store: ContentStore, journal: Journal, published: PublishedDatanet, home: Path
+) -> LiveModel:
+    journal.stage("2. Model: register, request training; the worker daemon claims, trains, attributes, posts")
     model_id, job_id = register_and_request(actors, store, journal, published)
-    worker = actors.client(actors.worker)
-    journal.tx(
-        STAGE,
-        "worker",
-        f"registerWorker (stake {WORKER_STAKE // OPEN} OPEN)",
-        worker.workers.register_worker(WORKER_STAKE, "http://127.0.0.1:8000"),
+    daemon, seen, models = (
+        _worker_daemon(actors, store, home),
+        set(),
+        actors.client(actors.model_owner).models,
     )
-    journal.tx(STAGE, "worker", f"claimJob #{job_id}", worker.models.claim_job(job_id))
-    with tempfile.TemporaryDirectory(prefix="openledger-demo-") as tmp:
-        adapter, metrics_cid, report_cid, metrics, weights, flagged = train_and_attribute(
-            actors, store, journal, model_id, Path(tmp)
-        )
-    tree = StandardMerkleTree.of([[a, w] for a, w in sorted(weights.items())], WEIGHT_LEAF)
-    journal.tx(
-        STAGE,
-        "worker",
-        f"submitResult adapter {adapter[:16]}… report {report_cid[:16]}…",
-        worker.models.submit_result(job_id, adapter, metrics_cid, bytes.fromhex(tree.root[2:]), report_cid),
-    )
-    window = worker.models.params().challenge_window
-    worker.dev.increase_time(window + 1)
+    journal.note(f"worker daemon started (state {daemon.ctx.settings.db_path})")
+    daemon.run(until=lambda: models.get_job(job_id).status == JobStatus.SUBMITTED, timeout=1800)
+    _journal_worker_txs(daemon, journal, seen)
+    [task] = [t for t in daemon.ctx.tasks.all() if t.subject == job_id]
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in task.data.get("timings", {}).items())
+    journal.note(f"worker stages: {timings}")
+    window = models.params().challenge_window
+    actors.chain.dev.increase_time(window + 1)
     journal.note(f"no challenge within the {window} s window (Anvil clock advanced)")
-    journal.tx(
-        STAGE, "anyone", f"finalize job #{job_id}: model {model_id} goes live", worker.models.finalize(job_id)
-    )
-    journal.tx(STAGE, "worker", "withdraw the bounty", worker.models.withdraw())
-    return LiveModel(model_id, job_id, adapter, metrics, weights, flagged, report_cid)
+    daemon.run(until=lambda: daemon.ctx.tasks.get(task.id).state == "done", timeout=300)  # type: ignore[union-attr]
+    _journal_worker_txs(daemon, journal, seen)
+    return _live_model(actors, store, model_id, job_id)

@@ -1,0 +1,51 @@
+"""`openledger verify job`: a posted result recomputed from the chain and content alone matches; a
+result with a forged attribution root does not, and the command says which commitment differs."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import OTHER_WORKER, World
+from test_daemon_lifecycle import daemon_for
+from typer.testing import CliRunner
+
+from worker.chain.types import JobStatus
+from worker.cli import app
+from worker.jobs.verify import verify_job
+
+
+def test_an_honest_result_verifies_and_a_forged_root_does_not(
+    world: World, worker_env: dict[str, str], monkeypatch
+) -> None:
+    _, job_id = world.request()
+    daemon = daemon_for(world)
+    daemon.run(
+        until=lambda: world.client(0).models.get_job(job_id).status == JobStatus.SUBMITTED, timeout=120
+    )
+
+    for key, value in worker_env.items():
+        monkeypatch.setenv(key, value)
+    done = CliRunner().invoke(app, ["verify", "job", str(job_id), "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert report["match"] and {c["name"] for c in report["checks"] if c["ok"]} == {
+        "adapter",
+        "metrics",
+        "attribution report",
+        "attribution root",
+    }
+
+    # A dishonest worker posts the honest adapter and report with a root of its own choosing.
+    _, forged_job = world.request()
+    cheat = world.client(OTHER_WORKER)
+    cheat.workers.register_worker(300 * 10**18, "http://cheat")
+    cheat.models.claim_job(forged_job)
+    honest = world.client(0).models.get_job(job_id).result
+    cheat.models.submit_result(
+        forged_job, honest.adapter_cid, honest.metrics_cid, b"\x11" * 32, honest.report_cid
+    )
+    result = verify_job(world.client(0), world.store, forged_job)
+    assert not result.ok
+    assert [c.name for c in result.checks if not c.ok] == ["attribution root"]
+    done = CliRunner().invoke(app, ["verify", "job", str(forged_job)])
+    assert done.exit_code == 1 and "MISMATCH" in done.output

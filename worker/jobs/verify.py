@@ -1,0 +1,117 @@
+"""`openledger verify job ID`: what a challenger runs. The posted result is recomputed from on-chain
+records and verified content alone (the job's model, its Datanet version, its training spec), and each
+posted commitment is compared with the recomputed one.
+
+Training and attribution are deterministic for a given spec, data and library versions; when a check
+fails, the report says which file of the adapter differs and whether the poster's library versions
+differ from ours (a different torch can change the last bits of a weight).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from worker.chain.client import ChainClient
+from worker.chain.types import JobStatus
+from worker.errors import ChainError
+from worker.jobs.compute import attribute_job, train_job
+from worker.jobs.inputs import load_job_inputs
+from worker.jobs.result import JobResult, publish_result
+from worker.storage import ContentStore, bundle_files, verified_fetch
+from worker.train.determinism import library_versions
+
+MAX_REPORT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    posted: str
+    recomputed: str
+
+    @property
+    def ok(self) -> bool:
+        return self.posted.lower() == self.recomputed.lower()
+
+
+@dataclass
+class JobVerification:
+    job_id: int
+    model_id: int
+    worker: str
+    checks: list[Check]
+    differing_files: list[str] = field(default_factory=list)
+    version_differences: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "model_id": self.model_id,
+            "worker": self.worker,
+            "match": self.ok,
+            "checks": [{**asdict(c), "ok": c.ok} for c in self.checks],
+            "differing_files": self.differing_files,
+            "version_differences": self.version_differences,
+        }
+
+
+def posted_result(client: ChainClient, job_id: int) -> JobResult:
+    job = client.models.get_job(job_id)
+    if JobStatus(job.status) not in (JobStatus.SUBMITTED, JobStatus.CHALLENGED, JobStatus.FINALIZED):
+        raise ChainError(
+            f"job {job_id} is {JobStatus(job.status).name.lower()}: it has no posted result to verify"
+        )
+    r = job.result
+    return JobResult(r.adapter_cid, r.metrics_cid, r.report_cid, "0x" + bytes(r.attribution_root).hex())
+
+
+def _file_differences(store: ContentStore, posted_cid: str, ours_cid: str) -> list[str]:
+    try:
+        posted = bundle_files(store, posted_cid)
+    except Exception as exc:  # noqa: BLE001 - an unreadable bundle is itself the finding
+        return [f"posted adapter bundle unreadable: {exc}"]
+    ours = bundle_files(store, ours_cid)
+    return sorted(name for name in set(posted) | set(ours) if posted.get(name) != ours.get(name))
+
+
+def _version_differences(store: ContentStore, report_cid: str) -> dict[str, Any]:
+    try:
+        report = json.loads(verified_fetch(store, report_cid, max_bytes=MAX_REPORT_BYTES))
+    except Exception as exc:  # noqa: BLE001
+        return {"report": f"unreadable: {exc}"}
+    theirs, ours = report.get("versions", {}), library_versions()
+    return {
+        k: {"poster": theirs.get(k), "verifier": ours.get(k)}
+        for k in set(theirs) | set(ours)
+        if theirs.get(k) != ours.get(k)
+    }
+
+
+def verify_job(
+    client: ChainClient, store: ContentStore, job_id: int, workdir: Path | None = None
+) -> JobVerification:
+    posted = posted_result(client, job_id)
+    inputs = load_job_inputs(client, store, job_id)
+    with tempfile.TemporaryDirectory(prefix=f"openledger-verify-{job_id}-", dir=workdir) as tmp:
+        model_dir = train_job(inputs, Path(tmp))
+        ours = publish_result(store, model_dir, attribute_job(inputs, model_dir))
+    checks = [
+        Check("adapter", posted.adapter_cid, ours.adapter_cid),
+        Check("metrics", posted.metrics_cid, ours.metrics_cid),
+        Check("attribution report", posted.report_cid, ours.report_cid),
+        Check("attribution root", posted.attribution_root, ours.attribution_root),
+    ]
+    result = JobVerification(job_id, inputs.model_id, client.models.get_job(job_id).worker, checks)
+    if not checks[0].ok:
+        result.differing_files = _file_differences(store, posted.adapter_cid, ours.adapter_cid)
+    if not result.ok:
+        result.version_differences = _version_differences(store, posted.report_cid)
+    return result
