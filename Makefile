@@ -14,14 +14,15 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage clean
+.PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage \
+	bench-worker bench-inference clean
 
 help:
 	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
 	@echo "make test    forge tests (unit, fuzz, invariants) + pytest (integration on a real Anvil)"
 	@echo "make demo    start Anvil, deploy, run the whole lifecycle and print what happened"
 	@echo "make lint    slither (no high/medium findings) + ruff"
-	@echo "make bench   gas, storage and attribution benchmarks"
+	@echo "make bench   gas, storage, worker, inference and attribution benchmarks"
 
 setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx build
 
@@ -72,13 +73,21 @@ lint: setup
 demo: setup
 	$(PY) -m worker.demo
 
-bench: bench-gas bench-storage bench-attribution
+bench: bench-gas bench-storage bench-worker bench-inference bench-attribution
 
 bench-gas: setup
 	$(PY) bench/gas.py
 
 bench-storage: setup
 	$(PY) bench/storage_cid.py
+
+# Indexing throughput (10k synthetic events) and a demo-sized job's latency by worker stage
+bench-worker: setup
+	$(PY) bench/worker_daemon.py
+
+# Load from a second process on loopback: minilm predictions with and without attribution; epoch-root gas
+bench-inference: setup
+	$(PY) bench/inference_load.py
 
 bench-attribution: setup
 	$(PIP) install --quiet -e '.[bench]'

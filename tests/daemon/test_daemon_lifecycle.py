@@ -48,6 +48,12 @@ def test_a_request_is_trained_posted_and_finalized(world: World) -> None:
     assert world.results(job_id) == (1, 1)
     assert world.client(0).models.credited(world.client(WORKER).address) == 0  # bounty withdrawn
 
+    # Every transaction the worker signed was recorded first and is settled now: the approval and the
+    # registration, then one claim, one result, one finalization, one withdrawal.
+    entries = daemon.ctx.outbox.entries()
+    assert {e.state for e in entries} == {"mined"}
+    assert [e.action for e in entries] == ["register", "register", "claim", "submit", "finalize", "withdraw"]
+
     status = worker_status(daemon.ctx.db, world.chain.dev.block_number())
     assert status.tasks_by_state == {"done": 1}
     assert set(status.tasks[0]["timings"]) == {"claim", "fetch", "train", "attribute", "upload", "post"}

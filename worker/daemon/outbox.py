@@ -37,7 +37,7 @@ class Outbox:
     def __init__(self, db: Database, client: ChainClient):
         self.db, self.client = db, client
 
-    def _record(self, task_id: str, action: str) -> Callable[[str, bytes, int], None]:
+    def _record(self, task_id: str, action: str, signed: list[str]) -> Callable[[str, bytes, int], None]:
         def hook(tx_hash: str, raw: bytes, nonce: int) -> None:
             with self.db.transaction() as db:
                 db.execute(
@@ -45,28 +45,29 @@ class Outbox:
                     "VALUES (?, ?, ?, ?, ?, 'signed', ?)",
                     (tx_hash, task_id, action, nonce, raw.hex(), time.time()),
                 )
+            signed.append(tx_hash)
 
         return hook
 
     @contextmanager
-    def recording(self, task_id: str, action: str) -> Iterator[None]:
-        with self.client.sender.recording(self._record(task_id, action)):
+    def recording(self, task_id: str, action: str, signed: list[str] | None = None) -> Iterator[None]:
+        with self.client.sender.recording(self._record(task_id, action, [] if signed is None else signed)):
             yield
 
     def send(self, task_id: str, action: str, send: Callable[[], T]) -> T:
-        """Run `send` (a wrapper call such as `client.models.claim_job(7)`) with its transaction recorded;
-        mark it mined once the receipt is in."""
-        with self.recording(task_id, action):
+        """Run `send` (a wrapper call such as `client.models.claim_job(7)`, or a journey that sends an
+        approval first) with every transaction it signs recorded; settle them once it returns."""
+        signed: list[str] = []
+        with self.recording(task_id, action, signed):
             try:
                 result = send()
             except ChainError as exc:
                 self.mark_failed(task_id, action, str(exc))
                 raise
-        tx = getattr(result, "tx", result)  # a TxResult, or a journey result that carries one
-        block = getattr(tx, "block_number", None)
-        tx_hash = getattr(tx, "tx_hash", None)
-        if tx_hash is not None:
-            self._mark(tx_hash, "mined", block)
+        for tx_hash in signed:
+            receipt = self.client.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            state = "mined" if int(receipt["status"]) == 1 else "reverted"
+            self._mark(tx_hash, state, int(receipt["blockNumber"]))
         return result
 
     def mark_failed(self, task_id: str, action: str, error: str) -> None:
