@@ -122,14 +122,17 @@ def _checkpoints(model_dir: Path) -> list[dict[str, torch.Tensor]]:
     return [load_file(str(p)) for p in checkpoint_paths(model_dir)]
 
 
-def trak_scores(model_dir: Path, train: list[dict], queries: list[dict], proj_dim: int = 512) -> dict:
-    """traker (TRAK, Park et al. 2023) over the same 3 checkpoints, CPU projector, LoRA + head gradients.
-
-    TRAK's default lambda_reg is 0, so its (Phi^T Phi)^-1 needs proj_dim below the 800 training rows: 512."""
-    from trak import TRAKer
+def _trak_parts(damping_ratio: float | None):
+    """traker plug-ins: the margin model output, trainable-only gradients and the damping rule."""
     from trak.gradient_computers import FunctionalGradientComputer
     from trak.modelout_functions import AbstractModelOutput
-    from trak.projectors import BasicProjector, ProjectionType
+    from trak.score_computers import BasicScoreComputer
+
+    class ScaleFreeDamping(BasicScoreComputer):
+        def get_x_xtx_inv(self, grads, xtx):
+            if damping_ratio is not None:
+                self.lambda_reg = damping_ratio * float(torch.diagonal(xtx).mean())
+            return super().get_x_xtx_inv(grads, xtx)
 
     class TrainableOnly(FunctionalGradientComputer):
         """traker differentiates every parameter; frozen base weights ride along as 'buffers' instead."""
@@ -156,6 +159,23 @@ def trak_scores(model_dir: Path, train: list[dict], queries: list[dict], proj_di
             logits = torch.func.functional_call(model, (weights, buffers), args=(), kwargs=kwargs).logits
             return (1 - torch.softmax(logits, -1).gather(1, labels[:, None])).detach()
 
+    return Margin, TrainableOnly, ScaleFreeDamping
+
+
+def trak_scores(
+    model_dir: Path, train: list[dict], queries: list[dict], damping_ratio: float | None = None
+) -> dict:
+    """traker (TRAK, Park et al. 2023) over the same 3 checkpoints, CPU projector, LoRA + head gradients.
+
+    damping_ratio None: traker's defaults (lambda_reg = 0), so (Phi^T Phi)^-1 needs fewer projected
+    dimensions than the 800 training rows: 512, and it is still ill-conditioned. Otherwise traker's
+    lambda_reg follows our scale-free rule (damping_ratio x the mean eigenvalue of each checkpoint's
+    Phi^T Phi), with our 1024 dimensions: the same regularisation as ours, inside traker's own code."""
+    from trak import TRAKer
+    from trak.projectors import BasicProjector, ProjectionType
+
+    proj_dim = 512 if damping_ratio is None else 1024
+    Margin, TrainableOnly, ScaleFreeDamping = _trak_parts(damping_ratio)
     loaded = load_trained(model_dir)
     model = loaded.model.eval()
     trainable = [k for k, p in model.named_parameters() if p.requires_grad]
@@ -167,7 +187,7 @@ def trak_scores(model_dir: Path, train: list[dict], queries: list[dict], proj_di
         traker = TRAKer(
             model=model, task=Margin(), train_set_size=len(train), save_dir=folder, device="cpu",
             projector=projector, proj_dim=proj_dim, use_half_precision=False, grad_wrt=trainable,
-            gradient_computer=TrainableOnly,
+            gradient_computer=TrainableOnly, score_computer=ScaleFreeDamping,
         )  # fmt: skip
         states = [dict(model.state_dict(), **state) for state in _checkpoints(model_dir)]
         for model_id, state in enumerate(states):
@@ -183,20 +203,50 @@ def trak_scores(model_dir: Path, train: list[dict], queries: list[dict], proj_di
     return {"scores": np.asarray(scores, dtype=np.float64).T, "seconds": time.perf_counter() - started}
 
 
-DATAINF_NOT_RUN = (
-    "not run: dattri 0.3.0's DataInf re-transforms every query against all cached training gradients per "
-    "scored batch (~30 min at batch 16) and at batch 200 was OOM-killed at 24 GB on this 2-core/24 GB box"
-)
+def _memoized_datainf(task, regularization):
+    """dattri 0.3.0's DataInf with two changes of bookkeeping and none of arithmetic:
+    - the per-example gradients are detached: dattri takes them with torch.func.grad of parameters that
+      require grad, so each cached training gradient kept its whole forward graph alive (~35 MB a record:
+      the 24 GB OOM);
+    - `attribute` recomputes each query batch's gradients and re-runs DataInf's transformation of them (a
+      pass over every cached training gradient) once per *training* batch, 50 times here (~30 min). Both
+      depend only on (checkpoint, query batch), so they are kept after the first time."""
+    from dattri.algorithm.influence_function import IFAttributorDataInf
+
+    class MemoizedDataInf(IFAttributorDataInf):
+        def __init__(self) -> None:
+            super().__init__(task, device="cpu", regularization=regularization)
+            self._reps: dict[tuple, torch.Tensor] = {}
+            self._transformed: dict[tuple, torch.Tensor] = {}
+            self._key: tuple = ()
+
+        def generate_train_rep(self, ckpt_idx, data):
+            return super().generate_train_rep(ckpt_idx, data).detach()
+
+        def generate_test_rep(self, ckpt_idx, data):
+            self._key = (ckpt_idx, *(t.numpy().tobytes() for t in data))
+            if self._key not in self._reps:
+                self._reps[self._key] = super().generate_test_rep(ckpt_idx, data).detach()
+            return self._reps[self._key]
+
+        def transform_test_rep(self, ckpt_idx, test_rep):
+            if self._key not in self._transformed:
+                self._transformed[self._key] = super().transform_test_rep(ckpt_idx, test_rep)
+            return self._transformed[self._key]
+
+    return MemoizedDataInf()
+
+
+DATTRI_METHODS = ("datainf", "grad_dot")
 
 
 def dattri_scores(
-    model_dir: Path, train: list[dict], queries: list[dict], methods: tuple[str, ...] = ("grad_dot",)
+    model_dir: Path, train: list[dict], queries: list[dict], methods: tuple[str, ...] = DATTRI_METHODS
 ) -> dict[str, dict]:
     """dattri DataInf (Kwon et al. 2024) and Grad-Dot on the final adapter, LoRA + head parameters.
 
     dattri returns grad L_i^T H^-1 grad f (DataInf) or grad L_i . grad f (Grad-Dot); including record i
     moves the margin f by minus that, so the sign is flipped into our convention."""
-    from dattri.algorithm.influence_function import IFAttributorDataInf
     from dattri.algorithm.tracin import TracInAttributor
     from dattri.task import AttributionTask
     from torch.utils.data import DataLoader, TensorDataset
@@ -230,16 +280,14 @@ def dattri_scores(
 
     task = AttributionTask(loss, model, [trainable_state(model)], margin, checkpoints_load_func=load)
     train_loader = DataLoader(TensorDataset(*_tensors(loaded, train)), batch_size=16)
-    query_loader = DataLoader(TensorDataset(*_tensors(loaded, queries)), batch_size=len(queries))
+    # DataInf's transformation holds (query batch)^2 x parameters floats at once: 16 queries per batch
+    query_loader = DataLoader(TensorDataset(*_tensors(loaded, queries)), batch_size=16)
     out: dict[str, dict] = {}
     grad_dot = TracInAttributor(task, weight_list=torch.ones(1), normalized_grad=False)
     grad_dot.projector_kwargs = None  # exact Grad-Dot: dattri's TracIn projects to 512 dims by default
     # DataInf's damping: dattri's own default (0.1) when regularization is None
-    attributors = {
-        "datainf": lambda: IFAttributorDataInf(task, device="cpu", regularization=None),
-        "grad_dot": lambda: grad_dot,
-    }
-    for name in methods:  # DataInf only on request: see DATAINF_NOT_RUN
+    attributors = {"datainf": lambda: _memoized_datainf(task, None), "grad_dot": lambda: grad_dot}
+    for name in methods:
         attributor = attributors[name]()
         started = time.perf_counter()
         if name == "datainf":

@@ -52,8 +52,8 @@ def query_margins(loaded, queries) -> torch.Tensor:
     return correct - torch.logsumexp(others, dim=1)
 
 
-def run(n_subsets: int, replicates: int) -> None:
-    train, queries = bench_split()
+def run(n_subsets: int, replicates: int, split: str = "eval") -> None:
+    train, queries = bench_split(split)
     folder = truth_dir(train, queries)
     folder.mkdir(parents=True, exist_ok=True)
     masks = subset_masks(len(train), n_subsets)
@@ -81,5 +81,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subsets", type=int, default=N_SUBSETS)
     parser.add_argument("--replicates", type=int, default=REPLICATES)
+    parser.add_argument("--split", choices=("eval", "dev"), default="eval")
     args = parser.parse_args()
-    run(args.subsets, args.replicates)
+    run(args.subsets, args.replicates, args.split)

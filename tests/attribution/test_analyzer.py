@@ -8,11 +8,19 @@ import shutil
 import pytest
 import torch
 
-from worker.attribution import Analyzer, AttributionArguments, AttributionIndex, FeatureArguments, attribute
+from worker.attribution import (
+    Analyzer,
+    AttributionArguments,
+    AttributionIndex,
+    FeatureArguments,
+    ScoreArguments,
+    attribute,
+)
 from worker.attribution.index import INDEX_CONFIG
 from worker.errors import AttributionError
 
 ARGS = AttributionArguments(features=FeatureArguments(projection_dim=64))
+ALL = AttributionArguments(features=ARGS.features, score=ScoreArguments(query_checkpoints="all"))
 
 
 @pytest.fixture
@@ -21,14 +29,19 @@ def model_dir(trained_bert, tmp_path):
     return shutil.copytree(trained_bert, tmp_path / "model")
 
 
-def test_scores_are_the_preconditioned_gradient_products(model_dir, records):
-    analyzer = Analyzer(model_dir, ARGS)
+@pytest.mark.parametrize("args", [ARGS, ALL], ids=["final-query", "all-checkpoint-queries"])
+def test_scores_are_the_preconditioned_gradient_products(model_dir, records, args):
+    analyzer = Analyzer(model_dir, args)
     train, validation = analyzer.split(records)
     index = analyzer.index(train)
     assert [m.name for m in index.members] == ["epoch-1", "epoch-2"] and index.size == len(train)
     feats, measurements, measured = analyzer.query_features(records[:3])
     scores = index.scores(feats)
-    expected = sum(-(q @ m.preconditioned.T) for q, m in zip(feats, index.members, strict=True)) / 2
+    if args is ALL:  # each checkpoint's query gradient against its own checkpoint's training features
+        expected = sum(-(q @ m.preconditioned.T) for q, m in zip(feats, index.members, strict=True)) / 2
+    else:  # the final adapter's query gradient against every checkpoint's training features
+        assert len(feats) == 1
+        expected = sum(-(feats[0] @ m.preconditioned.T) for m in index.members) / 2
     torch.testing.assert_close(scores, expected)
     # Records of the query's own class push its margin up more than the other class on average.
     labels = torch.tensor([r["label"] == "pos" for r in train])
@@ -107,14 +120,15 @@ def test_bad_queries_and_records_are_refused(model_dir, records, trained_llama, 
 
 
 @pytest.mark.parametrize("which", ["bert", "llama"])
-def test_single_query_backward_equals_the_vmap_path(
-    which, trained_bert, trained_llama, records, generation_data
-):
-    """One query takes a plain autograd backward per checkpoint and one stacked projection; it must give
-    the features and measurement of the batched torch.func path, and leave the final weights loaded."""
+def test_single_query_paths_equal_the_vmap_path(which, trained_bert, trained_llama, records, generation_data):
+    """One query takes one stacked forward/backward over all checkpoints ("all") or one plain backward at
+    the final adapter ("final"), then one projection; both must give the features and measurement of the
+    batched torch.func path, and leave the model's modules and final weights as they were."""
     model_dir, query = (trained_bert, records[5]) if which == "bert" else (trained_llama, generation_data[3])
-    analyzer = Analyzer(model_dir, ARGS)
+    analyzer = Analyzer(model_dir, ALL)
     final = {n: p.detach().clone() for n, p in analyzer.model.named_parameters() if p.requires_grad}
+    modules = [type(m) for m in analyzer.model.modules()]
+    assert analyzer.featurizer.can_stack_members()
     fast, fast_value, _ = analyzer.query_features([query])
     examples = analyzer.encode([query], "query")
     slow = [analyzer.featurizer.featurize(examples, "measurement") for _ in analyzer._each_member()]
@@ -123,7 +137,25 @@ def test_single_query_backward_equals_the_vmap_path(
         assert f.shape == s.features.shape == (1, 64)
         torch.testing.assert_close(f, s.features, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast_value, slow[-1].values, atol=1e-5, rtol=1e-5)
-    assert len(fast) == 1 or not torch.equal(fast[0], fast[1])  # each checkpoint's own weights swapped in
+    assert len(fast) == 1 or not torch.equal(fast[0], fast[1])  # each checkpoint's own weights used
+    final_only, final_value, _ = Analyzer(model_dir, ARGS, loaded=analyzer.loaded).query_features([query])
+    assert len(final_only) == 1
+    torch.testing.assert_close(final_only[0], slow[-1].features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(final_value, fast_value)
+    assert [type(m) for m in analyzer.model.modules()] == modules
     for name, param in analyzer.model.named_parameters():
         if name in final:
             assert torch.equal(param, final[name])
+
+
+def test_compiled_query_path_gives_the_eager_features(trained_bert, records):
+    """compile_queries only changes how the one-query step runs (float rounding), never what it computes."""
+    compiled_args = AttributionArguments(features=ARGS.features, score=ScoreArguments(compile_queries=True))
+    eager = Analyzer(trained_bert, ARGS)
+    compiled = Analyzer(trained_bert, compiled_args, loaded=eager.loaded)
+    for query in records[:3]:
+        want, want_value, _ = eager.query_features([query])
+        got, got_value, _ = compiled.query_features([query])
+        torch.testing.assert_close(got[0], want[0], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(got_value, want_value, rtol=1e-5, atol=1e-6)
+    assert compiled.featurizer.compiled  # it really ran compiled: no fallback to eager

@@ -10,6 +10,7 @@ from worker.attribution.arguments import (
     AttributionArguments,
     FeatureArguments,
     PreconditionerArguments,
+    ScoreArguments,
     SpanArguments,
 )
 from worker.attribution.gradients import GradientFeaturizer, tracked_parameters
@@ -101,6 +102,30 @@ def test_projection_is_seeded_and_preserves_geometry():
     assert torch.equal(identity, full)
 
 
+def test_count_sketch_is_a_seeded_balanced_signed_projection():
+    torch.manual_seed(0)
+    shapes = {"a": torch.Size([300, 4]), "b": torch.Size([500])}
+    grads = {"a": torch.randn(6, 300, 4), "b": torch.randn(6, 500)}
+    sketch = RandomProjector(shapes, 256, "sketch", seed=1, device=torch.device("cpu"))
+    one = sketch.project(grads)
+    again = RandomProjector(shapes, 256, "sketch", seed=1, device=torch.device("cpu")).project(grads)
+    other = RandomProjector(shapes, 256, "sketch", seed=2, device=torch.device("cpu")).project(grads)
+    assert one.shape == (6, 256) and torch.equal(one, again) and not torch.equal(one, other)
+    # Each coordinate lands in exactly one bucket with a sign; buckets hold ceil(1700 / 256) = 7 at most.
+    matrix = sketch.matrix
+    assert (matrix.abs().sum(1) == 1).all() and matrix.abs().sum(0).max() == 7
+    full = sketch.flatten(grads)
+    torch.testing.assert_close(one, full @ matrix)
+    ratio = one.norm(dim=1) / full.norm(dim=1)
+    assert ((ratio > 0.8) & (ratio < 1.2)).all()
+    # Inner products are kept in expectation: averaged over seeds, close to the exact Gram matrix.
+    grams = [
+        (lambda f: f @ f.T)(RandomProjector(shapes, 256, "sketch", s, torch.device("cpu")).project(grads))
+        for s in range(40)
+    ]
+    torch.testing.assert_close(torch.stack(grams).mean(0), full @ full.T, atol=0.05 * 1700, rtol=0)
+
+
 def test_preconditioner_equals_the_explicit_damped_inverse():
     phi = torch.randn(50, 8, dtype=torch.float64) * torch.linspace(0.1, 3, 8, dtype=torch.float64)
     pre = Preconditioner.fit(phi.float(), PreconditionerArguments(damping_ratio=0.5))
@@ -116,6 +141,10 @@ def test_bad_arguments_are_refused():
         AttributionArguments(preconditioner=PreconditionerArguments(damping_ratio=0))
     with pytest.raises(AttributionError, match="checkpoints"):
         AttributionArguments(features=FeatureArguments(checkpoints="some"))
+    with pytest.raises(AttributionError, match="query_checkpoints"):
+        AttributionArguments(score=ScoreArguments(query_checkpoints="first"))
+    with pytest.raises(AttributionError, match="projection_kind"):
+        AttributionArguments(features=FeatureArguments(projection_kind="sparse"))
     args = AttributionArguments(features=FeatureArguments(projection_dim=64))
     assert AttributionArguments.from_dict(args.to_dict()) == args
 

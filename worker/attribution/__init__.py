@@ -3,8 +3,8 @@
 Pure compute: a trained model directory, records and queries in; scores, indexes and reports out. It
 never imports chain code. Layout (one idea per module): tasks (loss and measurement per model kind),
 gradients (per-example gradients via torch.func), projection, preconditioner, index, analyzer
-(orchestration), aggregate (record -> contribution -> contributor), spans (exact-span evidence),
-report, attribute (one-call API).
+(orchestration), stacked (one backward pass for all checkpoints), mislabel (suspect labels), aggregate
+(record -> contribution -> contributor), spans (exact-span evidence), report, attribute (one-call API).
 """
 
 from worker.attribution.aggregate import Aggregation, aggregate
@@ -18,6 +18,7 @@ from worker.attribution.arguments import (
 )
 from worker.attribution.attribute import attribute, model_level_scores
 from worker.attribution.index import AttributionIndex, adapter_fingerprint
+from worker.attribution.mislabel import mislabel_scores
 from worker.attribution.report import AttributionReport
 from worker.attribution.spans import SpanIndex
 
@@ -35,5 +36,6 @@ __all__ = [
     "adapter_fingerprint",
     "aggregate",
     "attribute",
+    "mislabel_scores",
     "model_level_scores",
 ]

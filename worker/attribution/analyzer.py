@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.gradients import GradientFeaturizer
 from worker.attribution.index import AttributionIndex, IndexMember, adapter_fingerprint
+from worker.attribution.mislabel import mislabel_scores
 from worker.attribution.preconditioner import Preconditioner
 from worker.attribution.tasks import task_for
 from worker.errors import AttributionError, OpenLedgerError
@@ -43,7 +44,12 @@ class Analyzer:
         self.device = pick_device(device)
         self.model = self.loaded.model.to(self.device).eval()
         self.featurizer = GradientFeaturizer(
-            self.model, self.task, self.args.features, self.loaded.tokenizer.pad_token_id, self.device
+            self.model,
+            self.task,
+            self.args.features,
+            self.loaded.tokenizer.pad_token_id,
+            self.device,
+            compiled=self.args.score.compile_queries,
         )
         self.members = self._member_states()
 
@@ -110,7 +116,10 @@ class Analyzer:
             "parameters": self.featurizer.projector.total,
             "versions": library_versions(),
         }
-        return AttributionIndex(members, [record_hash(r) for r in train], config)
+        index = AttributionIndex(members, [record_hash(r) for r in train], config)
+        if self.spec.task == "classification":
+            index.mislabel = mislabel_scores(index)
+        return index
 
     def index(self, train: Sequence[Record], rebuild: bool = False, save: bool = True) -> AttributionIndex:
         """Load the saved index when it matches (adapter, records, arguments), else build and save it."""
@@ -124,7 +133,8 @@ class Analyzer:
                     raise
             else:
                 same_args = all(index.config.get(k) == wanted[k] for k in ("features", "preconditioner"))
-                if same_args and index.record_hashes == hashes:
+                complete = index.mislabel is not None or self.spec.task != "classification"
+                if same_args and complete and index.record_hashes == hashes:
                     return index
         index = self.build_index(train)
         if save:
@@ -164,7 +174,9 @@ class Analyzer:
     def query_features(
         self, queries: Sequence[Record]
     ) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
-        """Per-member measurement features of the queries, their measurements, and the queries as measured."""
+        """Measurement features of the queries (one tensor per index member, or a single one taken at the
+        final adapter: see ScoreArguments.query_checkpoints), the final model's measurements, and the
+        queries as measured."""
         self._check_queries(queries)
         queries = self._fill_labels(queries)
         examples = self.encode(queries, "queries")
@@ -173,6 +185,8 @@ class Analyzer:
                 raise AttributionError(
                     f"query {i} has no completion tokens left within max_length to measure"
                 )
+        if self.args.score.query_checkpoints == "final" or len(self.members) == 1:
+            return *self._final_features(examples), queries
         if len(examples) == 1:
             feats, measurements = self._single_query_features(examples[0])
             return feats, measurements, queries
@@ -183,11 +197,26 @@ class Analyzer:
             measurements = out.values
         return feats, measurements, queries
 
+    def _final_features(self, examples: Sequence[Example]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Gradients at the final adapter (the weights the model holds outside `_each_member`) only."""
+        if len(examples) > 1:
+            out = self.featurizer.featurize(examples, "measurement")
+            return [out.features], out.values
+        flat, value = self.featurizer.flat_gradient(examples[0], "measurement")
+        return [self.featurizer.projector.project_flat(flat[None]).cpu()], value.reshape(1).cpu()
+
     def _single_query_features(self, example: Example) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """One query: a plain backward per member, then all members projected in one matmul."""
-        flats, value = [], torch.zeros(())
-        for _ in self._each_member():
-            flat, value = self.featurizer.flat_gradient(example, "measurement")
-            flats.append(flat)
-        projected = self.featurizer.projector.project_flat(torch.stack(flats)).cpu()
+        """One query at every member: one stacked pass (or a backward per member), one projection."""
+        if self.featurizer.can_stack_members():
+            flats, values = self.featurizer.member_gradients(
+                example, "measurement", [state for _, state in self.members]
+            )
+            value = values[-1]
+        else:
+            rows, value = [], torch.zeros(())
+            for _ in self._each_member():
+                flat, value = self.featurizer.flat_gradient(example, "measurement")
+                rows.append(flat)
+            flats = torch.stack(rows)
+        projected = self.featurizer.projector.project_flat(flats).cpu()
         return [row[None] for row in projected], value.reshape(1).cpu()

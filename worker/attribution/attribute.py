@@ -100,4 +100,5 @@ def attribute(
         summary=aggregate(scores.sum(0), train, z).to_dict(),
         model_level=model_level,
         self_influence=rounded(index.self_influence()),
+        mislabel=rounded(index.mislabel) if index.mislabel is not None else [],
     )

@@ -1,7 +1,8 @@
 """The attribution index: projected (and preconditioned) training gradients, saved beside the adapter.
 
 `attribution_index.safetensors` holds, per ensemble member (checkpoint), the features Phi, the
-preconditioned features Phi (F + lambda I)^-1 and the training losses; `attribution_index.json` holds
+preconditioned features Phi (F + lambda I)^-1 and the training losses, plus the records' mislabel
+scores for classifiers; `attribution_index.json` holds
 the arguments, the dampings, the record hashes in index order and the fingerprint of the adapter files
 it was built from. Loading against a different adapter is refused (AttributionError).
 """
@@ -54,6 +55,9 @@ class AttributionIndex:
     members: list[IndexMember]
     record_hashes: list[str]
     config: dict[str, Any] = field(default_factory=dict)
+    # (n,) per record, higher = more likely mislabelled (classification; see mislabel.py), else None
+    mislabel: torch.Tensor | None = None
+    _mean: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -62,15 +66,26 @@ class AttributionIndex:
     def scores(self, query_features: list[torch.Tensor]) -> torch.Tensor:
         """(q, n): the change in each query's measurement from including each record, member-averaged.
 
+        `query_features`: one (q, k) tensor per member (each scored against its own member), or a single
+        one, scored against every member (the mean of their preconditioned features).
+
         Influence of up-weighting record i on f: -grad f^T H^-1 grad L_i, so the minus sign makes a
         record that pushes the measurement up (helps the output) score positive.
         """
+        if len(query_features) == 1:  # one gradient (at the final adapter) against every member
+            return -(query_features[0] @ self.mean_preconditioned().T)
         if len(query_features) != len(self.members):
             raise AttributionError("query features do not match the index's ensemble members")
         total = torch.zeros(query_features[0].shape[0], self.size)
         for member, q in zip(self.members, query_features, strict=True):
             total -= q @ member.preconditioned.T
         return total / len(self.members)
+
+    def mean_preconditioned(self) -> torch.Tensor:
+        """(n, k): the members' preconditioned features averaged, computed once and kept."""
+        if self._mean is None:
+            self._mean = torch.stack([m.preconditioned for m in self.members]).mean(0)
+        return self._mean
 
     def self_influence(self) -> torch.Tensor:
         """g_i^T (F + lambda I)^-1 g_i per record: high for records the model finds surprising."""
@@ -86,6 +101,8 @@ class AttributionIndex:
             tensors[f"{i}.features"] = m.features.contiguous()
             tensors[f"{i}.preconditioned"] = m.preconditioned.contiguous()
             tensors[f"{i}.losses"] = m.losses.contiguous()
+        if self.mislabel is not None:
+            tensors["mislabel"] = self.mislabel.contiguous()
         config = dict(
             self.config,
             record_hashes=self.record_hashes,
@@ -119,7 +136,12 @@ class AttributionIndex:
             )
             for i, info in enumerate(config.pop("members"))
         ]
-        return cls(members=members, record_hashes=config.pop("record_hashes"), config=config)
+        return cls(
+            members=members,
+            record_hashes=config.pop("record_hashes"),
+            config=config,
+            mislabel=tensors.get("mislabel"),
+        )
 
 
 def _atomic_write(path: Path, write) -> None:

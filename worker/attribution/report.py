@@ -13,8 +13,8 @@ from worker.train.spec import canonical_json
 
 METHOD = (
     "projected per-example gradient influence (TRAK-style): LoRA + classifier-head gradients via "
-    "torch.func, seeded random projection, damped empirical-Fisher preconditioner, averaged over "
-    "training checkpoints"
+    "torch.func, seeded count-sketch projection, damped empirical-Fisher preconditioner per training "
+    "checkpoint, averaged over checkpoints (query gradient per arguments.score.query_checkpoints)"
 )
 
 
@@ -50,6 +50,8 @@ class AttributionReport:
     model_level: dict[str, Any] | None = None  # influence on the mean validation measurement
     self_influence: list[float] = field(default_factory=list)
     method: str = METHOD
+    # classifiers: per training record, higher = more likely mislabelled (leave-one-out margin; mislabel.py)
+    mislabel: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

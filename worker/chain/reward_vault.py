@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from eth_utils import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
-from worker.chain.types import Epoch, FeeSplit, Pool, from_abi
+from worker.chain.types import Epoch, FeeSplit, Payment, Pool, from_abi
 
 
 class RewardVault(ContractBinding):
@@ -21,6 +21,41 @@ class RewardVault(ContractBinding):
         price = self.client.models.get_model(model_id).price_per_inference
         self.client.token.ensure_allowance(self.address, price * request_count)
         return self.transact("payForInference", model_id, request_count, request_ref)
+
+    def get_payment(self, payment_id: int, to_block: int | str = "latest") -> Payment | None:
+        """The `InferencePaid` event of `payment_id` (mined at or before `to_block`), or None.
+
+        The vault keeps no payment struct in storage (the event is the record), so this is one
+        eth_getLogs filtered on the indexed payment id, from the deployment block on."""
+        topic = self.client.decoder.topic(self.address, "InferencePaid")
+        logs = self.client.w3.eth.get_logs(
+            {
+                "address": self.address,
+                "topics": ["0x" + topic.hex(), "0x" + int(payment_id).to_bytes(32, "big").hex()],
+                "fromBlock": self.client.deployment.block_number,
+                "toBlock": to_block,
+            }
+        )
+        events = self.client.decoder.decode_logs(list(logs))
+        if not events:
+            return None
+        event, log = events[0], logs[0]
+        args = event.args
+        return Payment(
+            payment_id=int(args["paymentId"]),
+            model_id=int(args["modelId"]),
+            payer=args["payer"],
+            request_count=int(args["requestCount"]),
+            amount=int(args["amount"]),
+            request_ref=bytes(args["requestRef"]),
+            treasury_share=int(args["treasuryShare"]),
+            owner_share=int(args["ownerShare"]),
+            provider_share=int(args["providerShare"]),
+            contributors_share=int(args["contributorsShare"]),
+            block_number=event.block_number,
+            block_hash="0x" + bytes(log["blockHash"]).hex(),
+            tx_hash=event.tx_hash,
+        )
 
     def withdraw(self) -> TxResult:
         return self.transact("withdraw")

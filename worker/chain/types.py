@@ -182,6 +182,30 @@ class Pool:
         return self.balance - self.reserved
 
 
+@dataclass(frozen=True)
+class Payment:
+    """One `InferencePaid` event: who paid for how many requests of which model, and the split."""
+
+    payment_id: int
+    model_id: int
+    payer: str
+    request_count: int
+    amount: int
+    request_ref: bytes
+    treasury_share: int
+    owner_share: int
+    provider_share: int
+    contributors_share: int
+    block_number: int
+    block_hash: str
+    tx_hash: str
+
+    @property
+    def unit_contributors_share(self) -> int:
+        """The contributors' share of one request (floored: the dust stays in the model's pool)."""
+        return self.contributors_share // self.request_count if self.request_count else 0
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

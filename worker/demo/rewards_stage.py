@@ -1,21 +1,31 @@
-"""Stage 3: users pay for inference; the fees split on-chain; the contributor pool is paid out per epoch
-by attribution weight through a Merkle root; contributors claim."""
+"""Stage 3: paid inference with per-answer attribution, then the epoch payout.
+
+The worker serves the live model over HTTP on loopback (a thread of this process); a user pays on-chain
+and receives several answers, each with a receipt signed by the worker and verified by the user; a
+replayed request is refused. The epoch service aggregates the stored receipts into contributor amounts,
+posts the root with the report, and finalizes it after the challenge window (Anvil's clock is advanced);
+`verify epoch` recomputes it; each contributor claims with a proof from the report.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from worker.data import canonical_json
+from worker.config import load_settings
+from worker.data.sentiment_corpus import sentiment_records
 from worker.demo.actors import OPEN, Actors
 from worker.demo.journal import Journal
 from worker.demo.training_stage import LiveModel
-from worker.merkle import ClaimTree
+from worker.rewards import EpochEvent, EpochService, ReceiptLog, claim, load_report, verify_epoch
+from worker.serve import InferenceClient, InferenceFailed, InferenceService, ServerThread, create_app
 from worker.storage import ContentStore
 
 STAGE = "rewards"
-PAYMENTS = (25, 15)  # request counts of the user's two payments
+REQUESTS = 8  # answers the user pays for and receives
+EPOCH_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -26,75 +36,88 @@ class EpochPayout:
     report_cid: str
 
 
-def pay_for_inference(actors: Actors, journal: Journal, model_id: int) -> None:
+def _questions() -> list[str]:
+    """Tweets nobody contributed (the corpus tail, before the 20 the training stage queries)."""
+    return [r["text"] for r in sentiment_records(seed=7)[-20 - REQUESTS : -20]]
+
+
+def ask(actors: Actors, journal: Journal, live: LiveModel, server: ServerThread) -> None:
     user = actors.client(actors.user)
-    price = user.models.get_model(model_id).price_per_inference
-    for n, requests in enumerate(PAYMENTS):
-        journal.tx(
+    names = actors.address_names()
+    with InferenceClient(user, server.url) as client:
+        price = user.models.get_model(live.model_id).price_per_inference
+        paid = journal.tx(
             STAGE,
             "user",
-            f"payForInference {requests} requests ({requests * price / OPEN:g} OPEN)",
-            user.vault.pay_for_inference(model_id, requests, keccak(text=f"demo-requests-{n}")),
+            f"payForInference {REQUESTS} requests ({REQUESTS * price / OPEN:g} OPEN)",
+            client.pay(live.model_id, REQUESTS, keccak(os.urandom(32))),
         )
-    pool = user.vault.pool(model_id)
-    journal.note(
-        f"contributor pool of model {model_id}: {pool.balance / OPEN:g} OPEN (split {user.vault.fee_split()})"
-    )
+        payment = int(paid.created_id or 0)
+        for index, text in enumerate(_questions()):
+            answer = client.predict(live.model_id, text, payment, index)
+            receipt = answer.receipt
+            top = " ".join(
+                f"{names.get(c, c[:10])} {w / 10_000:.0f}%"
+                for c, w in zip(receipt.contributors, receipt.weights_ppm, strict=True)
+            )
+            journal.note(f"answer {index}: {answer.output['label']:<8} {text[:30]!r:<34} receipt ok; {top}")
+        try:
+            client.predict(live.model_id, _questions()[0], payment, 0)
+        except InferenceFailed as refused:
+            journal.note(f"replaying request 0: HTTP {refused.status} {refused.code}")
 
 
-def epoch_amounts(total: int, weights: dict[str, int]) -> dict[str, int]:
-    """Floor division keeps the sum within the pool; the dust stays for the next epoch."""
-    weight_sum = sum(weights.values())
-    return {
-        account: total * w // weight_sum for account, w in sorted(weights.items()) if total * w // weight_sum
-    }
+def _journal_events(journal: Journal, events: list[EpochEvent]) -> None:
+    for event in events:
+        if event.tx is not None:
+            actor = "worker" if event.action == "posted" else "anyone"
+            journal.tx(
+                STAGE,
+                actor,
+                f"{'postEpochRoot' if event.action == 'posted' else 'finalizeEpoch'} epoch {event.epoch}",
+                event.tx,
+            )
+        else:
+            journal.note(f"epoch {event.epoch}: {event.action} {event.detail}")
 
 
-def post_epoch(actors: Actors, store: ContentStore, journal: Journal, live: LiveModel) -> EpochPayout:
+def settle(
+    actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, receipts: ReceiptLog
+) -> int:
+    """Close the epoch from the receipts, post it, finalize it after the window; returns its number."""
     worker = actors.client(actors.worker)
-    epoch = worker.vault.next_epoch(live.model_id)
-    amounts = epoch_amounts(worker.vault.pool(live.model_id).unallocated, live.weights)
-    total = sum(amounts.values())
-    tree = ClaimTree.of(list(amounts.items()))
-    report = {
-        "format": "openledger.epoch/1",
-        "model": live.model_id,
-        "epoch": epoch,
-        "attribution_report": live.report_cid,
-        "weights_ppm": live.weights,
-        "amounts": {a: str(v) for a, v in amounts.items()},
-        "root": "0x" + tree.root.hex(),
-    }
-    report_cid = store.add(canonical_json(report))
-    journal.tx(
-        STAGE,
-        "worker",
-        f"postEpochRoot epoch {epoch}: {len(amounts)} contributors, {total / OPEN:.4f} OPEN",
-        worker.vault.post_epoch_root(live.model_id, epoch, tree.root, total, report_cid),
-    )
+    service = EpochService(worker, store, receipts, EPOCH_SECONDS, models=[live.model_id])
+    service.tick()  # opens the model's epoch window
+    worker.dev.increase_time(EPOCH_SECONDS)
+    events = service.tick()
+    _journal_events(journal, events)
+    epoch = next(e.epoch for e in events if e.action == "posted")
     worker.dev.increase_time(worker.vault.challenge_window() + 1)
-    journal.tx(
-        STAGE,
-        "anyone",
-        f"finalizeEpoch {epoch} after the challenge window",
-        worker.vault.finalize_epoch(live.model_id, epoch),
+    journal.note(f"no challenge within the {worker.vault.challenge_window()} s window (Anvil clock advanced)")
+    _journal_events(journal, service.tick())
+    check = verify_epoch(actors.client(actors.user), store, live.model_id, epoch)
+    journal.note(
+        f"verify epoch {epoch}: {'match' if check.ok else 'MISMATCH'} ({check.receipts} receipts re-checked, "
+        f"root {check.root[:14]}…)"
     )
-    return EpochPayout(epoch, total, amounts, report_cid)
+    return epoch
 
 
-def claim_all(actors: Actors, journal: Journal, live: LiveModel, payout: EpochPayout) -> None:
-    tree = ClaimTree.of(list(payout.amounts.items()))
-    names = actors.address_names()
+def claim_all(
+    actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, epoch: int
+) -> EpochPayout:
+    onchain = actors.client(actors.user).vault.get_epoch(live.model_id, epoch)
+    report = load_report(store, onchain.report_cid)
     by_address = {actors.client(i).address: i for i in actors.contributors}
-    for account, amount in payout.amounts.items():
-        proof = tree.proof_for(account, amount)
+    for account, amount in report.amounts.items():
         claimer = actors.client(by_address[account])
         journal.tx(
             STAGE,
-            names[account],
-            f"claim {amount / OPEN:.4f} OPEN (proof of {len(proof)} nodes)",
-            claimer.vault.claim(live.model_id, payout.epoch, account, amount, proof),
+            actors.name(by_address[account]),
+            f"claim {amount / OPEN:.4f} OPEN (proof from report {onchain.report_cid[:12]}…)",
+            claim(claimer, store, live.model_id, epoch),
         )
+    return EpochPayout(epoch, report.total, report.amounts, onchain.report_cid)
 
 
 def withdraw_fee_shares(actors: Actors, journal: Journal) -> None:
@@ -105,9 +128,19 @@ def withdraw_fee_shares(actors: Actors, journal: Journal) -> None:
 
 
 def run(actors: Actors, store: ContentStore, journal: Journal, live: LiveModel) -> EpochPayout:
-    journal.stage("3. Rewards: paid inference, epoch root, claims")
-    pay_for_inference(actors, journal, live.model_id)
-    payout = post_epoch(actors, store, journal, live)
-    claim_all(actors, journal, live, payout)
+    journal.stage("3. Rewards: paid answers with receipts, epoch root, claims")
+    worker = actors.client(actors.worker)
+    home = load_settings().home
+    receipts = ReceiptLog.for_deployment(worker.deployment, home)
+    service = InferenceService(worker, store, receipts, home / "models")
+    service.catalog.get(live.model_id)  # fetch the adapter bundle (every file verified) and load it
+    with ServerThread(create_app(service)) as server:
+        journal.note(
+            f"worker serves model {live.model_id} at {server.url} (receipts in {receipts.path.name})"
+        )
+        ask(actors, journal, live, server)
+    epoch = settle(actors, store, journal, live, receipts)
+    payout = claim_all(actors, store, journal, live, epoch)
     withdraw_fee_shares(actors, journal)
+    receipts.close()
     return payout

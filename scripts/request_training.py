@@ -1,0 +1,55 @@
+"""`ape run request_training --datanet ID --version V --base minilm --price 2 --bounty 500`: register a
+model bound to an exact Datanet version (its training spec on content storage) and post a training job
+with an escrowed bounty for workers to claim.
+
+From `ape console`: `from scripts.request_training import request_training`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from scripts._openledger import account_options, client_for, parse_open
+
+
+def request_training(
+    client: Any, datanet_id: int, version_id: int, spec: Any, price: int, bounty: int
+) -> tuple[int, int]:
+    """Register the model and request its training: (model id, job id)."""
+    from worker.storage import open_store
+
+    spec_cid = open_store().add(spec.to_json().encode())
+    model_id = client.models.register_model(
+        datanet_id, version_id, spec.base_model, spec_cid, price
+    ).created_id
+    job_id = client.models.request_training(model_id, bounty).created_id
+    return int(model_id), int(job_id)
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Register a model and request its training")
+@click.option("--datanet", "datanet_id", type=int, required=True)
+@click.option("--version", "version_id", type=int, required=True)
+@click.option("--base", default="minilm", help="Base model (catalogue name or local path)")
+@click.option("--labels", default="", help="Comma-separated labels (default: the Datanet's)")
+@click.option("--epochs", default=3, type=int)
+@click.option("--price", default="2", help="OPEN per inference")
+@click.option("--bounty", default="500", help="OPEN paid to the worker whose result is finalized")
+@account_options
+def cli(provider, datanet_id, version_id, base, labels, epochs, price, bounty, account, test_account):
+    from worker.datanet.state import fetch_metadata, require_datanet
+    from worker.storage import open_store
+    from worker.train import TrainingSpec
+
+    client = client_for(provider, account, test_account)
+    metadata = fetch_metadata(open_store(), datanet_id, require_datanet(client, datanet_id))
+    label_list = [x.strip() for x in labels.split(",") if x.strip()] or list(metadata.labels)
+    spec = TrainingSpec(base_model=base, task=metadata.task, labels=tuple(label_list), epochs=epochs)
+    model_id, job_id = request_training(
+        client, datanet_id, version_id, spec, parse_open(price), parse_open(bounty)
+    )
+    click.echo(
+        f"model {model_id} registered on datanet {datanet_id} v{version_id}; training job {job_id} "
+        f"posted with a {bounty} OPEN bounty"
+    )

@@ -1,0 +1,121 @@
+"""`openledger infer` (pay, ask, get answers with verified receipts) and `openledger serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from paidmodel import USER, WORKER, cli_env
+from typer.testing import CliRunner
+
+from worker.chain.accounts import _dev_account, write_keystore
+from worker.chain.anvil import DEFAULT_MNEMONIC, free_port
+from worker.chain.types import EpochStatus
+from worker.cli import app
+
+runner = CliRunner()
+
+
+def test_infer_pays_and_prints_verified_answers(serving) -> None:
+    live = serving.live
+    env = cli_env(live)
+    args = ["infer", str(live.model_id), "good great", "sad awful", "--server", serving.server.url]
+    result = runner.invoke(app, [*args, "--dev-account", str(USER), "--json"], env=env)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    answers = json.loads(result.stdout)
+    assert [a["receipt"]["requestIndex"] for a in answers] == [0, 1]
+    assert len({a["paymentId"] for a in answers}) == 1
+    assert serving.receipts.count() == 2
+
+    payment = str(answers[0]["paymentId"])
+    spent = runner.invoke(
+        app,
+        [*args[:3], "--payment", payment, "--server", serving.server.url, "--dev-account", str(USER)],
+        env=env,
+    )
+    assert spent.exit_code == 1 and "has 0 unused request(s) left" in spent.stderr
+
+    text = runner.invoke(
+        app, [*args[:3], "--server", serving.server.url, "--dev-account", str(USER)], env=env
+    )
+    assert text.exit_code == 0, text.stdout + text.stderr
+    assert "paid 2 OPEN for 1 request(s)" in text.stdout and "(verified)" in text.stdout
+    assert "contributors (answer attribution)" in text.stdout
+
+
+def test_infer_signs_with_an_ape_account(serving, tmp_path) -> None:
+    """An ape keyfile is an eth-account keystore: `--ape-account ALIAS` decrypts it, no key on the line."""
+    live = serving.live
+    env = cli_env(live, APE_DATA_FOLDER=str(tmp_path), OPENLEDGER_KEYSTORE_PASSWORD="pw")
+    args = ["infer", str(live.model_id), "nice", "--server", serving.server.url, "--ape-account", "alice"]
+    missing = runner.invoke(app, args, env=env)
+    assert missing.exit_code == 1 and "no ape account 'alice'" in missing.stderr
+    key = "0x" + _dev_account(USER, DEFAULT_MNEMONIC).key.hex()
+    write_keystore(key, tmp_path / "accounts" / "alice.json", "pw", iterations=2)
+    result = runner.invoke(app, [*args, "--json"], env=env)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)[0]["receipt"]["paymentId"] >= 1
+
+
+def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_path) -> None:
+    """The real command in its own process: it serves the worker's live model and its epoch thread closes
+    and posts the epoch once the answers' window has passed (1 s epochs, chain time)."""
+    port = free_port()
+    env = {**os.environ, **cli_env(live)}
+    command = [
+        sys.executable,
+        "-c",
+        "from worker.cli import app; app()",
+        "serve",
+        "--port",
+        str(port),
+        "--dev-account",
+        str(WORKER),
+        "--epoch-seconds",
+        "1",
+        "--tick-seconds",
+        "0.5",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("openledger serve did not come up")
+        result = runner.invoke(
+            app,
+            [
+                "infer",
+                str(live.model_id),
+                "good",
+                "bad",
+                "--server",
+                url,
+                "--dev-account",
+                str(USER),
+                "--json",
+            ],
+            env=cli_env(live),
+        )
+        assert result.exit_code == 0, result.stdout + result.stderr
+        vault = live.client(0).vault
+        while time.monotonic() < deadline and vault.next_epoch(live.model_id) == 0:
+            live.chain.dev.mine()  # chain time moves with blocks
+            time.sleep(0.5)
+        epoch = vault.get_epoch(live.model_id, 0)
+        assert epoch.status == EpochStatus.POSTED and epoch.poster == live.client(WORKER).address
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert f"serving models [{live.model_id}]" in output and "epoch 0 of model" in output, output

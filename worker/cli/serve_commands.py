@@ -1,0 +1,218 @@
+"""`openledger serve` (the worker's paid inference API plus its epoch service) and `openledger infer` (a
+user pays on-chain, calls the server, and gets answers with verified receipts).
+
+Keys never travel on the command line: $OPENLEDGER_PRIVATE_KEY, a keystore (`--keystore`), an ape account
+(`--ape-account ALIAS`, its keyfile under $APE_DATA_FOLDER or ~/.ape; passphrase from
+$OPENLEDGER_KEYSTORE_PASSWORD or a prompt) or, on a local Anvil, `--dev-account N`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
+from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, warn
+
+if TYPE_CHECKING:
+    from worker.chain.client import ChainClient
+    from worker.rewards import EpochEvent
+    from worker.serve import PaidAnswer
+
+ApeAccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ape-account",
+        help="Sign with this ape account (its keyfile in ~/.ape/accounts); passphrase from "
+        "$OPENLEDGER_KEYSTORE_PASSWORD or a prompt",
+    ),
+]
+
+
+def ape_keyfile(alias: str) -> Path:
+    """An ape account's keyfile: the same encrypted JSON format as an eth-account keystore."""
+    from worker.errors import ChainError
+
+    folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
+    path = folder / "accounts" / f"{alias}.json"
+    if not path.is_file():
+        raise ChainError(
+            f"no ape account {alias!r} (looked for {path}): create it with `ape accounts generate {alias}` "
+            f"or `ape accounts import {alias}`"
+        )
+    return path
+
+
+def wallet_client(
+    rpc: str | None, keystore: Path | None, dev_account: int | None, ape_account: str | None
+) -> ChainClient:
+    """A signing client: the key from the environment, a keystore, an ape account or a dev account."""
+    from worker.cli.datanet_commands import connect_client
+    from worker.errors import ChainError
+
+    if ape_account is not None:
+        if keystore is not None:
+            raise ChainError("give either --keystore or --ape-account, not both")
+        keystore = ape_keyfile(ape_account)
+    return connect_client(rpc, keystore, dev_account, signing=True)
+
+
+def _print_event(event: EpochEvent) -> None:
+    tx = f" tx {event.tx.tx_hash} gas {event.tx.gas_used:,}" if event.tx else ""
+    say(f"epoch {event.epoch} of model {event.model_id}: {event.action} {event.detail}{tx}".rstrip())
+
+
+@literal_errors
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    model: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--model",
+            help="Serve only this model (repeat); default: every live "
+            "model whose compute provider is your account",
+        ),
+    ] = None,
+    epoch_seconds: Annotated[int, typer.Option(help="Length of a reward epoch, in chain seconds")] = 3600,
+    epochs: Annotated[
+        bool, typer.Option(help="Run the epoch service (close, post, finalize) in the background")
+    ] = True,
+    tick_seconds: Annotated[float, typer.Option(help="How often the epoch service looks")] = 30.0,
+    confirmations: Annotated[int, typer.Option(help="Blocks a payment needs before it is honoured")] = 1,
+    preload: Annotated[bool, typer.Option(help="Load the served models before listening")] = True,
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    ape_account: ApeAccountOption = None,
+) -> None:
+    """Serve paid inference for your live models, with an attribution receipt on every answer, and pay
+    their contributors per epoch (receipts aggregated, root posted, finalized after the window)."""
+    from worker.config import load_settings
+    from worker.rewards import EpochService, ReceiptLog, run_in_background
+    from worker.serve import InferenceService, ServeConfig, create_app, serve_forever
+    from worker.storage import open_store
+
+    client = wallet_client(rpc, keystore, dev_account, ape_account)
+    store, home = open_store(), load_settings().home
+    receipts = ReceiptLog.for_deployment(client.deployment, home)
+    config = ServeConfig(confirmations=confirmations)
+    service = InferenceService(
+        client, store, receipts, home / "models", config, set(model) if model else None
+    )
+    served = service.catalog.preload() if preload else sorted(model or [])
+    if not served:
+        warn(f"no live model has {client.address} as its compute provider: nothing to answer yet")
+    say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
+    say(f"receipts in {receipts.path}")
+    stop = threading.Event()
+    if epochs:
+        watched = served if preload else (sorted(model) if model else None)
+        epoch_service = EpochService(client, store, receipts, epoch_seconds, models=watched)
+        run_in_background(epoch_service, tick_seconds, stop, on_event=_print_event)
+        say(f"epoch service: epochs of {epoch_seconds} s, checked every {tick_seconds:g} s")
+    try:
+        serve_forever(create_app(service), host, port)
+    finally:
+        stop.set()
+
+
+def _task(server_models: list[dict[str, Any]], model_id: int) -> str:
+    listed = next((m for m in server_models if m.get("id") == str(model_id)), None)
+    return str((listed or {}).get("task") or "classification")
+
+
+def _free_indexes(user: Any, payment_id: int, needed: int) -> list[int]:
+    from worker.errors import OpenLedgerError
+
+    state = user.payment(payment_id)
+    free = [i for i in range(state["requestCount"]) if i not in set(state["used"])]
+    if len(free) < needed:
+        raise OpenLedgerError(
+            f"payment {payment_id} has {len(free)} unused request(s) left, {needed} needed: pay again "
+            "(leave out --payment)"
+        )
+    return free[:needed]
+
+
+def _show(answer: PaidAnswer, index: int) -> None:
+    receipt, output = answer.receipt, answer.output
+    what = output.get("label") or repr(output.get("text", ""))
+    probabilities = output.get("probabilities")
+    extra = " (" + ", ".join(f"{k} {v:.3f}" for k, v in probabilities.items()) + ")" if probabilities else ""
+    say(f"[{index}] {what}{extra}", "bold")
+    say(
+        f"    receipt: payment {receipt.payment_id} request {receipt.request_index}, "
+        f"signed by {receipt.signer} (verified), adapter {receipt.adapter_cid}"
+    )
+    weights = ", ".join(
+        f"{c[:10]}… {w / 10_000:.1f}%" for c, w in zip(receipt.contributors, receipt.weights_ppm, strict=True)
+    )
+    say(f"    contributors ({receipt.basis} attribution): {weights or 'none'}")
+    for row in receipt.evidence.get("top", [])[:3]:
+        say(
+            f"    evidence: record {row['record'][:12]}… of contribution {row['contribution']} "
+            f"score {row['score']}"
+        )
+    for span in receipt.evidence.get("spans", [])[:3]:
+        say(f"    span: {span['text']!r} from contribution {span['contribution']}")
+
+
+@literal_errors
+def infer_command(
+    model_id: Annotated[int, typer.Argument(help="On-chain model id")],
+    inputs: Annotated[
+        list[str], typer.Argument(help="Text(s) to classify, or prompt(s) for a language model")
+    ],
+    payment: Annotated[
+        int | None, typer.Option(help="Spend this earlier payment instead of paying now")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Completion length (language models)")] = 16,
+    server: Annotated[
+        str | None, typer.Option(help="Server URL (default: the compute provider's endpoint)")
+    ] = None,
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    ape_account: ApeAccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pay for len(INPUTS) answers (payForInference), ask the model's server, print each answer with its
+    attribution receipt (signature checked against the model's registered compute provider)."""
+    from worker.serve import InferenceClient, server_url
+
+    client = wallet_client(rpc, keystore, dev_account, ape_account)
+    url = server or server_url(client, model_id)
+    with InferenceClient(client, url) as user:
+        if payment is None:
+            paid = user.pay(model_id, len(inputs))
+            payment = int(paid.created_id or 0)
+            price = client.models.get_model(model_id).price_per_inference
+            if not as_json:
+                say(
+                    f"paid {open_amount(price * len(inputs))} for {len(inputs)} request(s): "
+                    f"payment {payment} (tx {paid.tx_hash})"
+                )
+        indexes = _free_indexes(user, payment, len(inputs))
+        task = _task(user.models(), model_id)
+        answers = []
+        for text, index in zip(inputs, indexes, strict=True):
+            if task == "generation":
+                answers.append(user.complete(model_id, text, payment, index, max_tokens))
+            else:
+                answers.append(user.predict(model_id, text, payment, index))
+            if not as_json:
+                _show(answers[-1], index)
+    if as_json:
+        emit_json(
+            [{"paymentId": payment, "output": a.output, "receipt": a.receipt.to_json()} for a in answers]
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.command("infer")(infer_command)

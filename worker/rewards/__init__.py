@@ -1,0 +1,58 @@
+"""Paid answers to contributor payouts: receipts, the durable receipt log, epoch aggregation and reports,
+the epoch service (close, post, finalize), claims with proofs, and epoch verification.
+
+    receipts      EIP-712 attribution receipts (sign, verify)
+    receipt_log   SQLite log of receipts and epochs (durable before an answer leaves)
+    payments      on-chain InferencePaid lookups with confirmation depth
+    aggregation   receipts -> contributor amounts (integer, deterministic)
+    epoch_report  the canonical epoch report (receipts, payment terms, amounts, claim tree)
+    epoch_service EpochService.tick(): idempotent close/post/finalize
+    claims        entitlements, proofs from the report, claims checked before gas
+    verify        recompute a posted epoch from its report
+"""
+
+from worker.rewards.claims import (
+    Entitlement,
+    check_claim,
+    claim,
+    entitlements,
+    proof_from_report,
+    submit_claim,
+)
+from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
+from worker.rewards.epoch_service import EpochEvent, EpochService, run_in_background
+from worker.rewards.errors import ReceiptError, RewardsError
+from worker.rewards.payments import PaymentBook
+from worker.rewards.receipt_log import DuplicateReceipt, EpochRecord, ReceiptLog
+from worker.rewards.receipts import PPM, Receipt, ReceiptBody, receipt_domain, sign_receipt
+from worker.rewards.reports import load_report
+from worker.rewards.verify import EpochVerification, verify_epoch
+
+__all__ = [
+    "PPM",
+    "DuplicateReceipt",
+    "Entitlement",
+    "EpochEvent",
+    "EpochRecord",
+    "EpochReport",
+    "EpochService",
+    "EpochVerification",
+    "PaymentBook",
+    "PaymentTerms",
+    "Receipt",
+    "ReceiptBody",
+    "ReceiptError",
+    "ReceiptLog",
+    "RewardsError",
+    "build_report",
+    "check_claim",
+    "claim",
+    "entitlements",
+    "load_report",
+    "proof_from_report",
+    "receipt_domain",
+    "run_in_background",
+    "sign_receipt",
+    "submit_claim",
+    "verify_epoch",
+]

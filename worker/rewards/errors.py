@@ -1,0 +1,11 @@
+"""Errors of the rewards layer: receipts that do not verify, epochs that cannot be closed or claimed."""
+
+from worker.errors import OpenLedgerError
+
+
+class RewardsError(OpenLedgerError):
+    """An epoch, report or claim is not what it must be; the message says what to do."""
+
+
+class ReceiptError(RewardsError):
+    """A receipt is malformed, tampered with, or not signed by whom it should be."""

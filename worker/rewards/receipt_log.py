@@ -1,0 +1,238 @@
+"""The durable receipt log: every signed receipt, written before its answer leaves the server, and the
+epochs that pay them out.
+
+SQLite (WAL, synchronous=FULL): a receipt is committed to disk before `record` returns, and the pair
+(payment id, request index) is unique, so a request unit is answered and counted once whatever the
+crashes. Closing an epoch assigns the model's pending receipts to it and creates the epoch row in one
+transaction: after a kill -9 either both happened or neither did. One file per deployment (chain id,
+vault, deployment block hash): a fresh local chain reuses payment ids and must not see old receipts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.chain.deployment import Deployment
+from worker.config import load_settings
+from worker.data.canonical import canonical_json
+from worker.rewards.errors import RewardsError
+from worker.rewards.receipts import Receipt
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL,
+    payment_id INTEGER NOT NULL,
+    request_index INTEGER NOT NULL,
+    receipt TEXT NOT NULL,
+    epoch INTEGER,
+    UNIQUE (payment_id, request_index)
+);
+CREATE INDEX IF NOT EXISTS receipts_by_epoch ON receipts (model_id, epoch);
+CREATE TABLE IF NOT EXISTS epochs (
+    model_id INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    receipts INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL,
+    report_cid TEXT NOT NULL DEFAULT '',
+    root TEXT NOT NULL DEFAULT '',
+    total TEXT NOT NULL DEFAULT '0',
+    PRIMARY KEY (model_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
+"""
+EPOCH_STATES = ("closed", "posted", "finalized", "struck")
+
+
+class DuplicateReceipt(RewardsError):
+    """The (payment, request index) pair already has a receipt: that request unit was spent."""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    model_id: int
+    epoch: int
+    state: str  # closed (receipts assigned) | posted | finalized | struck (an upheld challenge)
+    receipts: int
+    closed_at: int
+    report_cid: str = ""
+    root: str = ""
+    total: int = 0
+
+
+def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
+    home = home or load_settings().home
+    vault = deployment.address("RewardVault")
+    return (
+        home / "rewards" / f"{deployment.chain_id}-{vault[2:10].lower()}-{deployment.block_hash[2:10]}.sqlite"
+    )
+
+
+class ReceiptLog:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._transaction() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    @classmethod
+    def for_deployment(cls, deployment: Deployment, home: Path | None = None) -> ReceiptLog:
+        return cls(default_log_path(deployment, home))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, *args: object) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- receipts ------------------------------------------------------------------------------------
+
+    def record(self, receipt: Receipt) -> int:
+        """Store a receipt durably; DuplicateReceipt if its request unit already has one."""
+        try:
+            with self._transaction() as db:
+                cursor = db.execute(
+                    "INSERT INTO receipts (model_id, payment_id, request_index, receipt) VALUES (?, ?, ?, ?)",
+                    (
+                        receipt.model_id,
+                        receipt.payment_id,
+                        receipt.request_index,
+                        canonical_json(receipt.to_json()).decode(),
+                    ),
+                )
+                return int(cursor.lastrowid or 0)
+        except sqlite3.IntegrityError:
+            raise DuplicateReceipt(
+                f"request {receipt.request_index} of payment {receipt.payment_id} was already answered"
+            ) from None
+
+    def find(self, payment_id: int, request_index: int) -> Receipt | None:
+        rows = self._query(
+            "SELECT receipt FROM receipts WHERE payment_id = ? AND request_index = ?",
+            payment_id,
+            request_index,
+        )
+        return Receipt.from_json(json.loads(rows[0][0])) if rows else None
+
+    def is_used(self, payment_id: int, request_index: int) -> bool:
+        return bool(
+            self._query(
+                "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?", payment_id, request_index
+            )
+        )
+
+    def used_indexes(self, payment_id: int) -> list[int]:
+        rows = self._query(
+            "SELECT request_index FROM receipts WHERE payment_id = ? ORDER BY request_index", payment_id
+        )
+        return [int(r[0]) for r in rows]
+
+    def pending(self, model_id: int) -> list[Receipt]:
+        """Receipts of `model_id` not yet assigned to an epoch, in the order they were issued."""
+        rows = self._query(
+            "SELECT receipt FROM receipts WHERE model_id = ? AND epoch IS NULL ORDER BY id", model_id
+        )
+        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+
+    def epoch_receipts(self, model_id: int, epoch: int) -> list[Receipt]:
+        rows = self._query(
+            "SELECT receipt FROM receipts WHERE model_id = ? AND epoch = ? ORDER BY id", model_id, epoch
+        )
+        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+
+    def models(self) -> list[int]:
+        """Every model with a receipt or an epoch in this log."""
+        rows = self._query("SELECT model_id FROM receipts UNION SELECT model_id FROM epochs ORDER BY 1")
+        return [int(r[0]) for r in rows]
+
+    def count(self, model_id: int | None = None) -> int:
+        if model_id is None:
+            return int(self._query("SELECT COUNT(*) FROM receipts")[0][0])
+        return int(self._query("SELECT COUNT(*) FROM receipts WHERE model_id = ?", model_id)[0][0])
+
+    # -- epochs --------------------------------------------------------------------------------------
+
+    def close_epoch(self, model_id: int, epoch: int, closed_at: int, receipts: list[Receipt]) -> int:
+        """Assign exactly `receipts` (still pending) to `epoch` and record the epoch as closed, atomically."""
+        keys = [(r.payment_id, r.request_index) for r in receipts]
+        with self._transaction() as db:
+            if db.execute(
+                "SELECT 1 FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch)
+            ).fetchone():
+                raise RewardsError(f"epoch {epoch} of model {model_id} is already closed in {self.path}")
+            for payment_id, index in keys:
+                changed = db.execute(
+                    "UPDATE receipts SET epoch = ? WHERE payment_id = ? AND request_index = ? "
+                    "AND model_id = ? AND epoch IS NULL",
+                    (epoch, payment_id, index, model_id),
+                ).rowcount
+                if changed != 1:
+                    raise RewardsError(f"receipt {payment_id}/{index} is not pending for model {model_id}")
+            db.execute(
+                "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at) "
+                "VALUES (?, ?, 'closed', ?, ?)",
+                (model_id, epoch, len(keys), closed_at),
+            )
+            db.execute(
+                "INSERT INTO windows (model_id, started_at) VALUES (?, ?) "
+                "ON CONFLICT (model_id) DO UPDATE SET started_at = excluded.started_at",
+                (model_id, closed_at),
+            )
+        return len(keys)
+
+    def update_epoch(self, model_id: int, epoch: int, state: str, **fields: str | int) -> None:
+        if state not in EPOCH_STATES:
+            raise ValueError(f"unknown epoch state {state!r}")
+        sets = ", ".join(f"{name} = ?" for name in ("state", *fields))
+        values = [state, *(str(v) if name == "total" else v for name, v in fields.items())]
+        with self._transaction() as db:
+            db.execute(
+                f"UPDATE epochs SET {sets} WHERE model_id = ? AND epoch = ?", (*values, model_id, epoch)
+            )
+
+    def epochs(self, model_id: int, states: tuple[str, ...] = EPOCH_STATES) -> list[EpochRecord]:
+        marks = ",".join("?" * len(states))
+        rows = self._query(
+            "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total FROM epochs "
+            f"WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
+            model_id,
+            *states,
+        )
+        return [EpochRecord(*row[:7], total=int(row[7])) for row in rows]
+
+    def window_start(self, model_id: int) -> int | None:
+        rows = self._query("SELECT started_at FROM windows WHERE model_id = ?", model_id)
+        return int(rows[0][0]) if rows else None
+
+    def start_window(self, model_id: int, started_at: int) -> None:
+        """Open the first epoch window of a model (later windows start when an epoch closes)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at)
+            )

@@ -1,0 +1,137 @@
+"""The user's side: pay on-chain, authorize each request with the payer's key, call the server, and
+verify the receipt that comes back (signed by the model's registered compute provider, for this exact
+request body and output)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from eth_utils import keccak
+
+from worker.chain.bindings import TxResult
+from worker.chain.client import ChainClient
+from worker.data.canonical import canonical_json
+from worker.rewards.errors import ReceiptError
+from worker.rewards.receipts import Receipt, hash_hex, json_hash, receipt_domain
+from worker.serve.authorization import request_domain, sign_request
+from worker.serve.errors import ServeError
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+class InferenceFailed(ServeError):
+    """The server refused or failed a request; `status` and `code` are the server's."""
+
+
+@dataclass(frozen=True)
+class PaidAnswer:
+    model_id: int
+    output: dict[str, Any]
+    receipt: Receipt
+    response: dict[str, Any]
+
+
+def server_url(client: ChainClient, model_id: int) -> str:
+    """Where the model's compute provider said it serves (its WorkerRegistry endpoint)."""
+    provider = client.models.get_model(model_id).compute_provider
+    endpoint = client.workers.get_worker(provider).endpoint if int(provider, 16) else ""
+    return endpoint if endpoint.startswith(("http://", "https://")) else DEFAULT_SERVER
+
+
+class InferenceClient:
+    def __init__(self, client: ChainClient, server: str, timeout: float = 120.0):
+        self.client = client
+        self.server = server.rstrip("/")
+        self.http = httpx.Client(base_url=self.server, timeout=timeout, trust_env=False)
+        chain_id, vault = client.sender.chain_id, client.vault.address
+        self.request_domain = request_domain(chain_id, vault)
+        self.receipt_domain = receipt_domain(chain_id, vault)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> InferenceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pay(self, model_id: int, requests: int, ref: bytes | None = None) -> TxResult:
+        """payForInference from the client's account; `created_id` is the payment id."""
+        return self.client.vault.pay_for_inference(model_id, requests, ref or keccak(os.urandom(32)))
+
+    def send(self, path: str, model_id: int, body: bytes, payment_id: int, index: int) -> httpx.Response:
+        """POST `body` authorized as request `index` of `payment_id` (no checks: tests use it raw)."""
+        headers = sign_request(self.client.signer, self.request_domain, model_id, payment_id, index, body)
+        headers["content-type"] = "application/json"
+        try:
+            return self.http.post(path, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise InferenceFailed(
+                f"cannot reach the inference server at {self.server}: {exc}", "unreachable", 503
+            ) from None
+
+    def _paid(
+        self, path: str, model_id: int, payload: dict[str, Any], payment_id: int, index: int
+    ) -> PaidAnswer:
+        body = canonical_json(payload)
+        response = self.send(path, model_id, body, payment_id, index)
+        data = _json(response)
+        if response.status_code != 200:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise InferenceFailed(
+                error.get("message") or response.text[:500], error.get("code"), response.status_code
+            )
+        receipt = self.verify(model_id, data, body, payment_id, index)
+        return PaidAnswer(model_id, data["output"], receipt, data)
+
+    def predict(self, model_id: int, text: str, payment_id: int, index: int) -> PaidAnswer:
+        return self._paid(f"/v1/models/{model_id}/predict", model_id, {"text": text}, payment_id, index)
+
+    def complete(
+        self, model_id: int, prompt: str, payment_id: int, index: int, max_tokens: int = 16
+    ) -> PaidAnswer:
+        payload = {"model": str(model_id), "prompt": prompt, "max_tokens": max_tokens}
+        return self._paid("/v1/completions", model_id, payload, payment_id, index)
+
+    def verify(
+        self, model_id: int, data: dict[str, Any], body: bytes, payment_id: int, index: int
+    ) -> Receipt:
+        """The answer's receipt, checked: signed by the model's compute provider under this chain and
+        vault, for this model, payment, index, request body and output."""
+        receipt = Receipt.from_json(data.get("receipt"))
+        provider = self.client.models.get_model(model_id).compute_provider
+        receipt.verify(self.receipt_domain, expected_signer=provider)
+        expected = {
+            "model": (receipt.model_id, model_id),
+            "payment": (receipt.payment_id, payment_id),
+            "request index": (receipt.request_index, index),
+            "request hash": (receipt.request_hash, hash_hex(body)),
+            "output hash": (receipt.output_hash, json_hash(data.get("output"))),
+        }
+        for name, (found, wanted) in expected.items():
+            if found != wanted:
+                raise ReceiptError(
+                    f"the receipt's {name} is {found}, expected {wanted}: do not trust this answer"
+                )
+        return receipt
+
+    def payment(self, payment_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/v1/payments/{payment_id}")
+        data = _json(response)
+        if response.status_code != 200:
+            raise InferenceFailed(str(data.get("error", {}).get("message")), None, response.status_code)
+        return data
+
+    def models(self) -> list[dict[str, Any]]:
+        return list(_json(self.http.get("/v1/models")).get("data", []))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {}

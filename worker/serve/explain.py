@@ -1,0 +1,132 @@
+"""Per-answer attribution turned into what a receipt carries: the top training records as evidence and
+the contributors' weights (ppm) that split the answer's contributor share.
+
+Weights come from positive scores only (as the model-level payout rule), summed per contributor over
+every training record (not just the top k), capped to the `max_contributors` largest and normalised to
+exactly one million parts. Only contributors that are addresses can be paid; other provenance labels
+appear in the evidence but never in the weights. When an answer has no positive evidence, the model's
+model-level weights (its attribution report) are used instead and the receipt says so (basis "model").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from eth_utils import is_address, to_checksum_address
+
+from worker.attribution.report import top_k
+from worker.rewards.receipts import PPM
+
+_SCORE_FORMAT = "{:.7g}"  # scores travel as strings: hashes of the evidence must not depend on float repr
+
+
+@dataclass(frozen=True)
+class RecordOwner:
+    hash: str
+    contribution: str
+    contributor: str
+
+
+@dataclass(frozen=True)
+class Attribution:
+    contributors: list[str]
+    weights_ppm: list[int]
+    basis: str  # "answer" | "model"
+    evidence: dict[str, Any]
+
+
+def payable(contributor: str) -> str | None:
+    return to_checksum_address(contributor) if is_address(contributor) else None
+
+
+def ppm_weights(masses: Mapping[str, float], max_contributors: int) -> tuple[list[str], list[int]]:
+    """The largest `max_contributors` positive masses as ppm summing to exactly PPM (remainder to the top)."""
+    ranked = sorted(((m, c) for c, m in masses.items() if m > 0), key=lambda mc: (-mc[0], mc[1]))
+    ranked = ranked[:max_contributors]
+    total = sum(m for m, _ in ranked)
+    if not ranked or total <= 0:
+        return [], []
+    weights = [int(m / total * PPM) for m, _ in ranked]
+    weights[0] += PPM - sum(weights)
+    kept = [(c, w) for (_, c), w in zip(ranked, weights, strict=True) if w > 0]
+    return [c for c, _ in kept], [w for _, w in kept]
+
+
+class RecordOwners:
+    """Training records in index order with their contribution and contributor (from the model's report)."""
+
+    def __init__(self, owners: Sequence[RecordOwner]):
+        self.owners = list(owners)
+        self.payees = sorted({p for o in owners if (p := payable(o.contributor))})
+        slot = {p: i for i, p in enumerate(self.payees)}
+        # records of unpayable contributors go to a spare slot that is dropped
+        self._slots = torch.tensor([slot.get(payable(o.contributor) or "", len(self.payees)) for o in owners])
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def masses(self, scores: torch.Tensor) -> dict[str, float]:
+        """Sum of positive scores per payable contributor."""
+        sums = torch.zeros(len(self.payees) + 1, dtype=torch.float64)
+        sums.index_add_(0, self._slots, scores.double().clamp(min=0))
+        return {p: float(sums[i]) for i, p in enumerate(self.payees)}
+
+    def evidence(self, scores: torch.Tensor, k: int) -> list[dict[str, Any]]:
+        rows = []
+        for item in top_k(scores[None], k)[0]:
+            owner = self.owners[item["record"]]
+            rows.append(
+                {
+                    "record": owner.hash,
+                    "contribution": owner.contribution,
+                    "contributor": owner.contributor,
+                    "score": _SCORE_FORMAT.format(item["score"]),
+                }
+            )
+        return rows
+
+
+def attribute_answer(
+    owners: RecordOwners,
+    scores: torch.Tensor | None,
+    fallback: Mapping[str, float],
+    top: int,
+    max_contributors: int,
+    spans: list[dict[str, Any]] | None = None,
+) -> Attribution:
+    """Weights and evidence of one answer from its (n,) record scores; the fallback when there are none."""
+    evidence: dict[str, Any] = {"top": owners.evidence(scores, top) if scores is not None else []}
+    if spans is not None:
+        evidence["spans"] = spans
+    if scores is not None:
+        contributors, weights = ppm_weights(owners.masses(scores), max_contributors)
+        if contributors:
+            return Attribution(contributors, weights, "answer", evidence)
+    contributors, weights = ppm_weights(fallback, max_contributors)
+    return Attribution(contributors, weights, "model", evidence)
+
+
+def model_level_masses(report: Mapping[str, Any]) -> dict[str, float]:
+    """Payable contributors' model-level weights from an attribution report (empty if it has none)."""
+    rows = (report.get("model_level") or {}).get("contributors") or []
+    return {
+        p: float(r["weight"]) for r in rows if (p := payable(str(r.get("key")))) and r.get("weight", 0) > 0
+    }
+
+
+def record_owners(report: Mapping[str, Any], index_hashes: Sequence[str]) -> RecordOwners:
+    """The report's record rows, checked to be the index's records in the same order."""
+    rows = report.get("records") or []
+    if [r.get("hash") for r in rows] != list(index_hashes):
+        raise ValueError(
+            "the model's attribution report lists other training records than its attribution index"
+        )
+    return RecordOwners(
+        [
+            RecordOwner(str(r["hash"]), str(r.get("contribution") or ""), str(r.get("contributor") or ""))
+            for r in rows
+        ]
+    )

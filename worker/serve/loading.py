@@ -1,0 +1,94 @@
+"""Loading a live model from the chain and the content store, everything verified on the way.
+
+The model's adapter CID (ModelRegistry) names a directory bundle: adapter, spec, checkpoints and the
+attribution index saved at training time; `fetch_directory` re-verifies every file's CID, and the index
+refuses an adapter it was not built for. The model's attribution report (the CID in its live job's
+result) says who owns each training record. Language models also load the Datanet version's records
+(verified against the version's Merkle root) for exact-span evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from worker.attribution import Analyzer, AttributionArguments, AttributionIndex
+from worker.attribution.spans import record_text
+from worker.chain.client import ChainClient
+from worker.chain.types import Model, ModelStatus
+from worker.data.loader import load_manifest, load_version
+from worker.errors import OpenLedgerError
+from worker.serve.errors import ModelUnavailable
+from worker.serve.explain import model_level_masses, record_owners
+from worker.serve.served_model import AnswerSettings, ServedModel, SpanSource
+from worker.storage import ContentStore, fetch_directory, verified_fetch
+
+MAX_ATTRIBUTION_REPORT = 512 * 1024 * 1024
+
+
+def live_model(client: ChainClient, model_id: int) -> Model:
+    """The on-chain model, which must exist and be live (ModelUnavailable otherwise)."""
+    count = client.models.model_count()
+    if not 1 <= model_id <= count:
+        raise ModelUnavailable(
+            f"model {model_id} does not exist (models are 1..{count})", code="model_not_found"
+        )
+    model = client.models.get_model(model_id)
+    if model.status != ModelStatus.LIVE:
+        raise ModelUnavailable(
+            f"model {model_id} is not live yet (status {model.status.name.lower()}): it can be used once a "
+            "training result is finalized",
+            code="model_not_live",
+            status=409,
+        )
+    return model
+
+
+def _attribution_report(client: ChainClient, store: ContentStore, model: Model) -> dict[str, Any]:
+    cid = client.models.get_job(model.live_job_id).result.report_cid
+    return json.loads(verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT))
+
+
+def _adapter_dir(store: ContentStore, adapter_cid: str, cache_dir: Path) -> Path:
+    directory = cache_dir / adapter_cid
+    if not (directory / "spec.json").is_file():
+        fetch_directory(store, adapter_cid, directory)
+    return directory
+
+
+def _span_source(client: ChainClient, store: ContentStore, model: Model) -> SpanSource:
+    version = client.datanets.get_version(model.datanet_id, model.version_id)
+    manifest = load_manifest(store, version.manifest_cid)
+    rows = load_version(manifest, store, expected_root="0x" + bytes(version.merkle_root).hex())
+    return SpanSource(
+        [record_text(r.record) for r in rows], [(str(r.contribution_id), r.contributor) for r in rows]
+    )
+
+
+def load_served_model(
+    client: ChainClient,
+    store: ContentStore,
+    model_id: int,
+    cache_dir: Path,
+    settings: AnswerSettings | None = None,
+    device: str | None = None,
+) -> ServedModel:
+    model = live_model(client, model_id)
+    try:
+        directory = _adapter_dir(store, model.adapter_cid, cache_dir)
+        index = AttributionIndex.load(directory)
+        args = AttributionArguments.from_dict(
+            {"features": index.config["features"], "preconditioner": index.config["preconditioner"]}
+        )
+        report = _attribution_report(client, store, model)
+        owners = record_owners(report, index.record_hashes)
+        analyzer = Analyzer(directory, args, device=device)
+        spans = _span_source(client, store, model) if analyzer.spec.task == "generation" else None
+    except (OpenLedgerError, ValueError, KeyError) as exc:
+        raise ModelUnavailable(
+            f"model {model_id} cannot be served: {exc}", code="model_unloadable", status=503
+        ) from exc
+    return ServedModel(
+        model_id, model.adapter_cid, analyzer, index, owners, model_level_masses(report), spans, settings
+    )

@@ -1,0 +1,76 @@
+"""The payment gate: a request is answered only if it spends an unused unit of a confirmed on-chain payment
+for this model, authorized by the payer's signature over this exact body. Anything else is HTTP 402
+with a message that says what is wrong and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from worker.chain.client import ChainClient
+from worker.chain.types import Payment
+from worker.rewards.payments import PaymentBook
+from worker.rewards.receipt_log import ReceiptLog
+from worker.rewards.receipts import hash_hex
+from worker.serve.authorization import RequestAuthorization, request_domain
+from worker.serve.errors import PaymentRequired
+
+
+@dataclass(frozen=True)
+class PaidRequest:
+    payment: Payment
+    index: int
+    body_hash: str  # keccak256 of the request body, 0x hex
+
+
+class PaymentGate:
+    def __init__(self, client: ChainClient, receipts: ReceiptLog, confirmations: int = 1):
+        self.book = PaymentBook(client, confirmations)
+        self.receipts = receipts
+        self.vault = client.vault.address
+        self.domain = request_domain(client.sender.chain_id, self.vault)
+
+    def check(self, model_id: int, headers: Mapping[str, str], body: bytes) -> PaidRequest:
+        """The paid request unit `body` spends; PaymentRequired (402) when there is none."""
+        auth = RequestAuthorization.from_headers(headers)
+        pid, index = auth.payment_id, auth.index
+        found = self.book.status(pid)
+        payment = found.payment
+        if payment is None:
+            raise PaymentRequired(
+                f"payment {pid} is not on-chain (RewardVault {self.vault}): send payForInference first and "
+                "wait until it is mined",
+                code="payment_unknown",
+            )
+        if payment.model_id != model_id:
+            raise PaymentRequired(
+                f"payment {pid} paid for model {payment.model_id}, not model {model_id}: pay for this model",
+                code="payment_wrong_model",
+            )
+        if found.confirmations < self.book.confirmations:
+            raise PaymentRequired(
+                f"payment {pid} has {found.confirmations} of the {self.book.confirmations} confirmations "
+                "this server requires: retry in a few blocks",
+                code="payment_unconfirmed",
+            )
+        if index >= payment.request_count:
+            raise PaymentRequired(
+                f"payment {pid} covers {payment.request_count} request(s) "
+                f"(indexes 0..{payment.request_count - 1}): request index {index} is beyond it; "
+                "pay for more requests",
+                code="payment_exhausted",
+            )
+        signer = auth.signer(self.domain, model_id, body)
+        if signer != payment.payer:
+            raise PaymentRequired(
+                f"the request is signed by {signer}, but payment {pid} was made by {payment.payer}: only the "
+                "payer can spend a payment (and the signature covers the exact body, model and index)",
+                code="payment_not_yours",
+            )
+        if self.receipts.is_used(pid, index):
+            raise PaymentRequired(
+                f"request index {index} of payment {pid} was already answered (its receipt is at "
+                f"/v1/receipts/{pid}/{index}); use an unused index (GET /v1/payments/{pid})",
+                code="payment_replayed",
+            )
+        return PaidRequest(payment, index, hash_hex(body))

@@ -1,0 +1,136 @@
+"""A live model ready to answer: the trained adapter, its attribution index, who owns each training
+record, and (for language models) the training texts for exact-span evidence.
+
+Answers are greedy and deterministic. Per-answer attribution is the engine's single-query path: one
+backward pass of the answer's measurement per checkpoint (`Analyzer.query_features`), one product with
+the saved index (`AttributionIndex.scores`), then weights and top-k evidence (explain.py). The model's
+weights are swapped between checkpoints during that pass, so one answer is computed at a time (`lock`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from worker.attribution import Analyzer, AttributionIndex, SpanIndex
+from worker.errors import AttributionError
+from worker.serve.explain import Attribution, RecordOwners, attribute_answer
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    attribution: bool = True  # False: model-level weights only (the bare forward pass, for benchmarks)
+    top_k: int = 10
+    max_contributors: int = 16
+
+
+@dataclass(frozen=True)
+class Answer:
+    output: dict[str, Any]
+    attribution: Attribution
+
+
+class SpanSource:
+    """Exact-span evidence against the texts of the model's Datanet version (with their owners)."""
+
+    def __init__(self, texts: list[str], owners: list[tuple[str, str]]):
+        self.index = SpanIndex(texts)
+        self.owners = owners  # (contribution, contributor) per text
+
+    def find(self, output: str) -> list[dict[str, Any]]:
+        spans = []
+        for span in self.index.find(output):
+            contribution, contributor = self.owners[span.record]
+            spans.append(
+                {
+                    "contribution": contribution,
+                    "contributor": contributor,
+                    "text": span.text,
+                    "words": span.length,
+                }
+            )
+        return spans
+
+
+class ServedModel:
+    def __init__(
+        self,
+        model_id: int,
+        adapter_cid: str,
+        analyzer: Analyzer,
+        index: AttributionIndex,
+        owners: RecordOwners,
+        fallback: dict[str, float],
+        spans: SpanSource | None = None,
+        settings: AnswerSettings | None = None,
+    ):
+        self.model_id, self.adapter_cid = model_id, adapter_cid
+        self.analyzer, self.index, self.owners = analyzer, index, owners
+        self.fallback, self.spans = fallback, spans
+        self.settings = settings or AnswerSettings()
+        self.lock = threading.Lock()
+
+    @property
+    def task(self) -> str:
+        return self.analyzer.spec.task
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.analyzer.spec.labels
+
+    def _scores(self, query: dict[str, str]) -> torch.Tensor | None:
+        if not self.settings.attribution:
+            return None
+        try:
+            features, _, _ = self.analyzer.query_features([query])
+        except AttributionError:
+            return None  # nothing to measure (e.g. an empty completion): model-level weights instead
+        return self.index.scores(features)[0]
+
+    def _attribution(
+        self, scores: torch.Tensor | None, spans: list[dict[str, Any]] | None = None
+    ) -> Attribution:
+        s = self.settings
+        return attribute_answer(self.owners, scores, self.fallback, s.top_k, s.max_contributors, spans)
+
+    def classify(self, text: str) -> Answer:
+        analyzer = self.analyzer
+        tokenizer, spec = analyzer.loaded.tokenizer, analyzer.spec
+        encoded = tokenizer(text, truncation=True, max_length=spec.max_length, return_tensors="pt")
+        with torch.no_grad():
+            logits = analyzer.model(**{k: v.to(analyzer.device) for k, v in encoded.items()}).logits[0]
+        probabilities = torch.softmax(logits.double(), dim=-1).tolist()
+        label = spec.labels[int(logits.argmax())]
+        output = {
+            "label": label,
+            "probabilities": {name: round(p, 6) for name, p in zip(spec.labels, probabilities, strict=True)},
+        }
+        return Answer(output, self._attribution(self._scores({"text": text, "label": label})))
+
+    def complete(self, prompt: str, max_tokens: int) -> Answer:
+        analyzer = self.analyzer
+        tokenizer, spec = analyzer.loaded.tokenizer, analyzer.spec
+        # the prompt is encoded exactly as in training: BOS + prompt tokens, the completion follows
+        bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+        ids = bos + tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        ids = ids[-max(1, spec.max_length - max_tokens) :]
+        input_ids = torch.tensor([ids], device=analyzer.device)
+        with torch.no_grad():
+            generated = analyzer.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )[0, len(ids) :].tolist()
+        stopped = tokenizer.eos_token_id is not None and tokenizer.eos_token_id in generated
+        if stopped:
+            generated = generated[: generated.index(tokenizer.eos_token_id)]
+        text = tokenizer.decode(generated, skip_special_tokens=True)
+        output = {"text": text, "finish_reason": "stop" if stopped else "length"}
+        scores = self._scores({"prompt": prompt, "completion": text}) if text.strip() else None
+        spans = self.spans.find(text) if self.spans is not None else []
+        return Answer(output, self._attribution(scores, spans))

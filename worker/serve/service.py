@@ -1,0 +1,223 @@
+"""The inference service behind the HTTP API: parse, find the model, check the payment, answer, sign the
+receipt, store it durably, and only then return.
+
+The order matters: a request unit is spent (its receipt committed to the receipt log) only when an
+answer exists, so a failure before that costs the payer nothing; once committed, the unit can never be
+answered again, whatever crashes follow.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from worker.chain.client import ChainClient
+from worker.rewards.receipt_log import DuplicateReceipt, ReceiptLog
+from worker.rewards.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
+from worker.serve.catalog import ModelCatalog
+from worker.serve.errors import InvalidRequest, PaymentRequired, RequestTooLarge, ServeError
+from worker.serve.payments import PaidRequest, PaymentGate
+from worker.serve.served_model import Answer, AnswerSettings, ServedModel
+from worker.storage import ContentStore
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    max_body_bytes: int = 64 * 1024
+    max_text_chars: int = 4000  # the default per-record limit of a Datanet
+    max_tokens: int = 64
+    confirmations: int = 1
+    answers: AnswerSettings = field(default_factory=AnswerSettings)
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+
+
+class CompletionRequest(BaseModel):
+    """The OpenAI completions body; decoding is greedy (a paid answer must be reproducible)."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str | int
+    prompt: str = Field(min_length=1)
+    max_tokens: int = Field(default=16, ge=1)
+    n: int = Field(default=1, ge=1, le=1)
+    stream: bool = False
+    temperature: float | None = None
+
+
+def _parse(kind: type[BaseModel], body: bytes) -> Any:
+    try:
+        return kind.model_validate(json.loads(body))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"the request body is not JSON: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidRequest(f"invalid request: {problems}") from None
+
+
+class InferenceService:
+    def __init__(
+        self,
+        client: ChainClient,
+        store: ContentStore,
+        receipts: ReceiptLog,
+        cache_dir: Path,
+        config: ServeConfig | None = None,
+        models: set[int] | None = None,
+        device: str | None = None,
+    ):
+        self.client, self.receipts = client, receipts
+        self.config = config or ServeConfig()
+        self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
+        self.gate = PaymentGate(client, receipts, self.config.confirmations)
+        self.domain = receipt_domain(client.sender.chain_id, client.vault.address)
+
+    # -- answers -------------------------------------------------------------------------------------
+
+    def _answer(
+        self, model_id: int, body: bytes, headers: Mapping[str, str], compute: Callable[[ServedModel], Answer]
+    ) -> tuple[Answer, Receipt]:
+        served = self.catalog.get(model_id)
+        paid = self.gate.check(model_id, headers, body)
+        with served.lock:
+            answer = compute(served)
+        receipt = self._sign(served, paid, answer)
+        try:
+            self.receipts.record(receipt)  # durable before the answer leaves
+        except DuplicateReceipt as exc:  # a concurrent request spent the same unit first
+            raise PaymentRequired(str(exc), code="payment_replayed") from None
+        return answer, receipt
+
+    def _sign(self, served: ServedModel, paid: PaidRequest, answer: Answer) -> Receipt:
+        attribution = answer.attribution
+        body = ReceiptBody(
+            model_id=served.model_id,
+            adapter_cid=served.adapter_cid,
+            payment_id=paid.payment.payment_id,
+            request_index=paid.index,
+            request_hash=paid.body_hash,
+            output_hash=json_hash(answer.output),
+            evidence_hash=json_hash(attribution.evidence),
+            contributors=attribution.contributors,
+            weights_ppm=attribution.weights_ppm,
+            basis=attribution.basis,
+            issued_at=int(time.time()),
+            evidence=attribution.evidence,
+        )
+        return sign_receipt(self.client.signer, self.domain, body)
+
+    def _check_size(self, body: bytes) -> None:
+        if len(body) > self.config.max_body_bytes:
+            raise RequestTooLarge(
+                f"the request body is {len(body)} bytes; "
+                f"this server accepts at most {self.config.max_body_bytes}"
+            )
+
+    def _check_chars(self, text: str, field_name: str) -> None:
+        if len(text) > self.config.max_text_chars:
+            raise RequestTooLarge(
+                f"{field_name} is {len(text)} characters; at most {self.config.max_text_chars} are accepted"
+            )
+
+    def predict(self, model_id: int, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        self._check_size(body)
+        request: PredictRequest = _parse(PredictRequest, body)
+        self._check_chars(request.text, "text")
+        answer, receipt = self._answer(model_id, body, headers, self._classifier(request.text))
+        return {"model": str(model_id), "output": answer.output, "receipt": receipt.to_json()}
+
+    @staticmethod
+    def _classifier(text: str) -> Callable[[ServedModel], Answer]:
+        def compute(served: ServedModel) -> Answer:
+            if served.task != "classification":
+                raise InvalidRequest(
+                    f"model {served.model_id} is a language model: use POST /v1/completions",
+                    code="wrong_endpoint",
+                )
+            return served.classify(text)
+
+        return compute
+
+    def complete(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        self._check_size(body)
+        request: CompletionRequest = _parse(CompletionRequest, body)
+        self._check_chars(request.prompt, "prompt")
+        if request.stream:
+            raise InvalidRequest("streaming is not supported: a paid answer comes whole with its receipt")
+        if request.max_tokens > self.config.max_tokens:
+            raise RequestTooLarge(
+                f"max_tokens is {request.max_tokens}; at most {self.config.max_tokens} allowed"
+            )
+        model_id = _model_id(request.model)
+
+        def compute(served: ServedModel) -> Answer:
+            if served.task != "generation":
+                raise InvalidRequest(
+                    f"model {model_id} is a classifier: use POST /v1/models/{model_id}/predict",
+                    code="wrong_endpoint",
+                )
+            return served.complete(request.prompt, request.max_tokens)
+
+        answer, receipt = self._answer(model_id, body, headers, compute)
+        return {
+            "id": f"cmpl-{receipt.payment_id}-{receipt.request_index}",
+            "object": "text_completion",
+            "created": receipt.issued_at,
+            "model": str(model_id),
+            "choices": [
+                {
+                    "text": answer.output["text"],
+                    "index": 0,
+                    "logprobs": None,
+                    "finish_reason": answer.output["finish_reason"],
+                }
+            ],
+            "output": answer.output,
+            "receipt": receipt.to_json(),
+        }
+
+    # -- lookups -------------------------------------------------------------------------------------
+
+    def models(self) -> dict[str, Any]:
+        return {"object": "list", "data": [m.to_json() for m in self.catalog.listing()]}
+
+    def payment(self, payment_id: int) -> dict[str, Any]:
+        found = self.gate.book.status(payment_id)
+        if found.payment is None:
+            raise ServeError(f"payment {payment_id} is not on-chain", code="payment_unknown", status=404)
+        used = self.receipts.used_indexes(payment_id)
+        free = [i for i in range(found.payment.request_count) if i not in set(used)]
+        return {
+            "paymentId": payment_id,
+            "model": str(found.payment.model_id),
+            "payer": found.payment.payer,
+            "requestCount": found.payment.request_count,
+            "confirmations": found.confirmations,
+            "used": used,
+            "nextIndex": free[0] if free else None,
+        }
+
+    def receipt(self, payment_id: int, index: int) -> dict[str, Any]:
+        found = self.receipts.find(payment_id, index)
+        if found is None:
+            raise ServeError(
+                f"no receipt for request {index} of payment {payment_id}", "receipt_not_found", 404
+            )
+        return found.to_json()
+
+
+def _model_id(value: str | int) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidRequest(f"model must be an on-chain model id (1, 2, ...), got {value!r}")
+    return int(text)
