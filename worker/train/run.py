@@ -15,7 +15,6 @@ from worker.train.records import Record, record_hash
 from worker.train.spec import TrainingSpec
 from worker.train.trainer import FitResult, Prepared, train_in_memory
 
-
 # Wall-clock figures differ run to run: they are returned to the caller but kept out of the model
 # directory, whose bytes (and so whose CID) must be the same for anyone who replays the run.
 VOLATILE_METRICS = ("seconds",)
