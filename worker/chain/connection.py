@@ -25,6 +25,11 @@ def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
     return w3
 
 
+def genesis_hash(w3: Web3) -> str:
+    """Block 0's hash: tells two chains with the same id apart (each fresh Anvil has its own)."""
+    return "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+
+
 def endpoint_of(w3: Web3) -> str:
     return str(getattr(w3.provider, "endpoint_uri", None) or id(w3.provider))
 

@@ -64,11 +64,8 @@ def _print(result) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from worker.cli.rewards_commands import verify_epoch
+
     verify_app.command("job")(job_command)
-    try:
-        from worker.cli.rewards_commands import verify_epoch
-    except ImportError:  # the rewards journey is not installed
-        pass
-    else:
-        verify_app.command("epoch")(verify_epoch)
+    verify_app.command("epoch")(verify_epoch)
     app.add_typer(verify_app)

@@ -30,8 +30,7 @@ def _home(client: ChainClient) -> Path:
     from worker.config import load_settings
     from worker.daemon import worker_home
 
-    genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
-    return worker_home(load_settings().home, client.sender.chain_id, genesis, client.address)
+    return worker_home(load_settings().home, client)
 
 
 def _settings(client: ChainClient, **options) -> WorkerSettings:

@@ -4,7 +4,9 @@ recorded and the lease given back), anything else is retried a bounded number of
 
 from __future__ import annotations
 
+import logging
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from worker.chain.retry import is_transient
 from worker.chain.reverts import TransactionReverted
@@ -12,6 +14,10 @@ from worker.daemon.lease import LeaseLost
 from worker.errors import AttributionError, DataError, TrainingError
 from worker.jobs import JobInputError
 from worker.storage.errors import CidMismatchError, ContentNotFoundError, InvalidCidError
+
+if TYPE_CHECKING:
+    from worker.daemon.context import WorkerContext
+    from worker.daemon.tasks import Task
 
 # Reverts that mean "the job moved on under us" (another worker, an expired lease, a cancel): not a
 # reason to fail, a reason to look at the chain again.
@@ -56,3 +62,27 @@ def classify(exc: BaseException) -> Verdict:
     if rpc_unavailable(exc):
         return Verdict.RPC_DOWN
     return Verdict.RETRY
+
+
+class RpcDown(Exception):
+    """Raised to the loop: the chain cannot be reached; the task keeps its progress."""
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, TransactionReverted):
+        return f"{exc} [decoded: {exc.error_name} {exc.args}]" if exc.error_name else str(exc)
+    if isinstance(exc, LeaseLost):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def record_failure(ctx: WorkerContext, task: Task, exc: Exception) -> Task:
+    """Log and record what `exc` means for `task` (see `classify`); returns the task as saved. A chain
+    that cannot be reached is not the task's failure: RpcDown goes up to the loop instead."""
+    verdict, reason = classify(exc), describe(exc)
+    ctx.log(f"{task.kind}.error", task, logging.WARNING, verdict=verdict.value, error=reason)
+    if verdict is Verdict.RPC_DOWN:
+        raise RpcDown(reason) from exc
+    if verdict is Verdict.FAIL:
+        return ctx.tasks.finish(task, "failed", reason)
+    return ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from worker.chain.events import DecodedEvent, EventDecoder
 from worker.daemon.db import Database
@@ -94,10 +95,8 @@ class ChainFollower:
     def _chain_hash(self, number: int) -> str | None:
         try:
             block = self.w3.eth.get_block(number)
-        except Exception as exc:  # BlockNotFound: the chain is now shorter than `number`
-            if type(exc).__name__ == "BlockNotFound":
-                return None
-            raise
+        except BlockNotFound:  # the chain is now shorter than `number`
+            return None
         return _hex(block["hash"])
 
     # -- reorgs --------------------------------------------------------------------------------------

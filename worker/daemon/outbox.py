@@ -8,8 +8,7 @@ it, instead of signing a second one. A transaction can therefore land at most on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -49,16 +48,11 @@ class Outbox:
 
         return hook
 
-    @contextmanager
-    def recording(self, task_id: str, action: str, signed: list[str] | None = None) -> Iterator[None]:
-        with self.client.sender.recording(self._record(task_id, action, [] if signed is None else signed)):
-            yield
-
     def send(self, task_id: str, action: str, send: Callable[[], T]) -> T:
         """Run `send` (a wrapper call such as `client.models.claim_job(7)`, or a journey that sends an
         approval first) with every transaction it signs recorded; settle them once it returns."""
         signed: list[str] = []
-        with self.recording(task_id, action, signed):
+        with self.client.sender.recording(self._record(task_id, action, signed)):
             try:
                 result = send()
             except ChainError as exc:

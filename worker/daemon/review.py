@@ -8,9 +8,8 @@ from typing import Any
 
 from worker.chain.types import ContributionStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.errors import Verdict, classify
+from worker.daemon.errors import record_failure
 from worker.daemon.tasks import Task
-from worker.daemon.training import RpcDown, _describe
 from worker.data import validate_jsonl
 from worker.datanet.contributing import accepted_duplicate_index
 from worker.datanet.curation import check_content, review_contribution
@@ -30,14 +29,7 @@ class AutoReview:
         try:
             self._review(task)
         except Exception as exc:  # noqa: BLE001 - classified and recorded
-            verdict, reason = classify(exc), _describe(exc)
-            self.ctx.log("review.error", task, verdict=verdict.value, error=reason)
-            if verdict is Verdict.RPC_DOWN:
-                raise RpcDown(reason) from exc
-            if verdict is Verdict.FAIL:
-                self.ctx.tasks.finish(task, "failed", reason)
-            else:
-                self.ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)
+            record_failure(self.ctx, task, exc)
 
     def _review(self, task: Task) -> None:
         client, cid = self.ctx.client, task.subject

@@ -19,16 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from worker.chain.client import ChainClient
+from worker.chain.connection import genesis_hash
 from worker.daemon.context import WorkerContext
 from worker.daemon.db import Database
-from worker.daemon.errors import rpc_unavailable
+from worker.daemon.errors import RpcDown, rpc_unavailable
 from worker.daemon.follower import ChainFollower, PollResult
 from worker.daemon.ledger import Ledger
 from worker.daemon.outbox import Outbox
 from worker.daemon.review import AutoReview
 from worker.daemon.settings import WorkerSettings
 from worker.daemon.tasks import TaskStore
-from worker.daemon.training import RpcDown, TrainingJobs
+from worker.daemon.training import TrainingJobs
 from worker.errors import ConfigError
 from worker.storage import ContentStore
 
@@ -72,10 +73,9 @@ class WorkerDaemon:
     def _check_identity(self) -> None:
         """A state file belongs to one chain, one deployment and one account."""
         client, db = self.ctx.client, self.ctx.db
-        genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
         expected = {
             "chain_id": str(client.sender.chain_id),
-            "genesis": genesis,
+            "genesis": genesis_hash(client.w3),
             "model_registry": client.deployment.address("ModelRegistry"),
             "worker": client.address,
         }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from worker.chain.client import ChainClient
+from worker.chain.connection import genesis_hash
 from worker.daemon.follower import FollowerSettings
 from worker.daemon.tasks import Backoff
 
@@ -51,7 +53,8 @@ def default_confirmations(chain_id: int) -> int:
     return 0 if chain_id in LOCAL_CHAIN_IDS else 3
 
 
-def worker_home(base: Path, chain_id: int, genesis_hash: str, address: str) -> Path:
+def worker_home(base: Path, client: ChainClient) -> Path:
     """One state directory per chain (a fresh Anvil has a fresh genesis) and account, so two workers on
     one machine never share a cursor and a restarted dev chain never inherits an old one."""
-    return base / "worker" / f"{chain_id}-{genesis_hash.removeprefix('0x')[:12]}" / address.lower()
+    genesis = genesis_hash(client.w3).removeprefix("0x")[:12]
+    return base / "worker" / f"{client.sender.chain_id}-{genesis}" / client.address.lower()

@@ -16,22 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from worker.chain.reverts import TransactionReverted
 from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.errors import Verdict, classify
+from worker.daemon.errors import describe, record_failure
 from worker.daemon.faults import arm_timer, failpoint
-from worker.daemon.lease import LeaseKeeper, LeaseLost
+from worker.daemon.lease import LeaseKeeper
 from worker.daemon.tasks import Task
 from worker.jobs import JobResult, attribute_job, load_job_inputs, publish_result, train_job
 
 KIND = "train"
 COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
 Step = Callable[[Task, Job], None]
-
-
-class RpcDown(Exception):
-    """Raised to the loop: the chain cannot be reached; the task keeps its progress."""
 
 
 class TrainingJobs:
@@ -51,20 +46,9 @@ class TrainingJobs:
                     return
                 step(task, job)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-                self._failed(task, exc)
+                if record_failure(self.ctx, task, exc).state == "failed":
+                    self._release_if_held(task)
                 return
-
-    def _failed(self, task: Task, exc: Exception) -> None:
-        verdict, reason = classify(exc), _describe(exc)
-        self.ctx.log("job.error", task, logging.WARNING, verdict=verdict.value, error=reason)
-        if verdict is Verdict.RPC_DOWN:
-            raise RpcDown(reason) from exc
-        if verdict is Verdict.FAIL:
-            self._give_up(task, reason)
-        else:
-            task = self.ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)
-            if task.state == "failed":
-                self._release_if_held(task)
 
     # -- reconciliation ----------------------------------------------------------------------------
 
@@ -249,10 +233,6 @@ class TrainingJobs:
 
     # -- giving up ---------------------------------------------------------------------------------
 
-    def _give_up(self, task: Task, reason: str) -> None:
-        self.ctx.tasks.finish(task, "failed", reason)
-        self._release_if_held(task)
-
     def _release_if_held(self, task: Task) -> None:
         """A job this worker cannot finish is handed back, not held until the lease runs out."""
         try:
@@ -266,12 +246,4 @@ class TrainingJobs:
             )
             self.ctx.log("job.released", task, tx=tx.tx_hash, reason=task.last_error)
         except Exception as exc:  # noqa: BLE001 - the lease will expire on its own
-            self.ctx.log("job.release_failed", task, logging.WARNING, error=_describe(exc))
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TransactionReverted):
-        return f"{exc} [decoded: {exc.error_name} {exc.args}]" if exc.error_name else str(exc)
-    if isinstance(exc, LeaseLost):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+            self.ctx.log("job.release_failed", task, logging.WARNING, error=describe(exc))

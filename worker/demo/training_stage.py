@@ -79,9 +79,8 @@ def register_and_request(
 
 def _worker_daemon(actors: Actors, store: ContentStore, home: Path) -> WorkerDaemon:
     client = actors.client(actors.worker)
-    genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
     settings = WorkerSettings(
-        home=worker_home(home, client.sender.chain_id, genesis, client.address),
+        home=worker_home(home, client),
         poll_interval=0.2,
         max_wait=0.5,
         stake=WORKER_STAKE,
