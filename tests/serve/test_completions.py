@@ -45,3 +45,9 @@ def test_completion_requests_are_checked(lm_serving) -> None:
     with pytest.raises(InferenceFailed, match="language model: use POST /v1/completions"):
         user.predict(live.model_id, "hello", payment, 0)
     assert user.complete(live.model_id, "question 1:", payment, 0, max_tokens=4).receipt.request_index == 0
+
+
+def test_a_language_model_is_listed_as_generation(lm_serving) -> None:
+    """`openledger infer` picks /v1/completions from this field: a null task would send it to predict."""
+    [listed] = lm_serving.user().models()
+    assert listed["task"] == "generation"

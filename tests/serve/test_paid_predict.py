@@ -165,4 +165,5 @@ def test_models_lists_live_models_with_prices(serving) -> None:
     listed = serving.user().models()
     assert [m["id"] for m in listed] == [str(serving.live.model_id)]
     assert listed[0]["price_per_inference"] == str(PRICE) and listed[0]["served_here"] is True
+    assert listed[0]["task"] == "classification"  # read from the model's training spec, as trained
     assert len(CONTRIBUTORS) == 3

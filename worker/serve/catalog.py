@@ -7,7 +7,6 @@ request costs no RPC round trip in the common case.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -17,13 +16,13 @@ from typing import Any
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
 from worker.errors import OpenLedgerError
+from worker.jobs.inputs import load_spec
 from worker.serve.errors import ModelUnavailable
 from worker.serve.loading import live_model, load_served_model
 from worker.serve.served_model import AnswerSettings, ServedModel
-from worker.storage import ContentStore, verified_fetch
+from worker.storage import ContentStore
 
 CHAIN_VIEW_TTL_S = 5.0
-MAX_SPEC_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -87,18 +86,19 @@ class ModelCatalog:
                         m.compute_provider,
                         m.adapter_cid,
                         self.serves(m, model_id),
+                        self._task(m, model_id),
                     )
                 )
         return out
 
-    def _task(self, spec_cid: str) -> str | None:
-        if spec_cid not in self._tasks:
+    def _task(self, model: Model, model_id: int) -> str | None:
+        """The model's task from its training spec (the same reading the worker trained from)."""
+        if model.training_spec_cid not in self._tasks:
             try:
-                spec = json.loads(verified_fetch(self.store, spec_cid, max_bytes=MAX_SPEC_BYTES))
-                self._tasks[spec_cid] = str(spec.get("task", "classification"))
-            except (OpenLedgerError, ValueError, AttributeError):
+                self._tasks[model.training_spec_cid] = load_spec(self.store, model, model_id).task
+            except OpenLedgerError:
                 return None
-        return self._tasks[spec_cid]
+        return self._tasks[model.training_spec_cid]
 
     def _view(self, model_id: int) -> Model:
         cached = self._views.get(model_id)
