@@ -115,12 +115,10 @@ def live_model(actors: Actors, store: LocalStore, console: Console) -> int:
     published = datanet_stage.run(actors, store, Journal(Console(quiet=True)))
     worker, owner = actors.client(actors.worker), actors.client(actors.model_owner)
     from worker.data import load_version
+    from worker.jobs.inputs import training_records
 
     root = published.manifest.merkle_root()
-    rows = load_version(published.manifest, store, expected_root=root)
-    records = [
-        {**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows
-    ]
+    records = training_records(load_version(published.manifest, store, expected_root=root))
     model_dir, report = _trained(records, root, console)
     adapter_cid, report_cid = add_directory(store, model_dir), store.add(canonical_json(report))
     spec_cid = store.add(_spec().to_json().encode())

@@ -19,15 +19,17 @@ from tinymodels import generation_records, sentiment_records
 from worker.attribution import AttributionArguments, FeatureArguments, attribute
 from worker.chain.devnet import LocalChain
 from worker.chain.types import Policy
-from worker.data import canonical_json, load_manifest, load_version
+from worker.data import canonical_json
 from worker.datanet.contributing import prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import publish_version
-from worker.merkle import StandardMerkleTree
+from worker.datanet.versions import load_published_version
+from worker.jobs import publish_result
+from worker.jobs.inputs import training_records as provenance_records
 from worker.rewards import ReceiptLog
 from worker.serve import InferenceClient, InferenceService, ServeConfig, ServerThread, create_app
-from worker.storage import LocalStore, add_directory
+from worker.storage import LocalStore
 from worker.train import TrainingSpec, train
 
 OPEN = 10**18
@@ -81,10 +83,8 @@ def publish_datanet(chain: LocalChain, store: LocalStore, task: str) -> tuple[in
 
 
 def training_records(chain: LocalChain, store: LocalStore, datanet_id: int, version_id: int) -> list[dict]:
-    version = chain.client(WORKER).datanets.get_version(datanet_id, version_id)
-    manifest = load_manifest(store, version.manifest_cid)
-    rows = load_version(manifest, store, expected_root="0x" + bytes(version.merkle_root).hex())
-    return [{**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows]
+    rows = load_published_version(chain.client(WORKER), store, datanet_id, version_id, validate=False)[1]
+    return provenance_records(rows)
 
 
 def train_bundle(base: Path, task: str, records: list[dict], workdir: Path, store: LocalStore):
@@ -98,21 +98,10 @@ def train_bundle(base: Path, task: str, records: list[dict], workdir: Path, stor
         max_length=24,
         validation_fraction=0.2,
     )
-    outcome = train(spec, records, workdir / "model")
+    train(spec, records, workdir / "model")
     report = attribute(workdir / "model", records, records[:2], args=ARGS).to_dict()
-    weights = [
-        [row["key"], int(row["weight"] * 1_000_000)]
-        for row in report["model_level"]["contributors"]
-        if row["weight"] > 0
-    ]
-    root = StandardMerkleTree.of(weights, ["address", "uint256"]).root
-    return (
-        spec,
-        add_directory(store, workdir / "model"),
-        store.add(canonical_json(outcome.metrics)),
-        store.add(canonical_json(report)),
-        bytes.fromhex(root[2:]),
-    )
+    result = publish_result(store, workdir / "model", report)
+    return spec, result.adapter_cid, result.metrics_cid, result.report_cid, result.root_bytes
 
 
 def make_live_model(chain: LocalChain, store: LocalStore, base: Path, task: str, workdir: Path) -> LiveModel:

@@ -11,6 +11,7 @@ from worker.chain.types import EpochStatus
 from worker.merkle import ClaimTree
 from worker.rewards import EpochService, RewardsError, build_report, claim, load_report, verify_epoch
 from worker.rewards.aggregation import epoch_amounts
+from worker.rewards.epoch_report import PaymentTerms
 from worker.storage import LocalStore
 
 
@@ -134,7 +135,7 @@ def test_a_conflicting_root_on_chain_is_never_overwritten(serving) -> None:
     payment = answer(serving)
     pending = serving.receipts.pending(live.model_id)
     serving.receipts.close_epoch(live.model_id, 0, worker.latest_timestamp(), pending)
-    unit = worker.vault.get_payment(payment).unit_contributors_share
+    unit = PaymentTerms.of(worker.vault.get_payment(payment)).unit_value
     forged = epoch_amounts(pending[:1], {payment: unit})  # someone posted from another receipt log
     worker.vault.post_epoch_root(
         live.model_id, 0, ClaimTree.of(list(forged.items())).root, sum(forged.values()), "x"

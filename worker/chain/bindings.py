@@ -102,14 +102,17 @@ class ContractBinding:
         )
 
     def get_events(
-        self, event: str, from_block: int = 0, to_block: int | str = "latest"
+        self, event: str, from_block: int = 0, to_block: int | str = "latest", *indexed: int | str | None
     ) -> list[DecodedEvent]:
-        """Every `event` this contract emitted in [from_block, to_block], decoded, in chain order."""
+        """Every `event` this contract emitted in [from_block, to_block], decoded, in chain order.
+
+        `indexed` filters on the event's indexed arguments in order (a uint or an address; None matches
+        anything), so the node does the filtering: `get_events("InferencePaid", 0, "latest", 7)`."""
         topic = self.client.decoder.topic(self.address, event)
         logs = self.client.w3.eth.get_logs(
             {
                 "address": self.address,
-                "topics": ["0x" + topic.hex()],
+                "topics": ["0x" + topic.hex(), *(_topic_value(v) for v in indexed)],
                 "fromBlock": from_block,
                 "toBlock": to_block,
             }
@@ -118,3 +121,11 @@ class ContractBinding:
 
     def has_role(self, role: bytes, account: str) -> bool:
         return bool(self.view("hasRole", role, to_checksum_address(account)))
+
+
+def _topic_value(value: int | str | None) -> str | None:
+    """An indexed uint or address as a 32-byte log topic."""
+    if value is None:
+        return None
+    number = int(value, 16) if isinstance(value, str) else int(value)
+    return "0x" + number.to_bytes(32, "big").hex()

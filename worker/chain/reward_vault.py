@@ -27,19 +27,10 @@ class RewardVault(ContractBinding):
 
         The vault keeps no payment struct in storage (the event is the record), so this is one
         eth_getLogs filtered on the indexed payment id, from the deployment block on."""
-        topic = self.client.decoder.topic(self.address, "InferencePaid")
-        logs = self.client.w3.eth.get_logs(
-            {
-                "address": self.address,
-                "topics": ["0x" + topic.hex(), "0x" + int(payment_id).to_bytes(32, "big").hex()],
-                "fromBlock": self.client.deployment.block_number,
-                "toBlock": to_block,
-            }
-        )
-        events = self.client.decoder.decode_logs(list(logs))
+        events = self.get_events("InferencePaid", self.client.deployment.block_number, to_block, payment_id)
         if not events:
             return None
-        event, log = events[0], logs[0]
+        event = events[0]
         args = event.args
         return Payment(
             payment_id=int(args["paymentId"]),
@@ -53,7 +44,6 @@ class RewardVault(ContractBinding):
             provider_share=int(args["providerShare"]),
             contributors_share=int(args["contributorsShare"]),
             block_number=event.block_number,
-            block_hash="0x" + bytes(log["blockHash"]).hex(),
             tx_hash=event.tx_hash,
         )
 

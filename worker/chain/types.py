@@ -197,13 +197,7 @@ class Payment:
     provider_share: int
     contributors_share: int
     block_number: int
-    block_hash: str
     tx_hash: str
-
-    @property
-    def unit_contributors_share(self) -> int:
-        """The contributors' share of one request (floored: the dust stays in the model's pool)."""
-        return self.contributors_share // self.request_count if self.request_count else 0
 
 
 def camel(name: str) -> str:

@@ -98,20 +98,11 @@ def datanet_contributions(
 
 
 def _submitted_ids(client: ChainClient, datanet_id: int) -> list[int] | None:
-    registry = client.datanets
-    topic = client.decoder.topic(registry.address, "ContributionSubmitted")
     try:
-        logs = client.w3.eth.get_logs(
-            {
-                "address": registry.address,
-                "topics": ["0x" + topic.hex(), None, "0x" + datanet_id.to_bytes(32, "big").hex()],
-                "fromBlock": 0,
-                "toBlock": "latest",
-            }
-        )
+        events = client.datanets.get_events("ContributionSubmitted", 0, "latest", None, datanet_id)
     except (Web3Exception, ValueError):  # a provider refusing the range: the caller scans instead
         return None
-    return sorted({int(e["contributionId"]) for e in client.decoder.decode_logs(list(logs))})
+    return sorted({int(e["contributionId"]) for e in events})
 
 
 def accepted_contributions(

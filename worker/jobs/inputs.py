@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Job, Model
+from worker.data import DatasetRecord
 from worker.datanet.versions import load_published_version
 from worker.errors import OpenLedgerError, TrainingError
 from worker.storage import ContentStore, verified_fetch
@@ -34,6 +36,12 @@ class JobInputs:
     @property
     def spec_cid(self) -> str:
         return self.model.training_spec_cid
+
+
+def training_records(rows: Sequence[DatasetRecord]) -> list[dict[str, Any]]:
+    """Version rows as training records: each record with its provenance (who, which contribution), which
+    is what attribution aggregates by."""
+    return [{**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows]
 
 
 def load_spec(store: ContentStore, model: Model, model_id: int) -> TrainingSpec:
@@ -75,7 +83,4 @@ def load_job_inputs(client: ChainClient, store: ContentStore, job_id: int) -> Jo
             f"datanet {model.datanet_id} version {model.version_id} of model {job.model_id} "
             f"is unusable: {exc}"
         ) from None
-    records = [
-        {**r.record, "contributor": r.contributor, "contribution": str(r.contribution_id)} for r in rows
-    ]
-    return JobInputs(job_id, job, job.model_id, model, spec, records, published.merkle_root)
+    return JobInputs(job_id, job, job.model_id, model, spec, training_records(rows), published.merkle_root)

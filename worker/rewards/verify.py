@@ -16,7 +16,7 @@ from worker.chain.client import ChainClient
 from worker.chain.types import EpochStatus, Payment
 from worker.merkle import ClaimTree
 from worker.rewards.aggregation import epoch_amounts
-from worker.rewards.epoch_report import EpochReport
+from worker.rewards.epoch_report import EpochReport, PaymentTerms
 from worker.rewards.errors import ReceiptError, RewardsError
 from worker.rewards.receipts import receipt_domain
 from worker.rewards.reports import load_report
@@ -106,11 +106,7 @@ def _check_payments(
         terms = stated.get(payment_id)
         if payment.model_id != result.model_id:
             result.problems.append(f"payment {payment_id} paid for model {payment.model_id}")
-        if terms is None or (terms.payer, terms.request_count, terms.contributors_share) != (
-            payment.payer,
-            payment.request_count,
-            payment.contributors_share,
-        ):
+        if terms != PaymentTerms.of(payment):
             result.problems.append(f"payment {payment_id}: the report's terms differ from the chain's")
     for receipt in report.receipts:
         payment = onchain.get(receipt.payment_id)
@@ -146,7 +142,7 @@ def verify_epoch(
     _check_receipts(client, report, result, onchain.poster, earlier)
     payments = _check_payments(client, report, result)
     counted = [r for r in report.receipts if r.payment_id in payments]
-    amounts = epoch_amounts(counted, {pid: p.unit_contributors_share for pid, p in payments.items()})
+    amounts = epoch_amounts(counted, {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()})
     if amounts != report.amounts:
         result.problems.append("the report's amounts differ from those recomputed from its receipts")
     result.receipts, result.contributors = len(report.receipts), len(amounts)

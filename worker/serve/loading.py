@@ -17,7 +17,7 @@ from worker.attribution import Analyzer, AttributionArguments, AttributionIndex
 from worker.attribution.spans import record_text
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
-from worker.data.loader import load_manifest, load_version
+from worker.datanet.versions import load_published_version
 from worker.errors import OpenLedgerError
 from worker.serve.errors import ModelUnavailable
 from worker.serve.explain import model_level_masses, record_owners
@@ -58,9 +58,7 @@ def _adapter_dir(store: ContentStore, adapter_cid: str, cache_dir: Path) -> Path
 
 
 def _span_source(client: ChainClient, store: ContentStore, model: Model) -> SpanSource:
-    version = client.datanets.get_version(model.datanet_id, model.version_id)
-    manifest = load_manifest(store, version.manifest_cid)
-    rows = load_version(manifest, store, expected_root="0x" + bytes(version.merkle_root).hex())
+    _, rows = load_published_version(client, store, model.datanet_id, model.version_id, validate=False)
     return SpanSource(
         [record_text(r.record) for r in rows], [(str(r.contribution_id), r.contributor) for r in rows]
     )
