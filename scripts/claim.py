@@ -15,15 +15,14 @@ from scripts._openledger import account_options, client_for
 
 def claim_all(client: Any, model_ids: list[int] | None = None) -> list[tuple[int, int, int]]:
     """Claim everything claimable now: [(model, epoch, amount)]."""
-    from worker.rewards import claim, entitlements
+    from worker.rewards import claim, claimable_targets
     from worker.storage import open_store
 
     store = open_store()
     done = []
-    for row in entitlements(client, store, client.address, model_ids):
-        if row.state == "claimable":
-            claim(client, store, row.model_id, row.epoch)
-            done.append((row.model_id, row.epoch, row.amount))
+    for model_id, epoch in claimable_targets(client, store, model_ids):
+        tx = claim(client, store, model_id, epoch)
+        done.append((model_id, epoch, int(tx.event("Claimed")["amount"])))
     return done
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
@@ -33,6 +34,17 @@ class Signature:
     v: int
     r: bytes
     s: bytes
+
+    def to_hex(self) -> str:
+        """The 65-byte r || s || v form wallets and `recover_typed_data` use, 0x-prefixed."""
+        return "0x" + self.r.hex() + self.s.hex() + bytes([self.v]).hex()
+
+
+def recover_typed_data(
+    domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes
+) -> str:
+    """The address that signed EIP-712 `message`; ValueError/TypeError if `signature` is not one."""
+    return str(Account.recover_message(encode_typed_data(domain, types, message), signature=signature))
 
 
 class Signer(Protocol):

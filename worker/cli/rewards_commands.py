@@ -97,7 +97,7 @@ def claim_command(
     """Claim everything your account can claim now (or one epoch), with proofs from the epoch reports.
     Nothing is sent for an epoch already claimed, still in its window, or whose proof does not match."""
     from worker.errors import OpenLedgerError
-    from worker.rewards import claim, entitlements
+    from worker.rewards import claim, claimable_targets
     from worker.storage import open_store
 
     if epoch is not None and (not model or len(model) != 1):
@@ -106,8 +106,7 @@ def claim_command(
     if epoch is not None:
         targets = [(model[0], epoch)]  # type: ignore[index]
     else:
-        rows = entitlements(client, store, client.address, model)
-        targets = [(e.model_id, e.epoch) for e in rows if e.state == "claimable"]
+        targets = claimable_targets(client, store, model)
         if not targets:
             raise OpenLedgerError(
                 f"{client.address} has nothing to claim now (see `openledger rewards show`)"

@@ -147,3 +147,11 @@ def claim(
     account = to_checksum_address(account or client.address)
     amount, proof = proof_from_report(client, store, model_id, epoch, account)
     return submit_claim(client, model_id, epoch, account, amount, proof)
+
+
+def claimable_targets(
+    client: ChainClient, store: ContentStore, model_ids: Iterable[int] | None = None
+) -> list[tuple[int, int]]:
+    """(model, epoch) of every epoch the client's account can claim right now."""
+    rows = entitlements(client, store, client.address, model_ids)
+    return [(e.model_id, e.epoch) for e in rows if e.state == "claimable"]

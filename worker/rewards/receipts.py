@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from worker.chain.accounts import Signer
+from worker.chain.accounts import Signer, recover_typed_data
 from worker.data.canonical import canonical_json
 from worker.rewards.errors import ReceiptError
 
@@ -182,9 +180,10 @@ class Receipt(ReceiptBody):
 
     def recover(self, domain: dict[str, Any]) -> str:
         """The address that signed this receipt's fields under `domain`."""
-        signable = encode_typed_data(domain, RECEIPT_TYPES, self.message())
         try:
-            return str(Account.recover_message(signable, signature=bytes.fromhex(self.signature[2:])))
+            return recover_typed_data(
+                domain, RECEIPT_TYPES, self.message(), bytes.fromhex(self.signature[2:])
+            )
         except (ValueError, TypeError) as exc:
             raise ReceiptError(f"receipt signature is not a valid signature: {exc}") from None
 
@@ -209,6 +208,5 @@ def sign_receipt(signer: Signer, domain: dict[str, Any], body: ReceiptBody) -> R
     """Sign `body` with the worker's key; the evidence hash must already be set (see `json_hash`)."""
     if json_hash(body.evidence) != body.evidence_hash:
         raise ReceiptError("evidenceHash does not match the evidence: compute it with json_hash(evidence)")
-    sig = signer.sign_typed_data(domain, RECEIPT_TYPES, body.message())
-    signature = "0x" + sig.r.hex() + sig.s.hex() + bytes([sig.v]).hex()
+    signature = signer.sign_typed_data(domain, RECEIPT_TYPES, body.message()).to_hex()
     return Receipt(**body.model_dump(), signer=signer.address, signature=signature)

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from worker.chain.accounts import Signer
+from worker.chain.accounts import Signer, recover_typed_data
 from worker.rewards.receipts import eip712_domain
 from worker.serve.errors import PaymentRequired
 
@@ -52,7 +50,7 @@ def sign_request(
     return {
         PAYMENT_HEADER: str(payment_id),
         INDEX_HEADER: str(index),
-        SIGNATURE_HEADER: "0x" + sig.r.hex() + sig.s.hex() + bytes([sig.v]).hex(),
+        SIGNATURE_HEADER: sig.to_hex(),
     }
 
 
@@ -91,11 +89,9 @@ class RequestAuthorization:
 
     def signer(self, domain: dict[str, Any], model_id: int, body: bytes) -> str:
         """The account that signed this authorization for `body` on `model_id`."""
-        signable = encode_typed_data(
-            domain, REQUEST_TYPES, _message(model_id, self.payment_id, self.index, body)
-        )
+        message = _message(model_id, self.payment_id, self.index, body)
         try:
-            return str(Account.recover_message(signable, signature=self.signature))
+            return recover_typed_data(domain, REQUEST_TYPES, message, self.signature)
         except (ValueError, TypeError):
             raise PaymentRequired(
                 f"{SIGNATURE_HEADER} is not a valid signature", code="payment_malformed"
