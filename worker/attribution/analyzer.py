@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.gradients import GradientFeaturizer
-from worker.attribution.index import AttributionIndex, IndexMember, adapter_fingerprint
+from worker.attribution.index import INDEX_FORMAT, AttributionIndex, IndexMember, adapter_fingerprint
 from worker.attribution.mislabel import mislabel_scores
 from worker.attribution.preconditioner import Preconditioner
 from worker.attribution.tasks import task_for
@@ -109,6 +109,7 @@ class Analyzer:
                 IndexMember(name, feats.features, pre.apply(feats.features), feats.values, pre.damping)
             )
         config = {
+            "format": INDEX_FORMAT,
             "fingerprint": adapter_fingerprint(self.model_dir),
             "task": self.spec.task,
             "features": self.args.to_dict()["features"],
@@ -132,9 +133,9 @@ class Analyzer:
                 if "build one first" not in str(exc):
                     raise
             else:
+                current = index.config.get("format") == INDEX_FORMAT
                 same_args = all(index.config.get(k) == wanted[k] for k in ("features", "preconditioner"))
-                complete = index.mislabel is not None or self.spec.task != "classification"
-                if same_args and complete and index.record_hashes == hashes:
+                if current and same_args and index.record_hashes == hashes:
                     return index
         index = self.build_index(train)
         if save:
@@ -187,8 +188,8 @@ class Analyzer:
                 )
         if self.args.score.query_checkpoints == "final" or len(self.members) == 1:
             return *self._final_features(examples), queries
-        if len(examples) == 1:
-            feats, measurements = self._single_query_features(examples[0])
+        if len(examples) == 1 and self.featurizer.can_stack_members():
+            feats, measurements = self._stacked_query_features(examples[0])
             return feats, measurements, queries
         feats, measurements = [], None
         for _ in self._each_member():
@@ -205,18 +206,10 @@ class Analyzer:
         flat, value = self.featurizer.flat_gradient(examples[0], "measurement")
         return [self.featurizer.projector.project_flat(flat[None]).cpu()], value.reshape(1).cpu()
 
-    def _single_query_features(self, example: Example) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """One query at every member: one stacked pass (or a backward per member), one projection."""
-        if self.featurizer.can_stack_members():
-            flats, values = self.featurizer.member_gradients(
-                example, "measurement", [state for _, state in self.members]
-            )
-            value = values[-1]
-        else:
-            rows, value = [], torch.zeros(())
-            for _ in self._each_member():
-                flat, value = self.featurizer.flat_gradient(example, "measurement")
-                rows.append(flat)
-            flats = torch.stack(rows)
+    def _stacked_query_features(self, example: Example) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """One query at every member in one stacked forward/backward pass, one projection."""
+        flats, values = self.featurizer.member_gradients(
+            example, "measurement", [state for _, state in self.members]
+        )
         projected = self.featurizer.projector.project_flat(flats).cpu()
-        return [row[None] for row in projected], value.reshape(1).cpu()
+        return [row[None] for row in projected], values[-1].reshape(1).cpu()

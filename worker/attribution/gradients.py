@@ -113,7 +113,9 @@ class GradientFeaturizer:
         return torch.cat([g.reshape(members, -1) for g in grads], dim=1), values.detach()
 
     def can_stack_members(self) -> bool:
-        return can_stack(self.model, self.projector.names)
+        # The stacked pass swaps in only the tracked parameters; without the head tracked, every member
+        # would run through the final head, so such models take the per-member path.
+        return self.args.include_head and can_stack(self.model, self.projector.names)
 
     def _step(self, kind: str, input_ids: torch.Tensor, bias: torch.Tensor, target: torch.Tensor):
         logits = self.model(input_ids=input_ids, attention_mask=bias).logits[0]

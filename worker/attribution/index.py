@@ -26,6 +26,9 @@ from worker.train.spec import canonical_json
 
 INDEX_TENSORS = "attribution_index.safetensors"
 INDEX_CONFIG = "attribution_index.json"
+# Bumped whenever an index gains or changes what it stores (2: classification indexes carry mislabel
+# scores); a saved index of another format is rebuilt rather than read with fields missing.
+INDEX_FORMAT = 2
 
 
 def adapter_fingerprint(model_dir: str | Path) -> str:
