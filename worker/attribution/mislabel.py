@@ -11,7 +11,7 @@ mislabelled. The score is minus that prediction: higher = more suspicious.
 
 Why this and not self-influence or the loss: chosen on a development split (bench/attribution.py,
 "dev": other records and another flip draw than the reported ones), where it ranked flipped labels best;
-the ridge is large (ridge_ratio x the mean squared norm of u), so the fit leans on what many records
+the ridge is large (RIDGE_RATIO x the mean squared norm of u), so the fit leans on what many records
 agree on rather than interpolating each one. Cost O(n k^2 + k^3): fine at 100k records.
 """
 
@@ -30,9 +30,10 @@ def margin_gradients(features: torch.Tensor, losses: torch.Tensor) -> torch.Tens
     return -features.double() / wrong[:, None]
 
 
-def ridge_for(u: torch.Tensor, ratio: float = RIDGE_RATIO) -> float:
-    """The ridge: `ratio` x the mean squared norm of the rows (scale-free, like the preconditioner's)."""
-    return ratio * float((u * u).sum()) / max(1, u.shape[0])
+def ridge_for(u: torch.Tensor) -> float:
+    """The ridge: RIDGE_RATIO x the mean squared norm of the rows, so the fit does not depend on the
+    features' scale (unlike the preconditioner's damping, which scales with the mean eigenvalue)."""
+    return RIDGE_RATIO * float((u * u).sum()) / max(1, u.shape[0])
 
 
 def leave_one_out_margin(u: torch.Tensor, ridge: float) -> torch.Tensor:
@@ -45,8 +46,8 @@ def leave_one_out_margin(u: torch.Tensor, ridge: float) -> torch.Tensor:
     return (fitted - leverage) / (1 - leverage)
 
 
-def mislabel_scores(index: AttributionIndex, ridge_ratio: float = RIDGE_RATIO) -> torch.Tensor:
+def mislabel_scores(index: AttributionIndex) -> torch.Tensor:
     """(n,) per training record, higher = more likely mislabelled; uses the final member (checkpoint)."""
     final = index.members[-1]
     u = margin_gradients(final.features, final.losses)
-    return -leave_one_out_margin(u, ridge_for(u, ridge_ratio)).float()
+    return -leave_one_out_margin(u, ridge_for(u)).float()
