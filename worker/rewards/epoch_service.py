@@ -1,7 +1,7 @@
 """EpochService: closes due epochs from the receipt log, posts their roots, finalizes them after the window.
 
 `tick()` is idempotent and safe to call after a kill -9 at any point, from `openledger serve` (a
-background thread) or the worker daemon:
+background thread, the default) or any loop that calls it, e.g. `WorkerDaemon.ticks.append(service.tick)`:
 - closing an epoch assigns the pending receipts to it in one SQLite transaction (receipt_log);
 - the report is rebuilt from exactly those receipts, so a re-run uploads the same bytes (same CID) and
   posts the same root;
