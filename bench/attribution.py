@@ -39,6 +39,7 @@ from worker.attribution.preconditioner import Preconditioner  # noqa: E402
 LATENCY_QUERIES = 40
 COMPILED = AttributionArguments(score=ScoreArguments(compile_queries=True))
 DAMPING_RATIOS = (0.1, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
+LORA_SHARES = (1.0, 0.5, 0.33, 0.16, 0.0)  # of minilm's 6 blocks: 6, 3, 2, 1, none (head only)
 
 
 def query_latency(analyzer: Analyzer, index, queries: list[dict], threads: int) -> dict[str, float]:
@@ -203,9 +204,8 @@ def ours(model_dir: Path, train, queries, masks, truth) -> tuple[dict, dict, Att
     return quality(index, final_feats, member_feats, masks, truth), cost, index
 
 
-def dev_damping() -> dict[str, float] | None:
-    """LDS against the dev split's retrains (if cached) for each damping ratio: the check that the
-    default ratio was not tuned on the reported queries."""
+def dev_inputs():
+    """(model_dir, train, queries, masks, truth) of the dev split if its retrains are cached, else None."""
     train, queries = bench_split("dev")
     folder = truth_dir(train, queries)
     if not (folder / "masks.npy").exists():
@@ -214,13 +214,37 @@ def dev_damping() -> dict[str, float] | None:
     if len(masks) < 16:
         return None
     model_dir = trained_model(f"model-{data_key(train, queries)}-seed0", train)
+    return model_dir, train, queries, masks, margins.mean(0)
+
+
+def dev_damping(dev) -> dict[str, float] | None:
+    """LDS against the dev split's retrains for each damping ratio: the check that the default ratio was
+    not tuned on the reported queries."""
+    if dev is None:
+        return None
+    model_dir, train, queries, masks, truth = dev
     analyzer, index, _ = build(model_dir, train, AttributionArguments())
     feats, _, _ = analyzer.query_features(queries)
     every = list(range(len(index.members)))
-    sweep = {
-        str(r): lds(variant_scores(index, feats, r, every), masks, margins.mean(0)) for r in DAMPING_RATIOS
-    }
-    return {"subsets": int(len(masks)), "replicates": int(margins.shape[0]), **sweep}
+    sweep = {str(r): lds(variant_scores(index, feats, r, every), masks, truth) for r in DAMPING_RATIOS}
+    return {"subsets": int(len(masks)), **sweep}
+
+
+def lora_share_lds(model_dir: Path, train, queries, masks, truth) -> dict[str, dict[str, float]]:
+    """For each share of LoRA blocks tracked (`lora_layers`, from the top): LDS, index build time and the
+    one-query latency (2 threads). Indexes are rebuilt per share and not saved."""
+    out = {}
+    for share in LORA_SHARES:
+        args = AttributionArguments(features=FeatureArguments(lora_layers=share))
+        analyzer, index, seconds = build(model_dir, train, args, save=False)
+        feats, _, _ = analyzer.query_features(queries)
+        out[str(share)] = {
+            "lds": lds(np.asarray(index.scores(feats)), masks, truth),
+            "index_build_s": seconds,
+            "per_query_ms": query_latency(analyzer, index, queries, 2)["median_ms"],
+            "parameters": analyzer.featurizer.projector.total,
+        }
+    return out
 
 
 def main() -> None:
@@ -233,12 +257,17 @@ def main() -> None:
     truth = margins.mean(0)
     model_dir = trained_model(f"model-{data_key(train_records, queries)}-seed0", train_records)
     lds_ours, cost, index = ours(model_dir, train_records, queries, masks, truth)
+    dev = dev_inputs()
     results = {
         "subsets": int(masks.shape[0]),
         "replicates": int(margins.shape[0]),
         "lds": lds_ours,
         "dense_projection": dense_projection_lds(model_dir, train_records, queries, masks, truth),
-        "dev_damping_lds": dev_damping(),
+        "dev_damping_lds": dev_damping(dev),
+        "lora_layers_lds": {
+            "eval": lora_share_lds(model_dir, train_records, queries, masks, truth),
+            "dev": lora_share_lds(*dev) if dev else None,
+        },
         "split_half_ceiling": split_half_ceiling(margins),
         "cost": cost,
         "scale_scoring_ms": scale_latency(index.members[0].features.shape[1], len(index.members)),

@@ -80,6 +80,15 @@ def table(results: dict) -> str:
     sweep = results["lds"]["damping_sweep_query_halves"]
     lines.append("\nDamping ratio sweep (LDS on the two halves of the eval queries): " + ", ".join(
         f"{r}: {a:.3f}/{b:.3f}" for r, (a, b) in sweep.items()))  # fmt: skip
+    shares = results.get("lora_layers_lds")
+    if shares:
+        lines += ["", "| `lora_layers` (share of LoRA blocks tracked, from the top) | dev LDS | eval LDS | "
+                  "per-query ms (eval) | index build s |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for share, row in shares["eval"].items():
+            dev_lds = (shares.get("dev") or {}).get(share, {}).get("lds")
+            name = f"{share} ({row['parameters']:,} parameters)"
+            lines.append(f"| {name} | {_fmt(dev_lds)} | {_fmt(row['lds'])} | {row['per_query_ms']:.1f} | "
+                         f"{row['index_build_s']:.0f} |")  # fmt: skip
     dev = results.get("dev_damping_lds")
     if dev:
         ratios = ", ".join(f"{k}: {v:.3f}" for k, v in dev.items() if k not in ("subsets", "replicates"))

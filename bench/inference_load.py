@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import multiprocessing
-import os
 import shutil
 import statistics
 import sys
@@ -95,12 +94,14 @@ def _spec():
 
 
 def _trained(records: list[dict], root: str, console: Console) -> tuple[Path, dict]:
-    """The model directory (with its attribution index) and report, trained once per dataset and spec."""
-    from worker.attribution import attribute
+    """The model directory (with its attribution index) and report, trained once per dataset, spec and
+    attribution arguments."""
+    from worker.attribution import AttributionArguments, attribute
     from worker.train import train
 
     spec = _spec()
-    key = hashlib.sha256((root + spec.to_json()).encode()).hexdigest()[:16]
+    arguments = json.dumps(AttributionArguments().to_dict(), sort_keys=True)
+    key = hashlib.sha256((root + spec.to_json() + arguments).encode()).hexdigest()[:16]
     folder = CACHE / key
     if not (folder / "report.json").is_file():
         console.print(f"training minilm on {len(records)} records (cached in {folder})")
@@ -209,9 +210,7 @@ def run_load(
         for mode in modes
     ]
     model_times = [_time_model(service, model_id) for service in services]
-    payments = [
-        int(user.vault.pay_for_inference(model_id, args.requests, os.urandom(32)).created_id) for _ in modes
-    ]
+    payments = [int(user.vault.pay_for_inference(model_id, args.requests).created_id) for _ in modes]
     spawn = multiprocessing.get_context("spawn")
     queue = spawn.Queue()
     servers = [ServerThread(create_app(service)).start() for service in services]
@@ -290,7 +289,7 @@ def synthetic_epoch_gas(actors: Actors, store: LocalStore, model_id: int, size: 
     tree = ClaimTree.of(entries)
     cid = store.add(canonical_json({"amounts": {a: str(v) for a, v in entries}, "tree": tree.tree.dump()}))
     if worker.vault.pool(model_id).unallocated < sum(v for _, v in entries):  # unused prepaid requests
-        actors.client(actors.user).vault.pay_for_inference(model_id, 1, os.urandom(32))
+        actors.client(actors.user).vault.pay_for_inference(model_id, 1)
     epoch = worker.vault.next_epoch(model_id)
     post = worker.vault.post_epoch_root(model_id, epoch, tree.root, sum(v for _, v in entries), cid)
     actors.chain.dev.increase_time(worker.vault.challenge_window() + 1)
@@ -329,7 +328,7 @@ def table(loads: list[LoadResult], gas: list[EpochGas]) -> Table:
     out.add_row(
         "attribution overhead (model only)",
         f"{full.model_p50_ms / bare.model_p50_ms - 1:+.0%}",
-        "forward + one backward per checkpoint + index product vs forward",
+        "the answer's forward + one backward (top LoRA blocks) + index product vs forward",
     )
     for g in gas:
         out.add_row(

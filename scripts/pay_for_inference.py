@@ -6,19 +6,17 @@ From `ape console`: `from scripts.pay_for_inference import pay, ask`."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 from ape.cli import ConnectedProviderCommand
-from eth_utils import keccak
 
 from scripts._openledger import account_options, client_for
 
 
 def pay(client: Any, model_id: int, requests: int) -> int:
     """payForInference (approving the price first if needed); returns the payment id."""
-    return int(client.vault.pay_for_inference(model_id, requests, keccak(os.urandom(32))).created_id)
+    return int(client.vault.pay_for_inference(model_id, requests).created_id)
 
 
 def ask(

@@ -148,6 +148,31 @@ def test_single_query_paths_equal_the_vmap_path(which, trained_bert, trained_lla
             assert torch.equal(param, final[name])
 
 
+PER_MEMBER = AttributionArguments(  # without the head the checkpoints cannot share one stacked pass
+    features=FeatureArguments(projection_dim=64, include_head=False), score=ALL.score
+)
+
+
+@pytest.mark.parametrize("args", [ARGS, ALL, PER_MEMBER], ids=["final", "stacked", "per-member"])
+def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(trained_bert, records, args):
+    """Serving answers and attributes from one forward pass: the label and logits it returns are the
+    model's own prediction, and the features are those of the query labelled with that prediction."""
+    analyzer = Analyzer(trained_bert, args)
+    for record in records[:4]:
+        measured = analyzer.measure_query({"text": record["text"]})
+        torch.testing.assert_close(measured.logits, analyzer.logits(record["text"]), atol=1e-5, rtol=1e-5)
+        label = analyzer.predict(record["text"])
+        assert measured.query == {"text": record["text"], "label": label}
+        labelled = analyzer.measure_query({"text": record["text"], "label": label})
+        assert len(measured.features) == len(labelled.features) == (1 if args is ARGS else 2)
+        for got, want in zip(measured.features, labelled.features, strict=True):
+            torch.testing.assert_close(got, want)
+        torch.testing.assert_close(measured.measurement, labelled.measurement)
+        other = next(name for name in analyzer.spec.labels if name != label)
+        wrong = analyzer.measure_query({"text": record["text"], "label": other})
+        assert not torch.allclose(wrong.features[-1], measured.features[-1])  # the label measured matters
+
+
 def test_compiled_query_path_gives_the_eager_features(trained_bert, records):
     """compile_queries only changes how the one-query step runs (float rounding), never what it computes."""
     compiled_args = AttributionArguments(features=ARGS.features, score=ScoreArguments(compile_queries=True))

@@ -48,7 +48,7 @@ def test_per_example_gradients_match_an_autograd_loop_classifier(trained_bert, r
     featurizer = GradientFeaturizer(
         model,
         task,
-        FeatureArguments(projection_dim=0, batch_size=4),
+        FeatureArguments(projection_dim=0, batch_size=4, lora_layers=1.0),
         loaded.tokenizer.pad_token_id,
         torch.device("cpu"),
     )
@@ -68,7 +68,7 @@ def test_per_example_gradients_match_an_autograd_loop_causal_lm(trained_llama, g
     featurizer = GradientFeaturizer(
         model,
         task,
-        FeatureArguments(projection_dim=0, batch_size=3),
+        FeatureArguments(projection_dim=0, batch_size=3, lora_layers=1.0),
         loaded.tokenizer.pad_token_id,
         torch.device("cpu"),
     )
@@ -81,11 +81,42 @@ def test_per_example_gradients_match_an_autograd_loop_causal_lm(trained_llama, g
     assert (out.values < 0).all()  # log-likelihoods
 
 
-def test_head_can_be_left_out(trained_bert):
-    model = load_trained(trained_bert).model
-    with_head, without = tracked_parameters(model, True), tracked_parameters(model, False)
-    assert set(without) < set(with_head)
-    assert all("modules_to_save" in n for n in set(with_head) - set(without))
+def test_tracked_parameters_are_the_top_lora_blocks_and_the_head(trained_bert):
+    model = load_trained(trained_bert).model  # two LoRA-adapted blocks: layer.0 and layer.1
+
+    def tracked(**kwargs):
+        names = tracked_parameters(model, FeatureArguments(**kwargs))
+        return {"head" if "modules_to_save" in n else n.split(".layer.")[1].split(".")[0] for n in names}
+
+    assert tracked(lora_layers=1.0) == {"0", "1", "head"}
+    assert tracked(lora_layers=0.5) == tracked(lora_layers=0.1) == {"1", "head"}  # from the top, at least one
+    assert tracked(lora_layers=0.75) == {"0", "1", "head"}  # to the nearest block
+    assert tracked(lora_layers=0.0) == {"head"}
+    assert tracked(lora_layers=1.0, include_head=False) == {"0", "1"}
+    with pytest.raises(AttributionError, match="no parameters"):
+        AttributionArguments(features=FeatureArguments(lora_layers=0.0, include_head=False))
+
+
+def test_gradients_of_the_top_blocks_match_autograd_and_stop_there(trained_bert, records):
+    """With half the blocks tracked, features are exactly those parameters' gradients (the lower LoRA
+    matrices get none, and no graph is kept through them)."""
+    loaded = load_trained(trained_bert)
+    model = loaded.model.eval()
+    examples = encode_records(
+        records[:5], loaded.tokenizer, "classification", loaded.spec.labels, 16
+    ).examples
+    task = ClassificationTask()
+    args = FeatureArguments(projection_dim=0, batch_size=2, lora_layers=0.5)
+    featurizer = GradientFeaturizer(model, task, args, loaded.tokenizer.pad_token_id, torch.device("cpu"))
+    out = featurizer.featurize(examples, "loss")
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad and ".layer.0." not in n}
+    expected = _autograd_grads(
+        model, collate(examples, loaded.tokenizer.pad_token_id), task.training_loss, params
+    )
+    torch.testing.assert_close(out.features, expected, rtol=1e-4, atol=1e-6)
+    assert not out.features.requires_grad
+    one = featurizer.flat_gradient(examples[0], "loss")
+    torch.testing.assert_close(one.flat, expected[:1], rtol=1e-4, atol=1e-6)
 
 
 def test_projection_is_seeded_and_preserves_geometry():

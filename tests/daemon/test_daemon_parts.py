@@ -95,7 +95,10 @@ def test_a_reorg_deeper_than_the_window_is_refused(world: World) -> None:
         world.chain.dev.mine()
         daemon.follower.poll()  # one block per batch: the window forgets older hashes
     cursor = daemon.follower.cursor()
+    # Re-mined empty blocks can hash exactly as before (no reorg at all): the new branch carries a transfer
+    payer, payee = world.client(1).address, world.client(2).address
     with pytest.raises(ReorgTooDeep, match="deeper than the follower window"):
-        world.chain.dev.reorg(4)
+        world.chain.dev.reorg(4, [({"from": payer, "to": payee, "value": "0x1"}, 0)])
+        assert world.chain.w3.eth.get_block(cursor.block)["hash"].hex() != cursor.hash.removeprefix("0x")
         daemon.follower.poll()
     assert daemon.follower.cursor() == cursor  # nothing half-rewound

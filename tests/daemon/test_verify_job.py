@@ -9,9 +9,10 @@ from conftest import OTHER_WORKER, World
 from test_daemon_lifecycle import daemon_for
 from typer.testing import CliRunner
 
+from worker.attribution import AttributionArguments
 from worker.chain.types import JobStatus
 from worker.cli import app
-from worker.jobs.verify import verify_job
+from worker.jobs.verify import _differences, _flatten, _posted_arguments, verify_job
 
 
 def test_an_honest_result_verifies_and_a_forged_root_does_not(
@@ -34,6 +35,7 @@ def test_an_honest_result_verifies_and_a_forged_root_does_not(
         "attribution report",
         "attribution root",
     }
+    assert report["argument_differences"] == {}  # posted with this release's defaults
 
     # A dishonest worker posts the honest adapter and report with a root of its own choosing.
     _, forged_job = world.request()
@@ -49,3 +51,21 @@ def test_an_honest_result_verifies_and_a_forged_root_does_not(
     assert [c.name for c in result.checks if not c.ok] == ["attribution root"]
     done = CliRunner().invoke(app, ["verify", "job", str(forged_job)])
     assert done.exit_code == 1 and "MISMATCH" in done.output
+
+
+def test_a_report_is_recomputed_with_the_arguments_it_declares() -> None:
+    """A worker of an older release posted with its own defaults (here: before `lora_layers`, so every
+    LoRA block was tracked); the verifier must recompute with those, not with its own, and say so."""
+    old = {
+        "features": {"projection_dim": 1024, "checkpoints": "all"},
+        "preconditioner": {"damping_ratio": 30.0},
+    }
+    args = _posted_arguments({"arguments": old})
+    assert args is not None and args.features.lora_layers == 1.0 and args.features.projection_dim == 1024
+    ours = AttributionArguments()
+    assert _differences(_flatten(args.to_dict()), _flatten(ours.to_dict())) == {
+        "features.lora_layers": {"poster": 1.0, "verifier": ours.features.lora_layers}
+    }
+    # unreadable or absent arguments: our defaults (the root check then tells whether they match)
+    assert _posted_arguments("404: not found") is None
+    assert _posted_arguments({"arguments": {"features": {"lora_layers": 7}}}) is None

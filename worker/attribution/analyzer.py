@@ -8,6 +8,7 @@ trained on, the index must belong to this adapter, and every query must have som
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,16 @@ from worker.train.batches import IGNORE, Example, encode_records
 from worker.train.determinism import library_versions, pick_device
 from worker.train.modeling import load_trainable_state, load_trained, read_json, trainable_state
 from worker.train.records import Record, check_records, record_hash, split_records
+
+
+@dataclass(frozen=True)
+class MeasuredQuery:
+    query: Record  # as measured: a classification query carries the label measured
+    features: list[torch.Tensor]  # (1, k) per index member, or one at the final adapter
+    measurement: torch.Tensor  # (1,) at the final adapter
+    # the final adapter's logits for the query (a classifier's answer); None for a language model
+    # attributed per member (its answer was generated before)
+    logits: torch.Tensor | None
 
 
 class Analyzer:
@@ -144,24 +155,22 @@ class Analyzer:
 
     # -- queries -------------------------------------------------------------------------------------
 
-    def _fill_labels(self, queries: Sequence[Record]) -> list[Record]:
-        """Classification queries without a label are measured on the model's own prediction."""
-        if self.spec.task != "classification":
-            return list(queries)
-        filled = []
-        for q in queries:
-            if "label" not in q or q["label"] is None:
-                q = dict(q, label=self.predict(q["text"]))
-            filled.append(q)
-        return filled
-
     @torch.no_grad()
-    def predict(self, text: str) -> str:
+    def logits(self, text: str) -> torch.Tensor:
         enc = self.loaded.tokenizer(
             text, truncation=True, max_length=self.spec.max_length, return_tensors="pt"
         )
-        logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0]
-        return self.spec.labels[int(logits.argmax())]
+        return self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0]
+
+    def predict(self, text: str) -> str:
+        return self.spec.labels[int(self.logits(text).argmax())]
+
+    def _fill_labels(self, queries: Sequence[Record]) -> list[Record]:
+        """Classification queries without a label are measured on the model's own prediction."""
+        return [dict(q, label=self.predict(q["text"])) if self._unlabeled(q) else q for q in queries]
+
+    def _unlabeled(self, query: Record) -> bool:
+        return self.spec.task == "classification" and query.get("label") is None
 
     def _check_queries(self, queries: Sequence[Record]) -> None:
         if not queries:
@@ -172,25 +181,30 @@ class Analyzer:
             if self.spec.task == "generation" and not str(q.get("completion", q.get("text", ""))).strip():
                 raise AttributionError(f"query {i} has an empty completion: there is no output to measure")
 
-    def query_features(
-        self, queries: Sequence[Record]
-    ) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
-        """Measurement features of the queries (one tensor per index member, or a single one taken at the
-        final adapter: see ScoreArguments.query_checkpoints), the final model's measurements, and the
-        queries as measured."""
-        self._check_queries(queries)
-        queries = self._fill_labels(queries)
+    def _encode_queries(self, queries: Sequence[Record]) -> list[Example]:
         examples = self.encode(queries, "queries")
         for i, e in enumerate(examples):
             if isinstance(e.target, list) and all(t == IGNORE for t in e.target[1:]):
                 raise AttributionError(
                     f"query {i} has no completion tokens left within max_length to measure"
                 )
-        if self.args.score.query_checkpoints == "final" or len(self.members) == 1:
-            return *self._final_features(examples), queries
-        if len(examples) == 1 and self.featurizer.can_stack_members():
-            feats, measurements = self._stacked_query_features(examples[0])
-            return feats, measurements, queries
+        return examples
+
+    def query_features(
+        self, queries: Sequence[Record]
+    ) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
+        """Measurement features of the queries (one tensor per index member, or a single one taken at the
+        final adapter: see ScoreArguments.query_checkpoints), the final model's measurements, and the
+        queries as measured (unlabelled classification queries get the model's prediction)."""
+        self._check_queries(queries)
+        if len(queries) == 1:
+            one = self.measure_query(queries[0])
+            return one.features, one.measurement, [one.query]
+        queries = self._fill_labels(queries)
+        examples = self._encode_queries(queries)
+        if self._final_only():
+            out = self.featurizer.featurize(examples, "measurement")
+            return [out.features], out.values, queries
         feats, measurements = [], None
         for _ in self._each_member():
             out = self.featurizer.featurize(examples, "measurement")
@@ -198,18 +212,31 @@ class Analyzer:
             measurements = out.values
         return feats, measurements, queries
 
-    def _final_features(self, examples: Sequence[Example]) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Gradients at the final adapter (the weights the model holds outside `_each_member`) only."""
-        if len(examples) > 1:
-            out = self.featurizer.featurize(examples, "measurement")
-            return [out.features], out.values
-        flat, value = self.featurizer.flat_gradient(examples[0], "measurement")
-        return [self.featurizer.projector.project_flat(flat[None]).cpu()], value.reshape(1).cpu()
+    def _final_only(self) -> bool:
+        return self.args.score.query_checkpoints == "final" or len(self.members) == 1
 
-    def _stacked_query_features(self, example: Example) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """One query at every member in one stacked forward/backward pass, one projection."""
-        flats, values = self.featurizer.member_gradients(
-            example, "measurement", [state for _, state in self.members]
-        )
-        projected = self.featurizer.projector.project_flat(flats).cpu()
-        return [row[None] for row in projected], values[-1].reshape(1).cpu()
+    def measure_query(self, query: Record) -> MeasuredQuery:
+        """One query, the interactive path: a single forward and backward pass (at the final adapter, or
+        at every member stacked into one pass). An unlabelled classification query is measured on the
+        class that same forward pass predicts, so answering and attributing cost one pass, not two."""
+        self._check_queries([query])
+        predicted = self._unlabeled(query)
+        if predicted and not (self._final_only() or self.featurizer.can_stack_members()):
+            query, predicted = dict(query, label=self.predict(query["text"])), False
+        placeholder = dict(query, label=self.spec.labels[0]) if predicted else query
+        example = self._encode_queries([placeholder])[0]
+        project = self.featurizer.projector.project_flat
+        if self._final_only():
+            g = self.featurizer.flat_gradient(example, "measurement", predicted)
+            features, value, logits = [project(g.flat).cpu()], g.values, g.logits
+        elif self.featurizer.can_stack_members():
+            states = [state for _, state in self.members]
+            g = self.featurizer.member_gradients(example, "measurement", states, predicted)
+            features, value, logits = [row[None] for row in project(g.flat).cpu()], g.values[-1:], g.logits
+        else:  # one pass per member; the label (if any was missing) came from `predict`
+            outs = [self.featurizer.featurize([example], "measurement") for _ in self._each_member()]
+            features, value = [o.features for o in outs], outs[-1].values
+            logits = self.logits(query["text"]) if self.spec.task == "classification" else None
+        if predicted:
+            query = dict(query, label=self.spec.labels[int(logits.argmax())])
+        return MeasuredQuery(query, features, value.cpu(), None if logits is None else logits.cpu())

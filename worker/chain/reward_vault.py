@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from eth_utils import to_checksum_address
@@ -16,11 +17,15 @@ class RewardVault(ContractBinding):
 
     # ------------------------------------------------------------------ payments
 
-    def pay_for_inference(self, model_id: int, request_count: int, request_ref: bytes) -> TxResult:
-        """Approve price * requestCount if needed and pay; `created_id` is the payment id."""
+    def pay_for_inference(
+        self, model_id: int, request_count: int, request_ref: bytes | None = None
+    ) -> TxResult:
+        """Approve price * requestCount if needed and pay; `created_id` is the payment id. `request_ref`
+        is the payer's own 32-byte reference (random if not given)."""
         price = self.client.models.get_model(model_id).price_per_inference
         self.client.token.ensure_allowance(self.address, price * request_count)
-        return self.transact("payForInference", model_id, request_count, request_ref)
+        ref = request_ref if request_ref is not None else os.urandom(32)
+        return self.transact("payForInference", model_id, request_count, ref)
 
     def get_payment(self, payment_id: int, to_block: int | str = "latest") -> Payment | None:
         """The `InferencePaid` event of `payment_id` (mined at or before `to_block`), or None.

@@ -13,6 +13,7 @@ from eth_utils import to_checksum_address
 T = TypeVar("T")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = b"\x00" * 32
+PPM = 1_000_000  # parts per million: the unit of contributor weights in attribution roots and receipts
 
 
 class ContributionStatus(IntEnum):

@@ -129,6 +129,7 @@ def claim_command(
 def verify_epoch(
     model_id: int = typer.Argument(..., help="On-chain model id"),
     epoch: int = typer.Argument(..., help="Epoch number (0, 1, ...)"),
+    rpc: RpcOption = None,
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON"),
 ) -> None:
     """Recompute a posted epoch from the receipts in its report (every signature checked, every payment
@@ -137,7 +138,7 @@ def verify_epoch(
     from worker.rewards import verify_epoch as recompute
     from worker.storage import open_store
 
-    result = recompute(connect_client(None, None, None, signing=False), open_store(), model_id, epoch)
+    result = recompute(connect_client(rpc, None, None, signing=False), open_store(), model_id, epoch)
     if json_out:
         emit_json(result.to_json())
     else:

@@ -131,6 +131,9 @@ def attribute_command(
     projection_dim: Annotated[int, typer.Option(help="Random projection size (0: none)")] = 1024,
     damping_ratio: Annotated[float, typer.Option(help="Damping as a multiple of the mean eigenvalue")] = 30.0,
     checkpoints: Annotated[str, typer.Option(help="all (ensemble epochs) or final")] = "all",
+    lora_layers: Annotated[
+        float, typer.Option(help="Share of LoRA blocks, from the top, used as features (1.0: all)")
+    ] = 0.33,
     rebuild_index: Annotated[bool, typer.Option(help="Rebuild the saved index even if it matches")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: GPU if present)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
@@ -142,7 +145,9 @@ def attribute_command(
     from worker.train import read_jsonl
 
     args = AttributionArguments(
-        features=FeatureArguments(projection_dim=projection_dim, checkpoints=checkpoints),
+        features=FeatureArguments(
+            projection_dim=projection_dim, checkpoints=checkpoints, lora_layers=lora_layers
+        ),
         preconditioner=PreconditionerArguments(damping_ratio=damping_ratio),
         score=ScoreArguments(top_k=top_k),
     )

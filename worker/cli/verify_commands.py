@@ -51,6 +51,11 @@ def _print(result) -> None:
     console.print(table)
     for name in result.differing_files:
         console.print(f"  differs: {name}", highlight=False)
+    for name, pair in result.argument_differences.items():
+        console.print(
+            f"  attribution argument {name}: posted {pair['poster']} (used), our default {pair['verifier']}",
+            highlight=False,
+        )
     for name, pair in sorted(result.version_differences.items()):
         console.print(
             f"  library {name}: poster {pair['poster']}, verifier {pair['verifier']}", highlight=False

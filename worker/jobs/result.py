@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from worker.chain.types import PPM
 from worker.data import canonical_json
 from worker.merkle.standard_tree import StandardMerkleTree
 from worker.storage import ContentStore, add_directory
 from worker.train.artifacts import read_metrics
 
-PPM = 1_000_000
 ATTRIBUTION_LEAF = ["address", "uint256"]
 
 

@@ -2,9 +2,11 @@
 records and verified content alone (the job's model, its Datanet version, its training spec), and each
 posted commitment is compared with the recomputed one.
 
-Training and attribution are deterministic for a given spec, data and library versions; when a check
-fails, the report says which file of the adapter differs and whether the poster's library versions
-differ from ours (a different torch can change the last bits of a weight).
+Training and attribution are deterministic for a given spec, data and library versions. Attribution is
+recomputed with the arguments the posted report declares (a worker of another release may have other
+defaults), and the verification lists where they differ from ours. When a check fails, the report says
+which file of the adapter differs and whether the poster's library versions differ from ours (a different
+torch can change the last bits of a weight).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.attribution import AttributionArguments
 from worker.chain.client import ChainClient
 from worker.chain.types import JobStatus
-from worker.errors import ChainError
+from worker.errors import ChainError, OpenLedgerError
 from worker.jobs.compute import attribute_job, train_job
 from worker.jobs.inputs import load_job_inputs
 from worker.jobs.result import JobResult, publish_result
@@ -46,6 +49,8 @@ class JobVerification:
     checks: list[Check]
     differing_files: list[str] = field(default_factory=list)
     version_differences: dict[str, Any] = field(default_factory=dict)
+    # the posted report's attribution arguments that differ from this worker's defaults (used as posted)
+    argument_differences: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +65,7 @@ class JobVerification:
             "checks": [{**asdict(c), "ok": c.ok} for c in self.checks],
             "differing_files": self.differing_files,
             "version_differences": self.version_differences,
+            "argument_differences": self.argument_differences,
         }
 
 
@@ -82,15 +88,31 @@ def _file_differences(store: ContentStore, posted_cid: str, ours_cid: str) -> li
     return sorted(name for name in set(posted) | set(ours) if posted.get(name) != ours.get(name))
 
 
-def _version_differences(store: ContentStore, report_cid: str) -> dict[str, Any]:
+def _posted_report(store: ContentStore, report_cid: str) -> dict[str, Any] | str:
+    """The posted attribution report, or why it cannot be read (itself a finding, not a crash)."""
     try:
         report = json.loads(verified_fetch(store, report_cid, max_bytes=MAX_REPORT_BYTES))
     except Exception as exc:  # noqa: BLE001
-        return {"report": f"unreadable: {exc}"}
-    theirs, ours = report.get("versions", {}), library_versions()
+        return str(exc)
+    return report if isinstance(report, dict) else "not a JSON object"
+
+
+def _posted_arguments(report: dict[str, Any] | str) -> AttributionArguments | None:
+    """The attribution arguments the report declares; None (our defaults) if it declares none usable."""
+    try:
+        return AttributionArguments.from_dict(report["arguments"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError, OpenLedgerError):
+        return None
+
+
+def _flatten(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {f"{group}.{key}": v for group, values in arguments.items() for key, v in values.items()}
+
+
+def _differences(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
     return {
         k: {"poster": theirs.get(k), "verifier": ours.get(k)}
-        for k in set(theirs) | set(ours)
+        for k in sorted(set(theirs) | set(ours))
         if theirs.get(k) != ours.get(k)
     }
 
@@ -100,9 +122,11 @@ def verify_job(
 ) -> JobVerification:
     posted = posted_result(client, job_id)
     inputs = load_job_inputs(client, store, job_id)
+    report = _posted_report(store, posted.report_cid)
+    args = _posted_arguments(report)
     with tempfile.TemporaryDirectory(prefix=f"openledger-verify-{job_id}-", dir=workdir) as tmp:
         model_dir = train_job(inputs, Path(tmp))
-        ours = publish_result(store, model_dir, attribute_job(inputs, model_dir))
+        ours = publish_result(store, model_dir, attribute_job(inputs, model_dir, args))
     checks = [
         Check("adapter", posted.adapter_cid, ours.adapter_cid),
         Check("metrics", posted.metrics_cid, ours.metrics_cid),
@@ -110,8 +134,15 @@ def verify_job(
         Check("attribution root", posted.attribution_root, ours.attribution_root),
     ]
     result = JobVerification(job_id, inputs.model_id, client.models.get_job(job_id).worker, checks)
+    result.argument_differences = _differences(
+        _flatten((args or AttributionArguments()).to_dict()), _flatten(AttributionArguments().to_dict())
+    )
     if not checks[0].ok:
         result.differing_files = _file_differences(store, posted.adapter_cid, ours.adapter_cid)
     if not result.ok:
-        result.version_differences = _version_differences(store, posted.report_cid)
+        result.version_differences = (
+            _differences(report.get("versions", {}), library_versions())
+            if isinstance(report, dict)
+            else {"report": f"unreadable: {report}"}
+        )
     return result

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from worker.chain.accounts import Signer, recover_typed_data
+from worker.chain.types import PPM
 from worker.data.canonical import canonical_json
 from worker.rewards.errors import ReceiptError
 
-PPM = 1_000_000
 RECEIPT_DOMAIN = "OpenLedger Receipt"
 RECEIPT_VERSION = "1"
 BASES = ("answer", "model")  # weights from this answer's attribution, or the model-level fallback

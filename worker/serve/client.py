@@ -4,12 +4,10 @@ request body and output)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from eth_utils import keccak
 
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
@@ -61,7 +59,7 @@ class InferenceClient:
 
     def pay(self, model_id: int, requests: int, ref: bytes | None = None) -> TxResult:
         """payForInference from the client's account; `created_id` is the payment id."""
-        return self.client.vault.pay_for_inference(model_id, requests, ref or keccak(os.urandom(32)))
+        return self.client.vault.pay_for_inference(model_id, requests, ref)
 
     def send(self, path: str, model_id: int, body: bytes, payment_id: int, index: int) -> httpx.Response:
         """POST `body` authorized as request `index` of `payment_id` (no checks: tests use it raw)."""

@@ -76,6 +76,7 @@ def load_served_model(
     try:
         directory = _adapter_dir(store, model.adapter_cid, cache_dir)
         index = AttributionIndex.load(directory)
+        # queries must be featurized exactly as the index was built
         args = AttributionArguments.from_dict(
             {"features": index.config["features"], "preconditioner": index.config["preconditioner"]}
         )

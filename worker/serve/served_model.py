@@ -1,10 +1,11 @@
 """A live model ready to answer: the trained adapter, its attribution index, who owns each training
 record, and (for language models) the training texts for exact-span evidence.
 
-Answers are greedy and deterministic. Per-answer attribution is the engine's single-query path: one
-backward pass of the answer's measurement per checkpoint (`Analyzer.query_features`), one product with
-the saved index (`AttributionIndex.scores`), then weights and top-k evidence (explain.py). The model's
-weights are swapped between checkpoints during that pass, so one answer is computed at a time (`lock`).
+Answers are greedy and deterministic. Per-answer attribution is the engine's single-query path
+(`Analyzer.measure_query`): one backward pass of the answer's measurement (at the final adapter by
+default), one product with the saved index (`AttributionIndex.scores`), then weights and top-k evidence
+(explain.py). A classifier's answer is read from that same forward pass. Checkpoint weights may be
+swapped in during the pass, so one answer is computed at a time (`lock`).
 """
 
 from __future__ import annotations
@@ -82,10 +83,8 @@ class ServedModel:
         return self.analyzer.spec.labels
 
     def _scores(self, query: dict[str, str]) -> torch.Tensor | None:
-        if not self.settings.attribution:
-            return None
         try:
-            features, _, _ = self.analyzer.query_features([query])
+            features = self.analyzer.measure_query(query).features
         except AttributionError:
             return None  # nothing to measure (e.g. an empty completion): model-level weights instead
         return self.index.scores(features)[0]
@@ -97,18 +96,21 @@ class ServedModel:
         return attribute_answer(self.owners, scores, self.fallback, s.top_k, s.max_contributors, spans)
 
     def classify(self, text: str) -> Answer:
-        analyzer = self.analyzer
-        tokenizer, spec = analyzer.loaded.tokenizer, analyzer.spec
-        encoded = tokenizer(text, truncation=True, max_length=spec.max_length, return_tensors="pt")
-        with torch.no_grad():
-            logits = analyzer.model(**{k: v.to(analyzer.device) for k, v in encoded.items()}).logits[0]
+        """The label, its probabilities and their attribution. With attribution on, the answer comes from
+        the forward pass whose measurement is differentiated (`Analyzer.measure_query`): attributing
+        costs one backward pass on top of the bare answer, not a second forward."""
+        if self.settings.attribution:
+            measured = self.analyzer.measure_query({"text": text})
+            logits, scores = measured.logits, self.index.scores(measured.features)[0]
+        else:
+            logits, scores = self.analyzer.logits(text), None
         probabilities = torch.softmax(logits.double(), dim=-1).tolist()
-        label = spec.labels[int(logits.argmax())]
+        labels = self.analyzer.spec.labels
         output = {
-            "label": label,
-            "probabilities": {name: round(p, 6) for name, p in zip(spec.labels, probabilities, strict=True)},
+            "label": labels[int(logits.argmax())],
+            "probabilities": {name: round(p, 6) for name, p in zip(labels, probabilities, strict=True)},
         }
-        return Answer(output, self._attribution(self._scores({"text": text, "label": label})))
+        return Answer(output, self._attribution(scores))
 
     def complete(self, prompt: str, max_tokens: int) -> Answer:
         analyzer = self.analyzer
@@ -131,6 +133,7 @@ class ServedModel:
             generated = generated[: generated.index(tokenizer.eos_token_id)]
         text = tokenizer.decode(generated, skip_special_tokens=True)
         output = {"text": text, "finish_reason": "stop" if stopped else "length"}
-        scores = self._scores({"prompt": prompt, "completion": text}) if text.strip() else None
+        attributed = self.settings.attribution and text.strip()
+        scores = self._scores({"prompt": prompt, "completion": text}) if attributed else None
         spans = self.spans.find(text) if self.spans is not None else []
         return Answer(output, self._attribution(scores, spans))
