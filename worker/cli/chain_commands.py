@@ -1,4 +1,5 @@
 """`openledger node`, `openledger deploy`, `openledger status`: a local chain, the protocol on it, and a look.
+Also the account options every signing command shares (keystore, ape account, dev account).
 
 web3 and the chain package are imported inside the commands so that `openledger --help` stays fast.
 """
@@ -6,6 +7,7 @@ web3 and the chain package are imported inside the commands so that `openledger 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from web3 import Web3
 
     from worker.chain.accounts import Signer
+    from worker.chain.client import ChainClient
 
 console = Console()
 ANVIL_CHAIN_ID = 31337
@@ -36,6 +39,43 @@ DevAccountOption = Annotated[
     int | None, typer.Option("--dev-account", help="Use Anvil dev account N (local chains only)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+
+ApeAccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ape-account",
+        help="Sign with this ape account (its keyfile in ~/.ape/accounts); passphrase from "
+        "$OPENLEDGER_KEYSTORE_PASSWORD or a prompt",
+    ),
+]
+
+
+def ape_keyfile(alias: str) -> Path:
+    """An ape account's keyfile: the same encrypted JSON format as an eth-account keystore."""
+    from worker.errors import ChainError
+
+    folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
+    path = folder / "accounts" / f"{alias}.json"
+    if not path.is_file():
+        raise ChainError(
+            f"no ape account {alias!r} (looked for {path}): create it with `ape accounts generate {alias}` "
+            f"or `ape accounts import {alias}`"
+        )
+    return path
+
+
+def wallet_client(
+    rpc: str | None, keystore: Path | None, dev_account: int | None, ape_account: str | None
+) -> ChainClient:
+    """A signing client: the key from the environment, a keystore, an ape account or a dev account."""
+    from worker.cli.datanet_commands import connect_client
+    from worker.errors import ChainError
+
+    if ape_account is not None:
+        if keystore is not None:
+            raise ChainError("give either --keystore or --ape-account, not both")
+        keystore = ape_keyfile(ape_account)
+    return connect_client(rpc, keystore, dev_account, signing=True)
 
 
 def _connect(rpc: str | None) -> Web3:

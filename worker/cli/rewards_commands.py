@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
+from worker.cli.chain_commands import (
+    ApeAccountOption,
+    DevAccountOption,
+    JsonOption,
+    KeystoreOption,
+    RpcOption,
+    wallet_client,
+)
 from worker.cli.cli_output import emit_json, literal_errors, open_amount, say
-from worker.cli.serve_commands import ApeAccountOption, wallet_client
 
 if TYPE_CHECKING:
     from worker.rewards import Entitlement

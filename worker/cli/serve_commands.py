@@ -8,57 +8,24 @@ $OPENLEDGER_KEYSTORE_PASSWORD or a prompt) or, on a local Anvil, `--dev-account 
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
+from worker.cli.chain_commands import (
+    ApeAccountOption,
+    DevAccountOption,
+    JsonOption,
+    KeystoreOption,
+    RpcOption,
+    wallet_client,
+)
 from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, warn
 
 if TYPE_CHECKING:
-    from worker.chain.client import ChainClient
     from worker.rewards import EpochEvent
     from worker.serve import PaidAnswer
-
-ApeAccountOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ape-account",
-        help="Sign with this ape account (its keyfile in ~/.ape/accounts); passphrase from "
-        "$OPENLEDGER_KEYSTORE_PASSWORD or a prompt",
-    ),
-]
-
-
-def ape_keyfile(alias: str) -> Path:
-    """An ape account's keyfile: the same encrypted JSON format as an eth-account keystore."""
-    from worker.errors import ChainError
-
-    folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
-    path = folder / "accounts" / f"{alias}.json"
-    if not path.is_file():
-        raise ChainError(
-            f"no ape account {alias!r} (looked for {path}): create it with `ape accounts generate {alias}` "
-            f"or `ape accounts import {alias}`"
-        )
-    return path
-
-
-def wallet_client(
-    rpc: str | None, keystore: Path | None, dev_account: int | None, ape_account: str | None
-) -> ChainClient:
-    """A signing client: the key from the environment, a keystore, an ape account or a dev account."""
-    from worker.cli.datanet_commands import connect_client
-    from worker.errors import ChainError
-
-    if ape_account is not None:
-        if keystore is not None:
-            raise ChainError("give either --keystore or --ape-account, not both")
-        keystore = ape_keyfile(ape_account)
-    return connect_client(rpc, keystore, dev_account, signing=True)
 
 
 def _print_event(event: EpochEvent) -> None:
