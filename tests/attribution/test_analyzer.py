@@ -148,16 +148,15 @@ def test_single_query_paths_equal_the_vmap_path(which, trained_bert, trained_lla
             assert torch.equal(param, final[name])
 
 
-PER_MEMBER = AttributionArguments(  # without the head the checkpoints cannot share one stacked pass
-    features=FeatureArguments(projection_dim=64, include_head=False), score=ALL.score
-)
-
-
-@pytest.mark.parametrize("args", [ARGS, ALL, PER_MEMBER], ids=["final", "stacked", "per-member"])
-def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(trained_bert, records, args):
+@pytest.mark.parametrize("args", [ARGS, ALL, ALL], ids=["final", "stacked", "per-member"])
+def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(
+    trained_bert, records, args, request
+):
     """Serving answers and attributes from one forward pass: the label and logits it returns are the
     model's own prediction, and the features are those of the query labelled with that prediction."""
     analyzer = Analyzer(trained_bert, args)
+    if request.node.callspec.id == "per-member":  # a model whose checkpoints cannot share a stacked pass
+        analyzer.featurizer.can_stack_members = lambda: False
     for record in records[:4]:
         measured = analyzer.measure_query({"text": record["text"]})
         torch.testing.assert_close(measured.logits, analyzer.logits(record["text"]), atol=1e-5, rtol=1e-5)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from apecli import ape_env, ape_executable
 
 from worker.chain.anvil import free_port
 from worker.chain.deployment import CONTRACTS
@@ -19,29 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.timeout(300)
 def test_ape_run_deploy(contracts_built: Path, tmp_path: Path) -> None:
-    ape = Path(sys.executable).parent / "ape"
-    if not ape.is_file() and shutil.which("ape") is None:
-        pytest.skip("ape is not installed in this environment")
+    ape = ape_executable()
     port = free_port()
-    solcx = tmp_path / "solcx"  # ape-solidity looks only here for `solc-v<version>`
-    solcx.mkdir()
-    (solcx / "solc-v0.8.37").symlink_to(ROOT / "tools" / "solc" / "solc")
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join(
-            [
-                str(Path(sys.executable).parent),
-                str(ROOT / "node_modules" / ".bin"),
-                os.environ.get("PATH", ""),
-            ]
-        ),
-        "SOLCX_BINARY_PATH": str(solcx),
-        "OPENLEDGER_HOME": str(tmp_path / "home"),
-        # ape-foundry would otherwise use (or attach to a node already on) 127.0.0.1:8545
-        "APE_FOUNDRY_HOST": f"http://127.0.0.1:{port}",
-    }
+    env = ape_env(tmp_path, tmp_path / "home", f"http://127.0.0.1:{port}")
     done = subprocess.run(
-        [str(ape) if ape.is_file() else "ape", "run", "deploy", "--network", "ethereum:local:foundry"],
+        [ape, "run", "deploy", "--network", "ethereum:local:foundry"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -5,14 +5,13 @@ claim`) against a real Anvil: ape attaches to the test chain, the scripts sign w
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from apecli import ape_env, ape_executable
 
 from worker.chain.types import ModelStatus
 from worker.datanet.curation import review_contribution
@@ -28,33 +27,16 @@ OWNER, CURATOR, CONTRIBUTOR, MODEL_OWNER, WORKER, USER = 1, 2, 3, 7, 8, 9
 
 @pytest.fixture
 def ape_run(devnet, tmp_path):
-    ape = Path(sys.executable).parent / "ape"
-    if not ape.is_file() and shutil.which("ape") is None:
-        pytest.skip("ape is not installed in this environment")
-    solcx = tmp_path / "solcx"
-    solcx.mkdir()
-    (solcx / "solc-v0.8.37").symlink_to(ROOT / "tools" / "solc" / "solc")
+    ape = ape_executable()
     home = tmp_path / "home"
     (home / "deployments").mkdir(parents=True)
     shutil.copy(devnet.deployment.path, home / "deployments" / devnet.deployment.path.name)
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join(
-            [
-                str(Path(sys.executable).parent),
-                str(ROOT / "node_modules" / ".bin"),
-                os.environ.get("PATH", ""),
-            ]
-        ),
-        "SOLCX_BINARY_PATH": str(solcx),
-        "OPENLEDGER_HOME": str(home),
-        "IPFS_API": "",
-        "APE_FOUNDRY_HOST": devnet.w3.provider.endpoint_uri,  # ape attaches to the test chain
-    }
+    # ape attaches to the test chain; no Kubo inherited from the caller's shell
+    env = ape_env(tmp_path, home, devnet.w3.provider.endpoint_uri, IPFS_API="")
 
     def run(script: str, *args: str, account: int) -> str:
         command = [
-            str(ape) if ape.is_file() else "ape",
+            ape,
             "run",
             script,
             *args,

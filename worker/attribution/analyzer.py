@@ -220,23 +220,25 @@ class Analyzer:
         at every member stacked into one pass). An unlabelled classification query is measured on the
         class that same forward pass predicts, so answering and attributing cost one pass, not two."""
         self._check_queries([query])
-        predicted = self._unlabeled(query)
-        if predicted and not (self._final_only() or self.featurizer.can_stack_members()):
-            query, predicted = dict(query, label=self.predict(query["text"])), False
+        predicted, logits = self._unlabeled(query), None
+        final_only, stacked = self._final_only(), self.featurizer.can_stack_members()
+        if not (final_only or stacked) and self.spec.task == "classification":
+            logits = self.logits(query["text"])  # one pass per member below: the answer needs its own
+            if predicted:
+                query, predicted = dict(query, label=self.spec.labels[int(logits.argmax())]), False
         placeholder = dict(query, label=self.spec.labels[0]) if predicted else query
         example = self._encode_queries([placeholder])[0]
         project = self.featurizer.projector.project_flat
-        if self._final_only():
+        if final_only:
             g = self.featurizer.flat_gradient(example, "measurement", predicted)
             features, value, logits = [project(g.flat).cpu()], g.values, g.logits
-        elif self.featurizer.can_stack_members():
+        elif stacked:
             states = [state for _, state in self.members]
             g = self.featurizer.member_gradients(example, "measurement", states, predicted)
             features, value, logits = [row[None] for row in project(g.flat).cpu()], g.values[-1:], g.logits
-        else:  # one pass per member; the label (if any was missing) came from `predict`
+        else:
             outs = [self.featurizer.featurize([example], "measurement") for _ in self._each_member()]
             features, value = [o.features for o in outs], outs[-1].values
-            logits = self.logits(query["text"]) if self.spec.task == "classification" else None
         if predicted:
             query = dict(query, label=self.spec.labels[int(logits.argmax())])
         return MeasuredQuery(query, features, value.cpu(), None if logits is None else logits.cpu())

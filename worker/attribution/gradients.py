@@ -61,7 +61,8 @@ def tracked_parameters(model: torch.nn.Module, args: FeatureArguments) -> dict[s
     """The trainable parameters whose gradients are features: the LoRA matrices of the top
     `lora_layers` share of adapted blocks (to the nearest block, at least one for a positive share), and
     the head when `include_head`."""
-    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    named = dict(model.named_parameters())
+    trainable = {n: named[n] for n in trainable_names(model)}
     layers = sorted({d for n in trainable if (d := _layer_of(n)) is not None})
     count = max(1, math.floor(len(layers) * args.lora_layers + 0.5)) if args.lora_layers > 0 else 0
     kept = set(layers[len(layers) - count :]) if count else set()
