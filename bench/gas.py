@@ -1,12 +1,18 @@
-"""Gas per user operation on a fresh Anvil, and contributor payouts: direct transfers vs root + claims.
+"""Gas per user operation on a fresh Anvil, contributor payouts (direct transfers vs root + claims), and
+our figures beside the reference figures of issue 12.
 
-`make bench-gas` (or `python bench/gas.py [--json]`). Numbers are receipts' `gasUsed` on Anvil (prague):
-each operation once, in the order a real lifecycle runs them. Payout comparison at 10, 100, 1000
-contributors, every recipient a fresh address (both ways pay the same zero-to-nonzero balance write):
+`make bench-gas` (or `python bench/gas.py [--json]`). Numbers are receipts' `gasUsed` on Anvil (prague,
+the project's compiler settings): each operation once, in the order a real lifecycle runs them. Payout
+comparison at 10, 100, 1000 contributors, every recipient a fresh address (both ways pay the same
+zero-to-nonzero balance write):
 - transfers: one ERC20 `transfer` transaction per contributor, sent as a batch (automine off, then
   mined), gas summed over all receipts;
 - Merkle: one `postEpochRoot` + `finalizeEpoch`, then one `claim` per contributor (all of them at 10 and
-  100; at 1000 a sample of 20 claims, extrapolated by their mean: the output says so).
+  100; at 1000 a sample of 20 claims, extrapolated by their mean: the output says so). The claimed
+  bitmap packs 256 leaves per storage word: the first claim of a word writes it from zero, the others
+  update it, so the first claim (leaf 0) is reported apart as the worst case. A model's very first
+  epoch also writes its epoch counter and reservation from zero: it is posted once before the
+  measured ones (reported as "first epoch of a model"), so the 10/100/1000 rows compare like with like.
 """
 
 from __future__ import annotations
@@ -35,6 +41,16 @@ OPEN = 10**18
 SIZES = (10, 100, 1000)
 CLAIM_SAMPLE = 20
 TRANSFER_GAS_LIMIT = 100_000
+WORKER_STAKE = 10_000 * OPEN  # backs a 500 OPEN bounty and the largest epoch root at 1.5x collateral
+FLAT_TOLERANCE = 0.02  # post + finalize may vary by this share across 10/100/1000 contributors
+
+# Measured by the issue's author on one Anvil with the same compiler (prague, optimizer 200 runs).
+REFERENCES = {
+    "vana_add_file": ("Vana DataRegistry.addFile (stores a URL, no stake)", 181_850),
+    "uniswap_claim": ("Uniswap MerkleDistributor.claim", 76_389),
+    "vana_end_to_end": ("Vana file end to end (add + proof + reward)", 1_389_915),
+}
+TARGETS = {"contribute": 170_000, "claim": 85_000, "end_to_end": 300_000, "epoch": 200_000}
 
 
 @dataclass
@@ -45,18 +61,19 @@ class Payout:
     root_finalize: int
     claims_total: int
     claims_measured: int
+    first_claim: int  # leaf 0: writes its bitmap word from zero, to a fresh address
 
     @property
     def merkle_total(self) -> int:
         return self.root_post + self.root_finalize + self.claims_total
 
-
-def reward_tree(entries: list[tuple[str, int]]) -> ClaimTree:
-    return ClaimTree.of(entries)
+    @property
+    def epoch(self) -> int:
+        return self.root_post + self.root_finalize
 
 
 def lifecycle_gas(chain: LocalChain) -> tuple[dict[str, int], int]:
-    """Run one datanet -> model -> payment -> epoch -> claim lifecycle; gas of each step, and the model id."""
+    """Run one datanet -> model -> payment lifecycle; gas of each step, and the model id."""
     c = chain.client
     gov, owner, curator, contributor, permit_user = c(0), c(1), c(2), c(3), c(4)
     model_owner, worker, payer = c(5), c(6), c(7)
@@ -70,7 +87,7 @@ def lifecycle_gas(chain: LocalChain) -> tuple[dict[str, int], int]:
     datanet_id = created.created_id
     gas["approve stake (ERC20)"] = contributor.token.approve(owner.datanets.address, 10 * OPEN).gas_used
     first = contributor.datanets.contribute(datanet_id, "bafy-a", 2048, 40)
-    gas["contribute"] = first.gas_used
+    gas["contribute (with stake)"] = first.gas_used
     gas["contribute with permit (no approve)"] = permit_user.datanets.contribute_with_permit(
         datanet_id, "bafy-b", 1024, 20
     ).gas_used
@@ -86,9 +103,9 @@ def lifecycle_gas(chain: LocalChain) -> tuple[dict[str, int], int]:
     model_owner.token.approve(owner.models.address, 500 * OPEN)
     job = model_owner.models.request_training(model.created_id, 500 * OPEN)
     gas["request training (bounty escrow)"] = job.gas_used
-    worker.token.approve(owner.workers.address, 300 * OPEN)
-    gas["register worker (stake)"] = worker.workers.register_worker(300 * OPEN, "http://worker").gas_used
-    gas["claim job (lease)"] = worker.models.claim_job(job.created_id).gas_used
+    worker.token.approve(owner.workers.address, WORKER_STAKE)
+    gas["register worker (stake)"] = worker.workers.register_worker(WORKER_STAKE, "http://worker").gas_used
+    gas["claim job (lease, collateral)"] = worker.models.claim_job(job.created_id).gas_used
     gas["submit result"] = worker.models.submit_result(
         job.created_id, "bafyadapter", "bafymetrics", keccak(text="attr"), "bafyreport"
     ).gas_used
@@ -142,7 +159,7 @@ def merkle_gas(
     chain: LocalChain, model_id: int, epoch: int, recipients: list[str], amounts: list[int]
 ) -> Payout:
     worker, anyone = chain.client(6), chain.client(8)
-    tree = reward_tree(list(zip(recipients, amounts, strict=True)))
+    tree = ClaimTree.of(list(zip(recipients, amounts, strict=True)))
     total = sum(amounts)
     post = worker.vault.post_epoch_root(model_id, epoch, tree.root, total, f"bafyepoch{epoch}").gas_used
     chain.dev.increase_time(worker.vault.challenge_window() + 1)
@@ -150,24 +167,55 @@ def merkle_gas(
     n = len(recipients)
     sample = range(n) if n <= 100 else range(0, n, n // CLAIM_SAMPLE)
     claims = [
-        anyone.vault.claim(model_id, epoch, recipients[i], amounts[i], tree.proof(i)).gas_used for i in sample
+        anyone.vault.claim(model_id, epoch, i, recipients[i], amounts[i], tree.proof(i)).gas_used
+        for i in sample
     ]
     claims_total = sum(claims) if n <= 100 else round(sum(claims) / len(claims) * n)
-    return Payout(n, 0, post, finalize, claims_total, len(claims))
+    return Payout(n, 0, post, finalize, claims_total, len(claims), claims[0])
 
 
-def payouts(chain: LocalChain, model_id: int) -> list[Payout]:
+def payouts(chain: LocalChain, model_id: int) -> tuple[Payout, list[Payout]]:
+    """The model's first epoch (one contributor), then an epoch per size: (first, [by size])."""
     payer = chain.client(7)
-    needed = 2 * sum(SIZES) * OPEN * 2  # contributors get 50% of payments; room for both payout methods
+    needed = 2 * (sum(SIZES) + 1) * OPEN * 2  # contributors get 50% of payments; both payout methods
     payer.vault.pay_for_inference(model_id, needed // OPEN, keccak(text="fund the pool"))
+    first = merkle_gas(chain, model_id, 0, _fresh_addresses(1, "first"), [OPEN])
     results = []
-    for epoch, n in enumerate(SIZES):
+    for epoch, n in enumerate(SIZES, start=1):
         amounts = [OPEN + i for i in range(n)]
         direct = transfers_gas(chain, payer, _fresh_addresses(n, f"direct-{n}"), amounts)
         payout = merkle_gas(chain, model_id, epoch, _fresh_addresses(n, f"merkle-{n}"), amounts)
         payout.transfers_total = direct
         results.append(payout)
-    return results
+    return first, results
+
+
+def comparison(ops: dict[str, int], first: Payout, results: list[Payout]) -> list[dict[str, Any]]:
+    """Our figures beside the issue's references and targets."""
+    by_size = {r.contributors: r for r in results}
+    mean_claim = by_size[100].claims_total // 100
+    worst_claim = max(r.first_claim for r in results)
+    contribute, accept = ops["contribute (with stake)"], ops["review: accept"]
+    epochs = [r.epoch for r in results]
+    flat = (max(epochs) - min(epochs)) <= FLAT_TOLERANCE * max(epochs)
+    rows = [
+        ("contribute (with stake)", contribute, "vana_add_file", "contribute", True),
+        ("claim (mean of 100, fresh recipients)", mean_claim, "uniswap_claim", "claim", True),
+        ("claim (first of its bitmap word: worst case)", worst_claim, "uniswap_claim", "claim", True),
+        ("one file end to end (contribute + review + mean claim)", contribute + accept + mean_claim,
+         "vana_end_to_end", "end_to_end", True),
+    ]
+    rows += [(f"epoch post + finalize, {r.contributors} contributors", r.epoch, None, "epoch", flat)
+             for r in results]
+    rows.append(("epoch post + finalize, first epoch of a model", first.epoch, None, "epoch", True))
+    return [_comparison_row(*row) for row in rows]
+
+
+def _comparison_row(name: str, ours: int, ref: str | None, target: str, also: bool) -> dict[str, Any]:
+    label, figure = REFERENCES[ref] if ref else ("", None)
+    limit = TARGETS[target]
+    return {"measure": name, "ours": ours, "reference": label, "referenceGas": figure, "target": limit,
+            "met": ours <= limit and also}
 
 
 def _row(cells: tuple[Any, ...]) -> str:
@@ -176,53 +224,43 @@ def _row(cells: tuple[Any, ...]) -> str:
     return "  " + " ".join(parts) + ("  " + cells[-1] if len(cells) > len(widths) else "")
 
 
-def _print(ops: dict[str, int], results: list[Payout], seconds: float) -> None:
-    print("Gas per user operation (Anvil, prague, optimizer 200 runs; one run each)\n")
-    width = max(len(k) for k in ops) + 2
-    for name, gas in ops.items():
-        print(f"  {name:<{width}}{gas:>10,}")
+def _print_payouts(results: list[Payout]) -> None:
     print("\nPaying N contributors: N direct ERC20 transfers vs one epoch root + N claims\n")
-    print(
-        _row(
-            (
-                "N",
-                "transfers",
-                "per head",
-                "root post",
-                "finalize",
-                "N claims",
-                "per claim",
-                "merkle total",
-                "note",
-            )
-        )
-    )
+    header = ("N", "transfers", "per head", "root post", "finalize", "N claims", "per claim", "merkle total")
+    print(_row((*header, "note")))
     for r in results:
-        measured = r.claims_measured == r.contributors
         note = (
             "all claims measured"
-            if measured
+            if r.claims_measured == r.contributors
             else f"{r.claims_measured} claims sampled, mean x {r.contributors}"
         )
-        print(
-            _row(
-                (
-                    r.contributors,
-                    r.transfers_total,
-                    r.transfers_total // r.contributors,
-                    r.root_post,
-                    r.root_finalize,
-                    r.claims_total,
-                    r.claims_total // r.contributors,
-                    r.merkle_total,
-                    note,
-                )
-            )
-        )
+        cells = (r.contributors, r.transfers_total, r.transfers_total // r.contributors, r.root_post,
+                 r.root_finalize, r.claims_total, r.claims_total // r.contributors, r.merkle_total, note)
+        print(_row(cells))
     print(
         "\n  transfers: paid by the distributor, one tx each (21k base included), measured as a mined batch."
     )
     print("  merkle: the poster pays root post + finalize whatever N; each contributor pays its own claim.")
+
+
+def _print_comparison(rows: list[dict[str, Any]]) -> None:
+    print("\nAgainst issue 12 (references measured by the issue on one Anvil with the same compiler)\n")
+    width = max(len(r["measure"]) for r in rows) + 2
+    print(f"  {'measure':<{width}}{'ours':>10}  {'target':>9}  {'':5}reference")
+    for r in rows:
+        reference = f"{r['reference']} {r['referenceGas']:,}" if r["referenceGas"] else ""
+        verdict = "ok" if r["met"] else "MISS"
+        print(f"  {r['measure']:<{width}}{r['ours']:>10,}  <={r['target']:>7,}  {verdict:<5}{reference}")
+    print(f"  (epoch rows must also be flat: within {FLAT_TOLERANCE:.0%} of each other)")
+
+
+def _print(ops: dict[str, int], results: list[Payout], rows: list[dict[str, Any]], seconds: float) -> None:
+    print("Gas per user operation (Anvil, prague, optimizer 200 runs; one run each)\n")
+    width = max(len(k) for k in ops) + 2
+    for name, gas in ops.items():
+        print(f"  {name:<{width}}{gas:>10,}")
+    _print_payouts(results)
+    _print_comparison(rows)
     print(f"\n  ({seconds:.1f} s)")
 
 
@@ -234,27 +272,25 @@ def main() -> None:
     chain = LocalChain.start(anvil_config=AnvilConfig(accounts=12))
     try:
         ops, model_id = lifecycle_gas(chain)
-        results = payouts(chain, model_id)
-        first = results[0]  # epoch 0, 10 contributors
-        ops["post epoch root"] = first.root_post
-        ops["finalize epoch"] = first.root_finalize
-        ops[f"claim (mean of {first.contributors}, proof depth ~4)"] = (
-            first.claims_total // first.contributors
-        )
+        first, results = payouts(chain, model_id)
+        ten = results[0]
+        ops["post epoch root (first of a model)"] = first.root_post
+        ops["post epoch root"] = ten.root_post
+        ops["finalize epoch"] = ten.root_finalize
+        ops[f"claim (mean of {ten.contributors}, proof depth ~4)"] = ten.claims_total // ten.contributors
     finally:
         chain.stop()
+    rows = comparison(ops, first, results)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "operations": ops,
-                    "payouts": [asdict(r) | {"merkle_total": r.merkle_total} for r in results],
-                },
-                indent=2,
-            )
-        )
+        payload = {
+            "operations": ops,
+            "firstEpoch": asdict(first),
+            "payouts": [asdict(r) | {"merkle_total": r.merkle_total} for r in results],
+            "comparison": rows,
+        }
+        print(json.dumps(payload, indent=2))
     else:
-        _print(ops, results, time.monotonic() - started)
+        _print(ops, results, rows, time.monotonic() - started)
 
 
 if __name__ == "__main__":

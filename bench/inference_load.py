@@ -254,8 +254,8 @@ def run_load(
 
 def _claims(actors: Actors, model_id: int, epoch: int, entries: list[tuple[str, int]]) -> int:
     tree, anyone = ClaimTree.of(entries), actors.client(actors.user)
-    sample = entries[:: max(1, len(entries) // CLAIM_SAMPLE)][:CLAIM_SAMPLE]
-    gas = [anyone.vault.claim(model_id, epoch, a, v, tree.proof_for(a, v)).gas_used for a, v in sample]
+    sample = range(0, len(entries), max(1, len(entries) // CLAIM_SAMPLE))[:CLAIM_SAMPLE]
+    gas = [anyone.vault.claim(model_id, epoch, i, *entries[i], tree.proof(i)).gas_used for i in sample]
     return int(statistics.mean(gas))
 
 
@@ -269,7 +269,7 @@ def real_epoch_gas(actors: Actors, store: LocalStore, model_id: int, receipts: A
     posted = next(e for e in service.tick() if e.action == "posted")
     actors.chain.dev.increase_time(worker.vault.challenge_window() + 1)
     finalized = next(e for e in service.tick() if e.action == "finalized")
-    cid = worker.vault.get_epoch(model_id, posted.epoch).report_cid
+    cid = worker.vault.report_cid(model_id, posted.epoch)
     report = load_report(store, cid)
     claim = _claims(actors, model_id, posted.epoch, list(report.amounts.items()))
     return EpochGas(
@@ -288,7 +288,7 @@ def synthetic_epoch_gas(actors: Actors, store: LocalStore, model_id: int, size: 
     entries = [(a, 10**9 + i) for i, a in enumerate(accounts)]
     tree = ClaimTree.of(entries)
     cid = store.add(canonical_json({"amounts": {a: str(v) for a, v in entries}, "tree": tree.tree.dump()}))
-    if worker.vault.pool(model_id).unallocated < sum(v for _, v in entries):  # unused prepaid requests
+    if worker.vault.pool(model_id).available < sum(v for _, v in entries):  # unused prepaid requests
         actors.client(actors.user).vault.pay_for_inference(model_id, 1)
     epoch = worker.vault.next_epoch(model_id)
     post = worker.vault.post_epoch_root(model_id, epoch, tree.root, sum(v for _, v in entries), cid)

@@ -7,6 +7,7 @@ is in $OPENLEDGER_APE_ACCOUNT (ape prompts for its passphrase), or ape's first t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -60,11 +61,12 @@ def main() -> Deployment:
         raise RuntimeError(f"provider {provider.name} has no HTTP endpoint to deploy through")
     signer = ApeAccountSigner(_account())
     keep_admin = os.environ.get("OPENLEDGER_KEEP_DEPLOYER_ADMIN") == "1"
+    profile = os.environ.get("OPENLEDGER_DEPLOY_PROFILE", "local")
     print(f"deploying OpenLedger to {rpc_url} (chain {provider.chain_id}) from {signer.source}")
     deployment = deploy_system(
         connect(rpc_url),
         signer,
-        DeploymentConfig(keep_deployer_admin=keep_admin),
+        dataclasses.replace(DeploymentConfig.for_profile(profile), keep_deployer_admin=keep_admin),
         progress=lambda line: print(f"  {line}"),
     )
     for name, address in deployment.addresses.items():

@@ -2,7 +2,11 @@
 model bound to an exact Datanet version (its training spec on content storage) and post a training job
 with an escrowed bounty for workers to claim.
 
-From `ape console`: `from scripts.request_training import request_training`."""
+`ape run request_training --model ID --bounty 500`: post another job for an existing model. Only its owner,
+or an account the owner approved (`openledger model approve-requester`), may: anyone else is told so
+before any gas is spent.
+
+From `ape console`: `from scripts.request_training import request_training, retrain`."""
 
 from __future__ import annotations
 
@@ -28,27 +32,50 @@ def request_training(
     return int(model_id), int(job_id)
 
 
+def retrain(client: Any, model_id: int, bounty: int) -> int:
+    """Post another training job for `model_id`; NotApprovedRequesterError (nothing sent) for a stranger."""
+    return int(client.models.request_training(model_id, bounty).created_id)
+
+
+def _new_spec(client: Any, datanet_id: int, base: str, labels: str, epochs: int) -> Any:
+    from worker.datanet.state import fetch_metadata, require_datanet
+    from worker.storage import open_store
+    from worker.train import TrainingSpec
+
+    metadata = fetch_metadata(open_store(), datanet_id, require_datanet(client, datanet_id))
+    label_list = [x.strip() for x in labels.split(",") if x.strip()] or list(metadata.labels)
+    return TrainingSpec(base_model=base, task=metadata.task, labels=tuple(label_list), epochs=epochs)
+
+
 @click.command(cls=ConnectedProviderCommand, short_help="Register a model and request its training")
-@click.option("--datanet", "datanet_id", type=int, required=True)
-@click.option("--version", "version_id", type=int, required=True)
+@click.option("--model", "model_id", type=int, default=None, help="Retrain this existing model instead")
+@click.option("--datanet", "datanet_id", type=int, default=None)
+@click.option("--version", "version_id", type=int, default=None)
 @click.option("--base", default="minilm", help="Base model (catalogue name or local path)")
 @click.option("--labels", default="", help="Comma-separated labels (default: the Datanet's)")
 @click.option("--epochs", default=3, type=int)
 @click.option("--price", default="2", help="OPEN per inference")
 @click.option("--bounty", default="500", help="OPEN paid to the worker whose result is finalized")
 @account_options
-def cli(provider, datanet_id, version_id, base, labels, epochs, price, bounty, account, test_account):
-    from worker.datanet.state import fetch_metadata, require_datanet
-    from worker.storage import open_store
-    from worker.train import TrainingSpec
+def cli(
+    provider, model_id, datanet_id, version_id, base, labels, epochs, price, bounty, account, test_account
+):
+    from worker.errors import OpenLedgerError
 
     client = client_for(provider, account, test_account)
-    metadata = fetch_metadata(open_store(), datanet_id, require_datanet(client, datanet_id))
-    label_list = [x.strip() for x in labels.split(",") if x.strip()] or list(metadata.labels)
-    spec = TrainingSpec(base_model=base, task=metadata.task, labels=tuple(label_list), epochs=epochs)
-    model_id, job_id = request_training(
-        client, datanet_id, version_id, spec, parse_open(price), parse_open(bounty)
-    )
+    try:
+        if model_id is not None:
+            job_id = retrain(client, model_id, parse_open(bounty))
+            click.echo(f"training job {job_id} posted for model {model_id} with a {bounty} OPEN bounty")
+            return
+        if datanet_id is None or version_id is None:
+            raise click.UsageError("give --datanet and --version for a new model, or --model ID to retrain")
+        spec = _new_spec(client, datanet_id, base, labels, epochs)
+        model_id, job_id = request_training(
+            client, datanet_id, version_id, spec, parse_open(price), parse_open(bounty)
+        )
+    except OpenLedgerError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"model {model_id} registered on datanet {datanet_id} v{version_id}; training job {job_id} "
         f"posted with a {bounty} OPEN bounty"

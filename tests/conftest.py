@@ -3,7 +3,8 @@
 Everything here is opt-in and session-scoped, and importing this file is cheap: web3 and the chain
 package are imported inside the fixtures, so tests of storage, data, training or attribution pay nothing.
 
-- `contracts_built`: runs `forge build` once if an artifact under out/ is missing or older than its source.
+- `contracts_built`: runs `forge build` (contracts only) once if an artifact under out/ is missing or older
+  than its source.
 - `anvil_rpc`: one Anvil for the session (free port, deterministic dev accounts).
 - `devnet` / `admin_devnet`: a LocalChain each (two deployments on that Anvil: governance-only, and one
   whose deployer kept its admin roles), rewound with evm_snapshot/evm_revert around every test.
@@ -51,8 +52,13 @@ def contracts_built() -> Path:
     """out/ holds current artifacts of every protocol contract (forge build runs only when needed)."""
     if _artifacts_stale():
         forge = shutil.which("forge") or str(ROOT / "node_modules" / ".bin" / "forge")
+        # The contracts only: Python tests never need the forge test suite compiled (nor wait for it).
         done = subprocess.run(
-            [forge, "build", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600
+            [forge, "build", "--quiet", "--skip", "tests/**"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if done.returncode != 0:
             pytest.fail(f"forge build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

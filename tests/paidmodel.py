@@ -121,13 +121,15 @@ def make_live_model(chain: LocalChain, store: LocalStore, base: Path, task: str,
     return LiveModel(chain, store, model_id, job_id, adapter_cid, report_cid, task)
 
 
-def second_live_model(live: LiveModel, price: int = PRICE) -> int:
-    """Another live model on the same version and bundle (no retraining), served by the same worker."""
+def second_live_model(live: LiveModel, price: int = PRICE, version_id: int | None = None) -> int:
+    """Another live model on the same bundle (no retraining), served by the same worker; bound to the
+    same Datanet version, or to `version_id` of that Datanet."""
     owner, worker = live.client(MODEL_OWNER), live.client(WORKER)
     first = owner.models.get_model(live.model_id)
     job = owner.models.get_job(live.job_id).result
+    version = version_id or first.version_id
     model_id = owner.models.register_model(
-        first.datanet_id, first.version_id, first.base_model, first.training_spec_cid, price
+        first.datanet_id, version, first.base_model, first.training_spec_cid, price
     ).created_id
     job_id = owner.models.request_training(model_id, 100 * OPEN).created_id
     worker.models.claim_job(job_id)

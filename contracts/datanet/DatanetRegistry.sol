@@ -38,7 +38,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
     mapping(uint256 contributionId => Contribution) private _contributions;
     mapping(uint256 datanetId => mapping(uint256 versionId => Version)) private _versions;
     mapping(uint256 datanetId => mapping(address account => bool)) private _curators;
-    mapping(uint256 datanetId => mapping(bytes32 cidHash => uint256 contributionId)) private _byCid;
+    mapping(uint256 datanetId => mapping(bytes32 contributorCidHash => uint256 contributionId)) private _byCid;
     mapping(uint256 datanetId => uint256) private _accepted;
 
     /// @notice Deploy the registry for `token_`, giving DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE to `admin`.
@@ -257,8 +257,12 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
     }
 
     /// @inheritdoc IDatanetRegistry
-    function contributionIdByCid(uint256 datanetId, string calldata contentCid) external view returns (uint256) {
-        return _byCid[datanetId][keccak256(bytes(contentCid))];
+    function contributionIdByCid(uint256 datanetId, address contributor, string calldata contentCid)
+        external
+        view
+        returns (uint256)
+    {
+        return _byCid[datanetId][_contributorCidKey(contributor, contentCid)];
     }
 
     /// @inheritdoc IDatanetRegistry
@@ -276,7 +280,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         Datanet storage d = _existingDatanet(datanetId);
         if (bytes(contentCid).length == 0) revert EmptyCid();
         if (byteSize == 0 || recordCount == 0) revert EmptyContribution(byteSize, recordCount);
-        bytes32 cidHash = keccak256(bytes(contentCid));
+        bytes32 cidHash = _contributorCidKey(msg.sender, contentCid);
         uint256 previous = _byCid[datanetId][cidHash];
         // Only a Withdrawn (never reviewed) contribution frees its CID for a new submission.
         if (previous != 0 && _contributions[previous].status != ContributionStatus.Withdrawn) {
@@ -300,6 +304,11 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         emit ContributionSubmitted(
             contributionId, datanetId, msg.sender, contentCid, byteSize, recordCount, stake, c.submittedAt
         );
+    }
+
+    /// @dev A CID is owned per contributor: a front-runner submitting the same CID gets its own record.
+    function _contributorCidKey(address contributor, string calldata contentCid) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(contributor, contentCid));
     }
 
     function _pullStake(uint256 stake) private {

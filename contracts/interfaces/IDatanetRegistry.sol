@@ -138,7 +138,7 @@ interface IDatanetRegistry {
     error NotDatanetOwner(uint256 datanetId, address caller);
     error NotCurator(uint256 datanetId, address caller);
     error NotContributor(uint256 contributionId, address caller);
-    /// @notice The same content CID is already Pending, Accepted or Rejected in this datanet.
+    /// @notice The caller already has this content CID Pending, Accepted or Rejected in this datanet.
     error DuplicateContribution(uint256 datanetId, string contentCid);
     /// @notice A contribution must declare at least one byte and one record.
     error EmptyContribution(uint64 byteSize, uint32 recordCount);
@@ -175,7 +175,7 @@ interface IDatanetRegistry {
     /// @notice Submit a content CID to a datanet, escrowing the datanet's `stakePerContribution` from
     ///         the caller (needs a prior `approve` of the registry).
     /// @dev Anyone may call. Emits {ContributionSubmitted}. Reverts: UnknownDatanet, EmptyCid,
-    ///      EmptyContribution (byteSize or recordCount 0), DuplicateContribution (same CID Pending,
+    ///      EmptyContribution (byteSize or recordCount 0), DuplicateContribution (the caller's same CID Pending,
     ///      Accepted or Rejected in this datanet; a Withdrawn CID may be resubmitted), ERC20 errors.
     /// @return contributionId the new id (1, 2, ..., global across datanets).
     function contribute(uint256 datanetId, string calldata contentCid, uint64 byteSize, uint32 recordCount)
@@ -259,8 +259,13 @@ interface IDatanetRegistry {
     function isCurator(uint256 datanetId, address account) external view returns (bool);
     /// @notice Number of contributions accepted in a datanet (0 for unknown datanets).
     function acceptedCount(uint256 datanetId) external view returns (uint256);
-    /// @notice Latest contribution id submitted with this CID in this datanet, 0 if none.
-    function contributionIdByCid(uint256 datanetId, string calldata contentCid) external view returns (uint256);
+    /// @notice Latest contribution id `contributor` submitted with this CID in this datanet, 0 if none.
+    ///         Contributions are keyed by (contributor, CID): copying someone's pending CID in front of
+    ///         their transaction neither blocks it nor takes its place.
+    function contributionIdByCid(uint256 datanetId, address contributor, string calldata contentCid)
+        external
+        view
+        returns (uint256);
     /// @notice Sum of the stakes the registry still holds (Pending, and Accepted not yet released).
     function totalStakeHeld() external view returns (uint256);
     /// @notice Upper bound on a new datanet's review period, set by governance.

@@ -6,8 +6,10 @@ import {IChallengeSettlement} from "./IChallengeSettlement.sol";
 /// @title IModelRegistry
 /// @notice Models bound to exact datanet versions, training jobs with escrowed bounties and leases,
 ///         challengeable results, and the live adapter of each model.
-/// @dev Job lifecycle: Open -> Claimed (lease) -> Submitted -> [Challenged -> Open | Submitted] ->
-///      Finalized; Open (or Claimed with an expired lease) -> Cancelled. Bounties, challenge bonds and
+/// @dev Job lifecycle: Open -> Claimed (lease) -> Submitted -> [Challenged -> Open (upheld, lapsed) |
+///      Submitted (rejected; window reopened)] -> Finalized; Open (or Claimed with an expired lease, or
+///      past the job's hard deadline) -> Cancelled. A finalized job makes its model Live when the model has
+///      no active provider; otherwise the owner accepts it with {activateResult}. Bounties, challenge bonds and
 ///      payouts are token wei; payouts are credited and pulled with {withdraw}. Challenge parameters,
 ///      payouts and their events/errors are shared with RewardVault: see {IChallengeSettlement}.
 interface IModelRegistry is IChallengeSettlement {
@@ -56,21 +58,26 @@ interface IModelRegistry is IChallengeSettlement {
         uint256 bounty;
         JobStatus status;
         address worker;
+        uint64 requestedAt;
+        uint64 claimedAt;
         uint64 leaseExpiresAt;
         uint64 challengeDeadline;
-        address challenger;
-        uint256 challengeBond;
-        string challengeReasonCid;
+        uint256 lockedStake;
+        Dispute dispute;
         Result result;
     }
 
     /// @notice Governance parameters, as returned by {params}.
     struct Params {
         uint64 leaseDuration;
+        uint64 maxLeaseTime;
+        uint64 jobDeadline;
         uint64 challengeWindow;
+        uint64 rulingPeriod;
         uint256 challengeBond;
         uint256 slashAmount;
         uint16 challengerRewardBps;
+        uint16 collateralBps;
         address treasury;
     }
 
@@ -90,7 +97,10 @@ interface IModelRegistry is IChallengeSettlement {
     /// @notice `worker` is the lease holder whose expired lease was dropped (0 when the job was Open).
     event JobCancelled(uint256 indexed jobId, address indexed requester, uint256 refund, address worker);
     /// @notice `previousWorker` is the holder of the expired lease taken over (0 when the job was Open).
-    event JobClaimed(uint256 indexed jobId, address indexed worker, uint64 leaseExpiresAt, address previousWorker);
+    ///         `collateral` is the stake the claim locked.
+    event JobClaimed(
+        uint256 indexed jobId, address indexed worker, uint64 leaseExpiresAt, address previousWorker, uint256 collateral
+    );
     event LeaseRenewed(uint256 indexed jobId, address indexed worker, uint64 leaseExpiresAt);
     event JobReleased(uint256 indexed jobId, address indexed worker);
     event ResultSubmitted(
@@ -102,7 +112,25 @@ interface IModelRegistry is IChallengeSettlement {
         string reportCid,
         uint64 challengeDeadline
     );
-    event ResultChallenged(uint256 indexed jobId, address indexed challenger, uint256 bond, string reasonCid);
+    event ResultChallenged(
+        uint256 indexed jobId, address indexed challenger, uint256 bond, string reasonCid, uint64 rulingDeadline
+    );
+    /// @notice A rejected challenge reopened the window: the result can be challenged until `challengeDeadline`.
+    event ChallengeWindowReopened(uint256 indexed jobId, uint64 challengeDeadline);
+    /// @notice Nobody ruled on the challenge in time: the result was voided (job Open), nobody slashed,
+    ///         the bond credited back to the challenger.
+    event ChallengeLapsed(uint256 indexed jobId, address indexed challenger, address indexed worker, uint256 bond);
+    /// @notice The job finalized while `modelId` has an active provider: its owner may activate it.
+    event ResultAwaitingOwner(uint256 indexed modelId, uint256 indexed jobId, address indexed worker);
+    /// @notice The model's owner approved (or disapproved) `account` to request training for it.
+    event RequesterSet(uint256 indexed modelId, address indexed account, bool approved);
+    /// @notice The RewardVault struck down an epoch root of `provider`: the model has no provider until its
+    ///         owner activates a new result.
+    event ProviderRevoked(uint256 indexed modelId, address indexed provider);
+    /// @notice The RewardVault allowed to revoke providers was bound (once).
+    event RewardVaultBound(address rewardVault);
+    event MaxLeaseTimeSet(uint64 maxLeaseTime);
+    event JobDeadlineSet(uint64 jobDeadline);
     /// @notice upheld: job back to Open and result cleared; `slashed` taken from `worker`, challenger got
     ///         `challengerPayout` (bond + reward), treasury `treasuryPayout`. Rejected: the bond
     ///         (`treasuryPayout`) went to the treasury and the job is Submitted again.
@@ -139,6 +167,18 @@ interface IModelRegistry is IChallengeSettlement {
     error LeaseExpired(uint256 jobId, uint64 leaseExpiresAt);
     error ChallengeWindowClosed(uint256 jobId, uint64 challengeDeadline);
     error ChallengeWindowOpen(uint256 jobId, uint64 challengeDeadline);
+    /// @notice Only the model's owner, or an address it approved with {setRequester}, posts training.
+    error NotApprovedRequester(uint256 modelId, address caller);
+    /// @notice Renewal would not extend the lease: the claim reached its cap `claimedAt + maxLeaseTime`.
+    error LeaseCapReached(uint256 jobId, uint64 cap);
+    /// @notice No claims after the job's hard deadline `requestedAt + jobDeadline`.
+    error JobDeadlinePassed(uint256 jobId, uint64 hardDeadline);
+    /// @notice The job is already the model's live result.
+    error AlreadyLive(uint256 modelId, uint256 jobId);
+    /// @notice Only the bound RewardVault revokes providers.
+    error NotRewardVault(address caller);
+    /// @notice {bindRewardVault} was already called.
+    error RewardVaultAlreadyBound(address rewardVault);
 
     // ------------------------------------------------------------------ models
 
@@ -159,23 +199,48 @@ interface IModelRegistry is IChallengeSettlement {
 
     // ------------------------------------------------------------------ jobs
 
+    /// @notice Approve (or disapprove) `account` to request training for `modelId`.
+    /// @dev Model owner. Emits {RequesterSet}. Reverts {UnknownModel}, {NotModelOwner}, {ZeroAddress}.
+    function setRequester(uint256 modelId, address account, bool approved) external;
+
+    /// @notice Make finalized job `jobId` its model's live result: its adapter and worker replace the
+    ///         current ones. This is how an owner accepts a retrained model.
+    /// @dev Model owner. Emits {ModelLive}. Reverts {UnknownJob}, {NotModelOwner}, {InvalidJobStatus},
+    ///      {AlreadyLive}.
+    function activateResult(uint256 jobId) external;
+
+    /// @notice Remove `provider` as `modelId`'s compute provider (no-op if it no longer is).
+    /// @dev The bound RewardVault, when a challenge against `provider`'s epoch root is upheld. Emits
+    ///      {ProviderRevoked}. Reverts {NotRewardVault}.
+    function revokeProvider(uint256 modelId, address provider) external;
+
+    /// @notice Bind the RewardVault that may revoke providers; callable once.
+    /// @dev DEFAULT_ADMIN_ROLE. Emits {RewardVaultBound}. Reverts {RewardVaultAlreadyBound}, {ZeroAddress}.
+    function bindRewardVault(address vault) external;
+
+    // ------------------------------------------------------------------ jobs
+
     /// @notice Post a training job for `modelId`, escrowing `bounty` tokens from the caller.
-    /// @dev Anyone (usually the owner). Emits {TrainingRequested}. Reverts {UnknownModel}, {ZeroAmount}.
+    /// @dev Model owner or an approved requester. Emits {TrainingRequested}. Reverts {UnknownModel},
+    ///      {NotApprovedRequester}, {ZeroAmount}.
     function requestTraining(uint256 modelId, uint256 bounty) external returns (uint256 jobId);
 
-    /// @notice Cancel a job nobody works on (Open, or Claimed with an expired lease); bounty back.
+    /// @notice Cancel a job nobody finished: Open, or Claimed with an expired lease, or Claimed past the
+    ///         job's hard deadline (requestedAt + jobDeadline) whatever the lease; bounty back.
     /// @dev Requester. Emits {JobCancelled}. Reverts {UnknownJob}, {NotRequester}, {InvalidJobStatus},
     ///      {LeaseStillActive}.
     function cancelJob(uint256 jobId) external;
 
-    /// @notice Take a lease on a job: Open, or Claimed with an expired lease. Locks the worker's stake.
-    /// @dev Active worker. Emits {JobClaimed}. Reverts {UnknownJob}, {NotActiveWorker},
-    ///      {InvalidJobStatus}, {LeaseStillActive}.
+    /// @notice Take a lease on a job: Open, or Claimed with an expired lease, before its hard deadline.
+    ///         Locks collateralBps of the bounty from the worker's free stake.
+    /// @dev Active worker. Emits {JobClaimed}. Reverts {UnknownJob}, {NotActiveWorker}, {JobDeadlinePassed},
+    ///      {InvalidJobStatus}, {LeaseStillActive}, {IWorkerRegistry-InsufficientFreeStake}.
     function claimJob(uint256 jobId) external;
 
-    /// @notice Extend the caller's lease to now + leaseDuration.
+    /// @notice Extend the caller's lease to now + leaseDuration, never past claimedAt + maxLeaseTime.
     /// @dev Lease holder, still an active worker, before expiry. Emits {LeaseRenewed}. Reverts
-    ///      {UnknownJob}, {InvalidJobStatus}, {NotLeaseHolder}, {NotActiveWorker}, {LeaseExpired}.
+    ///      {UnknownJob}, {InvalidJobStatus}, {NotLeaseHolder}, {NotActiveWorker}, {LeaseExpired},
+    ///      {LeaseCapReached}.
     function renewLease(uint256 jobId) external;
 
     /// @notice Give up the lease (also after expiry): the job is Open again and the stake lock released.
@@ -183,8 +248,8 @@ interface IModelRegistry is IChallengeSettlement {
     function releaseJob(uint256 jobId) external;
 
     /// @notice Post the trained adapter, metrics and attribution root; opens the challenge window.
-    /// @dev Lease holder before expiry. Emits {ResultSubmitted}. Reverts {UnknownJob},
-    ///      {InvalidJobStatus}, {NotLeaseHolder}, {LeaseExpired}, {EmptyField}.
+    /// @dev Lease holder before expiry, still an active worker. Emits {ResultSubmitted}. Reverts
+    ///      {UnknownJob}, {InvalidJobStatus}, {NotLeaseHolder}, {LeaseExpired}, {NotActiveWorker}, {EmptyField}.
     function submitResult(
         uint256 jobId,
         string calldata adapterCid,
@@ -194,19 +259,29 @@ interface IModelRegistry is IChallengeSettlement {
     ) external;
 
     /// @notice Dispute a submitted result, escrowing the current challenge bond from the caller.
+    ///         The challenge is judged on the result, not on the reason given.
     /// @dev Anyone, Submitted and now <= challengeDeadline. Emits {ResultChallenged}. Reverts
     ///      {UnknownJob}, {InvalidJobStatus}, {ChallengeWindowClosed}, {EmptyField} ("reasonCid").
     function challengeResult(uint256 jobId, string calldata reasonCid) external;
 
-    /// @notice Judge a challenge. Upheld: worker slashed (min(slashAmount, stake)), challenger credited
-    ///         bond + slashed * challengerRewardBps / 10_000, treasury the rest; job Open, result cleared.
-    ///         Rejected: bond credited to the treasury; job Submitted with the same deadline.
-    /// @dev GOVERNANCE_ROLE. Emits {ChallengeResolved}, {Credited}. Reverts {UnknownJob}, {InvalidJobStatus}.
+    /// @notice Judge a challenge (also after its ruling deadline, until someone lapses it). Upheld: worker
+    ///         slashed max(slashAmount, collateral) capped by its unlocked stake, challenger credited bond +
+    ///         slashed * challengerRewardBps / 10_000, treasury the rest; job Open, result cleared.
+    ///         Rejected: bond credited to the treasury; job Submitted, window reopened for a full window.
+    /// @dev GOVERNANCE_ROLE. Emits {ChallengeResolved}, {Credited}, {ChallengeWindowReopened}. Reverts
+    ///      {UnknownJob}, {InvalidJobStatus}.
     function resolveChallenge(uint256 jobId, bool upheld) external;
 
-    /// @notice After the challenge window: bounty credited to the worker, model Live with this adapter.
-    /// @dev Anyone, Submitted and now > challengeDeadline. Emits {JobFinalized}, {ModelLive}, {Credited}.
-    ///      Reverts {UnknownJob}, {InvalidJobStatus}, {ChallengeWindowOpen}.
+    /// @notice Default outcome of a challenge nobody ruled on by its ruling deadline: result voided (job
+    ///         Open, collateral released, nobody slashed), bond credited back to the challenger.
+    /// @dev Anyone. Emits {ChallengeLapsed}, {Credited}. Reverts {UnknownJob}, {InvalidJobStatus},
+    ///      {RulingPeriodActive}.
+    function lapseChallenge(uint256 jobId) external;
+
+    /// @notice After the challenge window: bounty credited to the worker and collateral released; the
+    ///         model goes Live with this adapter if it has no active provider, else the owner decides.
+    /// @dev Anyone, Submitted and now > challengeDeadline. Emits {JobFinalized}, {Credited}, and {ModelLive}
+    ///      or {ResultAwaitingOwner}. Reverts {UnknownJob}, {InvalidJobStatus}, {ChallengeWindowOpen}.
     function finalize(uint256 jobId) external;
 
     // ------------------------------------------------------------------ governance
@@ -214,6 +289,14 @@ interface IModelRegistry is IChallengeSettlement {
     /// @notice Set the lease length in seconds (1 .. MAX_WINDOW).
     /// @dev GOVERNANCE_ROLE. Emits {LeaseDurationSet}. Reverts {WindowOutOfRange}.
     function setLeaseDuration(uint64 leaseDuration) external;
+
+    /// @notice Set the longest time one claim may be held, renewals included (1 .. MAX_WINDOW).
+    /// @dev GOVERNANCE_ROLE. Emits {MaxLeaseTimeSet}. Reverts {WindowOutOfRange}.
+    function setMaxLeaseTime(uint64 maxLeaseTime) external;
+
+    /// @notice Set the hard deadline of jobs, in seconds after their request (1 .. MAX_WINDOW).
+    /// @dev GOVERNANCE_ROLE. Emits {JobDeadlineSet}. Reverts {WindowOutOfRange}.
+    function setJobDeadline(uint64 jobDeadline) external;
 
     // ------------------------------------------------------------------ views
 
@@ -232,11 +315,18 @@ interface IModelRegistry is IChallengeSettlement {
     /// @notice Whether `modelId` has a finalized adapter (false for unknown ids).
     function isLive(uint256 modelId) external view returns (bool);
 
+    /// @notice Whether `account` may request training for `modelId` (its owner or approved).
+    function isApprovedRequester(uint256 modelId, address account) external view returns (bool);
+
     /// @notice What RewardVault needs to bill a model, without its strings (zeros for unknown ids).
+    ///         `servable`: Live with a compute provider that is still an active worker.
     function paymentTerms(uint256 modelId)
         external
         view
-        returns (bool live, uint256 pricePerInference, address owner, address computeProvider);
+        returns (bool servable, uint256 pricePerInference, address owner, address computeProvider);
+
+    /// @notice The RewardVault allowed to revoke providers (0 until bound).
+    function rewardVault() external view returns (address);
 
     /// @notice Worker whose adapter is live for `modelId` (set only when Live; 0 otherwise).
     function computeProviderOf(uint256 modelId) external view returns (address);

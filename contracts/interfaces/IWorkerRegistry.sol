@@ -29,9 +29,11 @@ interface IWorkerRegistry {
         uint256 remainingStake
     );
     /// @notice `by` locked the worker's stake (a job lease or an epoch root); `activeLocks` afterwards.
-    event WorkerLocked(address indexed worker, address indexed by, uint256 activeLocks);
-    /// @notice `by` released one lock on the worker's stake; `activeLocks` afterwards.
-    event WorkerUnlocked(address indexed worker, address indexed by, uint256 activeLocks);
+    event WorkerLocked(address indexed worker, address indexed by, uint256 amount, uint256 locked);
+    /// @notice `by` released `amount` of the worker's locked stake; `locked` is the total afterwards.
+    event WorkerUnlocked(address indexed worker, address indexed by, uint256 amount, uint256 locked);
+    /// @notice The contracts that may lock and slash stakes were fixed (once, at deployment).
+    event SlashersSet(address[] slashers);
     /// @notice Governance set the minimum stake of an active worker.
     event MinWorkerStakeSet(uint256 minWorkerStake);
     /// @notice Governance set the delay between `requestExit` and `withdrawStake`.
@@ -57,12 +59,16 @@ interface IWorkerRegistry {
     error ExitNotRequested(address worker);
     /// @notice `withdrawStake` before the cooldown ended at `withdrawableAt`.
     error ExitCooldownActive(address worker, uint64 withdrawableAt);
-    /// @notice `withdrawStake` while jobs or epoch roots still lock the stake.
-    error WorkerHasActiveLocks(address worker, uint256 activeLocks);
-    /// @notice A slash larger than the worker's stake.
-    error SlashExceedsStake(address worker, uint256 stake, uint256 amount);
-    /// @notice `unlock` of a worker that holds no lock.
-    error NoActiveLocks(address worker);
+    /// @notice `withdrawStake` while jobs or epoch roots still lock `locked` of the stake.
+    error WorkerHasActiveLocks(address worker, uint256 locked);
+    /// @notice A lock of `amount` larger than the stake not yet locked (`free`).
+    error InsufficientFreeStake(address worker, uint256 free, uint256 amount);
+    /// @notice SLASHER_ROLE is granted once, by {setSlashers}, and never again, nor revoked.
+    error SlasherRoleFixed();
+    /// @notice A slash larger than the worker's free stake (`free`: stake not locked by other open work).
+    error SlashExceedsStake(address worker, uint256 free, uint256 amount);
+    /// @notice An unlock of more than the worker's locked stake (a judging contract's accounting bug).
+    error UnlockExceedsLocked(address worker, uint256 locked, uint256 amount);
     /// @notice A governance window outside `1..maxValue` seconds.
     error WindowOutOfRange(uint64 value, uint64 maxValue);
 
@@ -93,19 +99,25 @@ interface IWorkerRegistry {
 
     // ------------------------------------------------------------------ slasher actions
 
-    /// @notice Take `amount` from `worker`'s stake and transfer it to `recipient`.
+    /// @notice Take `amount` from `worker`'s free stake (never from stake locked for other open work) and
+    ///         transfer it to `recipient`.
     /// @dev SLASHER_ROLE. Emits {WorkerSlashed}. Reverts {ZeroAmount}, {ZeroAddress},
     ///      {WorkerNotRegistered}, {SlashExceedsStake}.
     function slash(address worker, uint256 amount, address recipient) external;
 
-    /// @notice Add one lock on `worker`'s stake: it cannot be withdrawn until every lock is released.
-    /// @dev SLASHER_ROLE (taken when a worker claims a job or posts an epoch root). Emits {WorkerLocked}.
-    ///      Reverts {WorkerNotRegistered}.
-    function lock(address worker) external;
+    /// @notice Lock `amount` of `worker`'s free stake as collateral for work it posts (a job it holds, an
+    ///         epoch root): locked stake cannot be withdrawn or back other work until it is unlocked.
+    /// @dev SLASHER_ROLE. Emits {WorkerLocked}. Reverts {WorkerNotRegistered}, {InsufficientFreeStake}.
+    function lock(address worker, uint256 amount) external;
 
-    /// @notice Release one lock on `worker`'s stake.
-    /// @dev SLASHER_ROLE. Emits {WorkerUnlocked}. Reverts {NoActiveLocks}.
-    function unlock(address worker) external;
+    /// @notice Release `amount` of `worker`'s locked stake (the collateral one posted work locked).
+    /// @dev SLASHER_ROLE. Emits {WorkerUnlocked}. Reverts {UnlockExceedsLocked}.
+    function unlock(address worker, uint256 amount) external;
+
+    /// @notice Give SLASHER_ROLE to the contracts that judge workers' work; callable once. Afterwards
+    ///         nobody (not even the timelock) can grant SLASHER_ROLE, so no one can slash at will.
+    /// @dev DEFAULT_ADMIN_ROLE, once. Emits {SlashersSet}, RoleGranted. Reverts {SlasherRoleFixed}.
+    function setSlashers(address[] calldata slashers) external;
 
     // ------------------------------------------------------------------ governance
 
@@ -134,8 +146,11 @@ interface IWorkerRegistry {
     /// @notice Current stake of `worker` (0 for an unknown address).
     function stakeOf(address worker) external view returns (uint256);
 
-    /// @notice Number of open obligations (job leases, unfinalized epoch roots) locking the stake.
-    function activeLocks(address worker) external view returns (uint256);
+    /// @notice Stake locked as collateral by open obligations (job leases, unfinalized epoch roots).
+    function lockedStake(address worker) external view returns (uint256);
+
+    /// @notice Stake not locked: what new work of `worker` can still be backed by.
+    function freeStake(address worker) external view returns (uint256);
 
     /// @notice Minimum stake of an active worker.
     function minWorkerStake() external view returns (uint256);

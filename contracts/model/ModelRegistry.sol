@@ -9,17 +9,25 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 
 /// @title ModelRegistry
-/// @notice Models bound to exact datanet versions and the training jobs that make them live. Holds
-///         job bounties and challenge bonds; payouts are credited and withdrawn (pull payments).
-/// @dev Needs SLASHER_ROLE on the WorkerRegistry: it locks a worker's stake from claim to finalization
-///      (or release / upheld challenge) and slashes it when a challenge is upheld. Challenge parameters,
-///      payouts and the upheld-challenge settlement come from {ChallengeSettlement}.
+/// @notice Models bound to exact datanet versions and the training jobs that make them live. Only a
+///         model's owner (or an address it approved) posts training for it, and only the owner replaces a
+///         live model's adapter and provider. Holds job bounties and challenge bonds; payouts are credited
+///         and withdrawn (pull payments).
+/// @dev Needs SLASHER_ROLE on the WorkerRegistry: a claim locks collateral (collateralBps of the bounty)
+///      from the worker's free stake until finalization (or release, cancellation, a lapsed or upheld
+///      challenge). The bound RewardVault may revoke a provider whose epoch root was struck down.
 contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     using SafeERC20 for IERC20;
 
     IDatanetVersions public immutable datanetRegistry;
 
     uint64 public leaseDuration = 1 days;
+    /// @notice Longest a worker may hold one claim, renewals included.
+    uint64 public maxLeaseTime = 3 days;
+    /// @notice Seconds after the request after which nobody can claim and the requester may cancel.
+    uint64 public jobDeadline = 7 days;
+    /// @inheritdoc IModelRegistry
+    address public rewardVault;
 
     /// @inheritdoc IModelRegistry
     uint256 public modelCount;
@@ -28,6 +36,7 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
 
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 jobId => Job) private _jobs;
+    mapping(uint256 modelId => mapping(address account => bool)) private _requesters;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE (the timelock in deployments).
     constructor(
@@ -71,18 +80,55 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
 
     /// @inheritdoc IModelRegistry
     function setPrice(uint256 modelId, uint256 price) external {
-        Model storage m = _model(modelId);
-        if (m.owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+        _ownedModel(modelId);
         if (price == 0) revert ZeroAmount();
-        m.pricePerInference = price;
+        _models[modelId].pricePerInference = price;
         emit PriceSet(modelId, price);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setRequester(uint256 modelId, address account, bool approved) external {
+        _ownedModel(modelId);
+        if (account == address(0)) revert ZeroAddress();
+        _requesters[modelId][account] = approved;
+        emit RequesterSet(modelId, account, approved);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function activateResult(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        Model storage m = _ownedModel(job.modelId);
+        if (job.status != JobStatus.Finalized) revert InvalidJobStatus(jobId, job.status);
+        if (m.liveJobId == jobId) revert AlreadyLive(job.modelId, jobId);
+        _goLive(m, job.modelId, jobId, job.worker, job.result.adapterCid);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function revokeProvider(uint256 modelId, address provider) external {
+        if (msg.sender != rewardVault) revert NotRewardVault(msg.sender);
+        Model storage m = _models[modelId];
+        // A root struck after the owner already moved on must not unseat the new provider.
+        if (m.computeProvider != provider) return;
+        m.computeProvider = address(0);
+        emit ProviderRevoked(modelId, provider);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function bindRewardVault(address vault) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (rewardVault != address(0)) revert RewardVaultAlreadyBound(rewardVault);
+        if (vault == address(0)) revert ZeroAddress();
+        rewardVault = vault;
+        emit RewardVaultBound(vault);
     }
 
     // ------------------------------------------------------------------ jobs
 
     /// @inheritdoc IModelRegistry
     function requestTraining(uint256 modelId, uint256 bounty) external nonReentrant returns (uint256 jobId) {
-        _model(modelId);
+        Model storage m = _model(modelId);
+        if (msg.sender != m.owner && !_requesters[modelId][msg.sender]) {
+            revert NotApprovedRequester(modelId, msg.sender);
+        }
         if (bounty == 0) revert ZeroAmount();
         jobId = ++jobCount;
         Job storage job = _jobs[jobId];
@@ -90,6 +136,7 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         job.requester = msg.sender;
         job.bounty = bounty;
         job.status = JobStatus.Open;
+        job.requestedAt = uint64(block.timestamp);
         emit TrainingRequested(jobId, modelId, msg.sender, bounty);
         token.safeTransferFrom(msg.sender, address(this), bounty);
     }
@@ -99,8 +146,13 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         Job storage job = _job(jobId);
         if (job.requester != msg.sender) revert NotRequester(jobId, msg.sender);
         address worker = job.worker;
+        uint256 collateral = job.lockedStake;
         if (job.status == JobStatus.Claimed) {
-            if (block.timestamp <= job.leaseExpiresAt) revert LeaseStillActive(jobId, job.leaseExpiresAt);
+            // A lease blocks cancellation only until it expires or the job's hard deadline passes.
+            uint64 hardDeadline = job.requestedAt + jobDeadline;
+            if (block.timestamp <= job.leaseExpiresAt && block.timestamp <= hardDeadline) {
+                revert LeaseStillActive(jobId, job.leaseExpiresAt < hardDeadline ? job.leaseExpiresAt : hardDeadline);
+            }
         } else if (job.status != JobStatus.Open) {
             revert InvalidJobStatus(jobId, job.status);
         }
@@ -109,8 +161,9 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         job.bounty = 0;
         job.worker = address(0);
         job.leaseExpiresAt = 0;
+        job.lockedStake = 0;
         emit JobCancelled(jobId, msg.sender, refund, worker);
-        if (worker != address(0)) workerRegistry.unlock(worker);
+        if (worker != address(0)) workerRegistry.unlock(worker, collateral);
         token.safeTransfer(msg.sender, refund);
     }
 
@@ -118,19 +171,26 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     function claimJob(uint256 jobId) external {
         Job storage job = _job(jobId);
         if (!workerRegistry.isActiveWorker(msg.sender)) revert NotActiveWorker(msg.sender);
+        uint64 hardDeadline = job.requestedAt + jobDeadline;
+        if (block.timestamp > hardDeadline) revert JobDeadlinePassed(jobId, hardDeadline);
         address previous = job.worker;
+        uint256 previousCollateral = job.lockedStake;
         if (job.status == JobStatus.Claimed) {
             if (block.timestamp <= job.leaseExpiresAt) revert LeaseStillActive(jobId, job.leaseExpiresAt);
         } else if (job.status != JobStatus.Open) {
             revert InvalidJobStatus(jobId, job.status);
         }
-        uint64 expiresAt = uint64(block.timestamp) + leaseDuration;
+        uint256 collateral = _collateralFor(job.bounty);
+        uint64 now_ = uint64(block.timestamp);
+        uint64 expiresAt = now_ + leaseDuration;
         job.status = JobStatus.Claimed;
         job.worker = msg.sender;
+        job.claimedAt = now_;
         job.leaseExpiresAt = expiresAt;
-        emit JobClaimed(jobId, msg.sender, expiresAt, previous);
-        if (previous != address(0)) workerRegistry.unlock(previous);
-        workerRegistry.lock(msg.sender);
+        job.lockedStake = collateral;
+        emit JobClaimed(jobId, msg.sender, expiresAt, previous, collateral);
+        if (previous != address(0)) workerRegistry.unlock(previous, previousCollateral);
+        workerRegistry.lock(msg.sender, collateral);
     }
 
     /// @inheritdoc IModelRegistry
@@ -138,7 +198,10 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         Job storage job = _leaseHolderJob(jobId);
         if (!workerRegistry.isActiveWorker(msg.sender)) revert NotActiveWorker(msg.sender);
         if (block.timestamp > job.leaseExpiresAt) revert LeaseExpired(jobId, job.leaseExpiresAt);
+        uint64 cap = job.claimedAt + maxLeaseTime;
         uint64 expiresAt = uint64(block.timestamp) + leaseDuration;
+        if (expiresAt > cap) expiresAt = cap;
+        if (expiresAt <= job.leaseExpiresAt) revert LeaseCapReached(jobId, cap);
         job.leaseExpiresAt = expiresAt;
         emit LeaseRenewed(jobId, msg.sender, expiresAt);
     }
@@ -146,11 +209,13 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     /// @inheritdoc IModelRegistry
     function releaseJob(uint256 jobId) external {
         Job storage job = _leaseHolderJob(jobId);
+        uint256 collateral = job.lockedStake;
         job.status = JobStatus.Open;
         job.worker = address(0);
         job.leaseExpiresAt = 0;
+        job.lockedStake = 0;
         emit JobReleased(jobId, msg.sender);
-        workerRegistry.unlock(msg.sender);
+        workerRegistry.unlock(msg.sender, collateral);
     }
 
     /// @inheritdoc IModelRegistry
@@ -163,6 +228,7 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     ) external {
         Job storage job = _leaseHolderJob(jobId);
         if (block.timestamp > job.leaseExpiresAt) revert LeaseExpired(jobId, job.leaseExpiresAt);
+        if (!workerRegistry.isActiveWorker(msg.sender)) revert NotActiveWorker(msg.sender);
         if (bytes(adapterCid).length == 0) revert EmptyField("adapterCid");
         if (bytes(metricsCid).length == 0) revert EmptyField("metricsCid");
         if (attributionRoot == bytes32(0)) revert EmptyField("attributionRoot");
@@ -180,39 +246,39 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         if (job.status != JobStatus.Submitted) revert InvalidJobStatus(jobId, job.status);
         if (block.timestamp > job.challengeDeadline) revert ChallengeWindowClosed(jobId, job.challengeDeadline);
         if (bytes(reasonCid).length == 0) revert EmptyField("reasonCid");
-        uint256 bond = challengeBond;
         job.status = JobStatus.Challenged;
-        job.challenger = msg.sender;
-        job.challengeBond = bond;
-        job.challengeReasonCid = reasonCid;
-        emit ResultChallenged(jobId, msg.sender, bond, reasonCid);
-        token.safeTransferFrom(msg.sender, address(this), bond);
+        (uint256 bond, uint64 rulingDeadline) = _openDispute(job.dispute);
+        emit ResultChallenged(jobId, msg.sender, bond, reasonCid, rulingDeadline);
+        _pullBond(bond);
     }
 
     /// @inheritdoc IModelRegistry
     function resolveChallenge(uint256 jobId, bool upheld) external onlyRole(GOVERNANCE_ROLE) nonReentrant {
-        Job storage job = _job(jobId);
-        if (job.status != JobStatus.Challenged) revert InvalidJobStatus(jobId, job.status);
+        Job storage job = _challengedJob(jobId);
         address worker = job.worker;
-        address challenger = job.challenger;
-        uint256 bond = job.challengeBond;
-        job.challenger = address(0);
-        job.challengeBond = 0;
-        job.challengeReasonCid = "";
         if (!upheld) {
+            (address challenger, uint256 bond, uint64 deadline) = _rejectDispute(job.dispute, job.challengeDeadline);
             job.status = JobStatus.Submitted;
-            _credit(treasury, bond);
+            job.challengeDeadline = deadline;
             emit ChallengeResolved(jobId, false, challenger, worker, 0, 0, bond);
+            emit ChallengeWindowReopened(jobId, deadline);
             return;
         }
-        job.status = JobStatus.Open;
-        job.worker = address(0);
-        job.leaseExpiresAt = 0;
-        job.challengeDeadline = 0;
-        delete job.result;
-        (uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) = _creditUpheld(worker, challenger, bond);
-        emit ChallengeResolved(jobId, true, challenger, worker, slashed, challengerPayout, treasuryPayout);
-        _slashAndUnlock(worker, slashed);
+        uint256 collateral = _voidResult(job);
+        (address challenger_, uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) =
+            _upholdDispute(job.dispute, worker, collateral);
+        emit ChallengeResolved(jobId, true, challenger_, worker, slashed, challengerPayout, treasuryPayout);
+        _slashAndUnlock(worker, slashed, collateral);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function lapseChallenge(uint256 jobId) external nonReentrant {
+        Job storage job = _challengedJob(jobId);
+        address worker = job.worker;
+        (address challenger, uint256 bond) = _lapseDispute(job.dispute);
+        uint256 collateral = _voidResult(job);
+        emit ChallengeLapsed(jobId, challenger, worker, bond);
+        workerRegistry.unlock(worker, collateral);
     }
 
     /// @inheritdoc IModelRegistry
@@ -223,16 +289,17 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         address worker = job.worker;
         uint256 modelId = job.modelId;
         uint256 bounty = job.bounty;
+        uint256 collateral = job.lockedStake;
         job.status = JobStatus.Finalized;
-        Model storage m = _models[modelId];
-        m.status = ModelStatus.Live;
-        m.liveJobId = jobId;
-        m.computeProvider = worker;
-        m.adapterCid = job.result.adapterCid;
+        job.lockedStake = 0;
         _credit(worker, bounty);
         emit JobFinalized(jobId, modelId, worker, bounty);
-        emit ModelLive(modelId, jobId, worker, m.adapterCid);
-        workerRegistry.unlock(worker);
+        Model storage m = _models[modelId];
+        // A model that already has a working provider changes adapter and provider only when its owner
+        // accepts the new result (activateResult); a model without one goes live on what it asked for.
+        if (_hasActiveProvider(m)) emit ResultAwaitingOwner(modelId, jobId, worker);
+        else _goLive(m, modelId, jobId, worker, job.result.adapterCid);
+        workerRegistry.unlock(worker, collateral);
     }
 
     // ------------------------------------------------------------------ governance
@@ -242,6 +309,20 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         _checkWindow(value);
         leaseDuration = value;
         emit LeaseDurationSet(value);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setMaxLeaseTime(uint64 value) external onlyRole(GOVERNANCE_ROLE) {
+        _checkWindow(value);
+        maxLeaseTime = value;
+        emit MaxLeaseTimeSet(value);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setJobDeadline(uint64 value) external onlyRole(GOVERNANCE_ROLE) {
+        _checkWindow(value);
+        jobDeadline = value;
+        emit JobDeadlineSet(value);
     }
 
     // ------------------------------------------------------------------ views
@@ -262,13 +343,19 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     }
 
     /// @inheritdoc IModelRegistry
+    function isApprovedRequester(uint256 modelId, address account) external view returns (bool) {
+        Model storage m = _models[modelId];
+        return m.status != ModelStatus.None && (account == m.owner || _requesters[modelId][account]);
+    }
+
+    /// @inheritdoc IModelRegistry
     function paymentTerms(uint256 modelId)
         external
         view
-        returns (bool live, uint256 pricePerInference, address owner, address computeProvider)
+        returns (bool servable, uint256 pricePerInference, address owner, address computeProvider)
     {
         Model storage m = _models[modelId];
-        return (m.status == ModelStatus.Live, m.pricePerInference, m.owner, m.computeProvider);
+        return (_hasActiveProvider(m), m.pricePerInference, m.owner, m.computeProvider);
     }
 
     /// @inheritdoc IModelRegistry
@@ -278,19 +365,67 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
 
     /// @inheritdoc IModelRegistry
     function params() external view returns (Params memory) {
-        return Params(leaseDuration, challengeWindow, challengeBond, slashAmount, challengerRewardBps, treasury);
+        return Params(
+            leaseDuration,
+            maxLeaseTime,
+            jobDeadline,
+            challengeWindow,
+            rulingPeriod,
+            challengeBond,
+            slashAmount,
+            challengerRewardBps,
+            collateralBps,
+            treasury
+        );
     }
 
     // ------------------------------------------------------------------ internals
+
+    function _goLive(Model storage m, uint256 modelId, uint256 jobId, address worker, string storage adapterCid)
+        private
+    {
+        m.status = ModelStatus.Live;
+        m.liveJobId = jobId;
+        m.computeProvider = worker;
+        m.adapterCid = adapterCid;
+        emit ModelLive(modelId, jobId, worker, adapterCid);
+    }
+
+    /// @dev Clears a challenged result: the job is Open again for any worker. Returns the collateral the
+    ///      lease held, for the caller to release (and slash).
+    function _voidResult(Job storage job) private returns (uint256 collateral) {
+        collateral = job.lockedStake;
+        job.status = JobStatus.Open;
+        job.worker = address(0);
+        job.leaseExpiresAt = 0;
+        job.challengeDeadline = 0;
+        job.lockedStake = 0;
+        delete job.result;
+    }
+
+    function _hasActiveProvider(Model storage m) private view returns (bool) {
+        return m.status == ModelStatus.Live && m.computeProvider != address(0)
+            && workerRegistry.isActiveWorker(m.computeProvider);
+    }
 
     function _model(uint256 modelId) private view returns (Model storage m) {
         m = _models[modelId];
         if (m.status == ModelStatus.None) revert UnknownModel(modelId);
     }
 
+    function _ownedModel(uint256 modelId) private view returns (Model storage m) {
+        m = _model(modelId);
+        if (m.owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+    }
+
     function _job(uint256 jobId) private view returns (Job storage job) {
         job = _jobs[jobId];
         if (job.status == JobStatus.None) revert UnknownJob(jobId);
+    }
+
+    function _challengedJob(uint256 jobId) private view returns (Job storage job) {
+        job = _job(jobId);
+        if (job.status != JobStatus.Challenged) revert InvalidJobStatus(jobId, job.status);
     }
 
     /// @dev The job must be Claimed by the caller (expired or not: callers check expiry themselves).

@@ -25,7 +25,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
         string endpoint;
         uint64 registeredAt;
         uint64 exitRequestedAt;
-        uint256 activeLocks;
+        uint256 locked;
     }
 
     IERC20 private immutable _token;
@@ -35,6 +35,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
     uint64 public exitCooldown = 7 days;
 
     mapping(address worker => Worker) private _workers;
+    bool private _slashersSet;
 
     /// @param token_ the staking token (OPEN).
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE (the timelock in deployments).
@@ -95,7 +96,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
         // The cooldown in force at withdrawal time applies, so governance can lengthen it for everyone.
         uint64 withdrawableAt = w.exitRequestedAt + exitCooldown;
         if (block.timestamp < withdrawableAt) revert ExitCooldownActive(msg.sender, withdrawableAt);
-        if (w.activeLocks != 0) revert WorkerHasActiveLocks(msg.sender, w.activeLocks);
+        if (w.locked != 0) revert WorkerHasActiveLocks(msg.sender, w.locked);
         uint256 amount = w.stake;
         delete _workers[msg.sender];
         emit StakeWithdrawn(msg.sender, amount);
@@ -109,25 +110,55 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroAddress();
         Worker storage w = _registered(worker);
-        if (amount > w.stake) revert SlashExceedsStake(worker, w.stake, amount);
+        // Only free stake can be slashed: stake locked for other open work keeps backing that work, so
+        // `locked <= stake` always holds and every lock stays exact.
+        uint256 free = w.stake - w.locked;
+        if (amount > free) revert SlashExceedsStake(worker, free, amount);
         w.stake -= amount;
         emit WorkerSlashed(worker, msg.sender, recipient, amount, w.stake);
         _token.safeTransfer(recipient, amount);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function lock(address worker) external onlyRole(SLASHER_ROLE) {
+    function lock(address worker, uint256 amount) external onlyRole(SLASHER_ROLE) {
         Worker storage w = _registered(worker);
-        w.activeLocks += 1;
-        emit WorkerLocked(worker, msg.sender, w.activeLocks);
+        uint256 free = w.stake - w.locked;
+        if (amount > free) revert InsufficientFreeStake(worker, free, amount);
+        w.locked += amount;
+        emit WorkerLocked(worker, msg.sender, amount, w.locked);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function unlock(address worker) external onlyRole(SLASHER_ROLE) {
+    function unlock(address worker, uint256 amount) external onlyRole(SLASHER_ROLE) {
         Worker storage w = _workers[worker];
-        if (w.activeLocks == 0) revert NoActiveLocks(worker);
-        w.activeLocks -= 1;
-        emit WorkerUnlocked(worker, msg.sender, w.activeLocks);
+        if (amount > w.locked) revert UnlockExceedsLocked(worker, w.locked, amount);
+        w.locked -= amount;
+        emit WorkerUnlocked(worker, msg.sender, amount, w.locked);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function setSlashers(address[] calldata slashers) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_slashersSet) revert SlasherRoleFixed();
+        _slashersSet = true;
+        for (uint256 i = 0; i < slashers.length; ++i) {
+            if (slashers[i] == address(0)) revert ZeroAddress();
+            _grantRole(SLASHER_ROLE, slashers[i]);
+        }
+        emit SlashersSet(slashers);
+    }
+
+    /// @dev SLASHER_ROLE is never revoked or renounced either: without it the judging contracts could no
+    ///      longer lock or unlock, and every bounty, bond and stake they hold would freeze.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == SLASHER_ROLE) revert SlasherRoleFixed();
+        return super._revokeRole(role, account);
+    }
+
+    /// @notice Grant `role` to `account`; SLASHER_ROLE cannot be granted this way (see {setSlashers}).
+    /// @dev The role's admin. Reverts {SlasherRoleFixed}, AccessControlUnauthorizedAccount.
+    function grantRole(bytes32 role, address account) public override onlyRole(getRoleAdmin(role)) {
+        if (role == SLASHER_ROLE) revert SlasherRoleFixed();
+        _grantRole(role, account);
     }
 
     // ------------------------------------------------------------------ governance
@@ -174,8 +205,14 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
     }
 
     /// @inheritdoc IWorkerRegistry
-    function activeLocks(address worker) external view returns (uint256) {
-        return _workers[worker].activeLocks;
+    function lockedStake(address worker) external view returns (uint256) {
+        return _workers[worker].locked;
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function freeStake(address worker) external view returns (uint256) {
+        Worker storage w = _workers[worker];
+        return w.stake - w.locked;
     }
 
     // ------------------------------------------------------------------ internals

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ChallengeSettlement} from "../common/ChallengeSettlement.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../interfaces/IRewardVault.sol";
@@ -12,18 +13,20 @@ import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
 /// @title RewardVault
 /// @notice Takes inference payments, splits them (treasury, model owner, compute provider: credited;
 ///         contributors: the model's pool), and pays each pool out through challengeable epoch Merkle
-///         roots that contributors claim against.
-/// @dev Solvency: a root reserves its `total` from the pool's unreserved balance when posted, claims
-///      draw down both `balance` and `reserved`, and an epoch can never pay more than its `total`.
-///      Needs SLASHER_ROLE on the WorkerRegistry (locks the poster's stake until finalization, slashes
-///      it on an upheld challenge). Challenge parameters, credited payouts and the upheld-challenge
-///      settlement come from {ChallengeSettlement}.
+///         roots that contributors claim against until the epoch's claim deadline.
+/// @dev Solvency: a root moves its `total` from the pool's `available` balance to `reserved` when posted;
+///      claims draw on the epoch (never beyond its `total`); a struck-down root and the unclaimed rest of
+///      an expired epoch go back to `available` for later epochs. The poster locks collateralBps of the
+///      total from its free worker stake until finalization; an upheld challenge slashes it and revokes it
+///      as the model's provider. Needs SLASHER_ROLE on the WorkerRegistry and to be the ModelRegistry's
+///      bound vault.
 contract RewardVault is IRewardVault, ChallengeSettlement {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     struct Pool {
-        uint256 balance;
-        uint256 reserved;
+        uint128 available;
+        uint128 reserved;
     }
 
     IModelRegistry public immutable modelRegistry;
@@ -32,12 +35,14 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     uint256 public paymentCount;
     /// @inheritdoc IRewardVault
     mapping(uint256 modelId => uint64) public nextEpoch;
+    /// @inheritdoc IRewardVault
+    uint64 public claimPeriod = 180 days;
 
     FeeSplit private _feeSplit =
         FeeSplit({treasuryBps: 1_000, ownerBps: 2_000, providerBps: 2_000, contributorsBps: 5_000});
     mapping(uint256 modelId => Pool) private _pools;
     mapping(uint256 modelId => mapping(uint64 epoch => Epoch)) private _epochs;
-    mapping(uint256 modelId => mapping(uint64 epoch => mapping(bytes32 leaf => bool))) private _leafClaimed;
+    mapping(uint256 modelId => mapping(uint64 epoch => mapping(uint256 word => uint256 bits))) private _claimedBits;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE (the timelock in deployments).
     constructor(
@@ -54,13 +59,14 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     // ------------------------------------------------------------------ payments
 
     /// @inheritdoc IRewardVault
-    function payForInference(uint256 modelId, uint256 requestCount, bytes32 requestRef)
+    function payForInference(uint256 modelId, uint256 requestCount, uint256 maxPrice, bytes32 requestRef)
         external
         nonReentrant
         returns (uint256 paymentId)
     {
-        (bool live, uint256 price, address owner, address provider) = modelRegistry.paymentTerms(modelId);
-        if (!live) revert ModelNotLive(modelId);
+        (bool servable, uint256 price, address owner, address provider) = modelRegistry.paymentTerms(modelId);
+        if (!servable) revert ModelNotLive(modelId);
+        if (price > maxPrice) revert PriceAboveMaximum(modelId, price, maxPrice);
         if (requestCount == 0) revert ZeroAmount();
         uint256 amount = price * requestCount;
         paymentId = ++paymentCount;
@@ -77,9 +83,8 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     function postEpochRoot(uint256 modelId, uint64 epoch, bytes32 root, uint256 total, string calldata reportCid)
         external
     {
-        address provider = modelRegistry.computeProviderOf(modelId);
-        if (provider == address(0)) revert ModelNotLive(modelId);
-        if (msg.sender != provider) revert NotComputeProvider(modelId, msg.sender);
+        if (modelRegistry.computeProviderOf(modelId) != msg.sender) revert NotComputeProvider(modelId, msg.sender);
+        if (!workerRegistry.isActiveWorker(msg.sender)) revert ProviderNotActive(modelId, msg.sender);
         uint64 next = nextEpoch[modelId];
         if (epoch > next) revert EpochOutOfOrder(modelId, epoch, next);
         Epoch storage e = _epochs[modelId][epoch];
@@ -88,36 +93,32 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         if (total == 0) revert ZeroAmount();
         if (bytes(reportCid).length == 0) revert EmptyField("reportCid");
         Pool storage p = _pools[modelId];
-        uint256 available = p.balance - p.reserved;
-        if (total > available) revert InsufficientPool(modelId, available, total);
+        if (total > p.available) revert InsufficientPool(modelId, p.available, total);
 
-        p.reserved += total;
+        uint256 collateral = _collateralFor(total);
+        p.available -= uint128(total);
+        p.reserved += uint128(total);
         if (epoch == next) nextEpoch[modelId] = next + 1;
-        uint64 deadline = uint64(block.timestamp) + challengeWindow;
+        uint40 deadline = uint40(block.timestamp + challengeWindow);
         e.root = root;
-        e.total = total;
-        e.reportCid = reportCid;
         e.poster = msg.sender;
-        e.postedAt = uint64(block.timestamp);
-        e.challengeDeadline = deadline;
+        e.lockedStake = collateral.toUint96();
+        e.total = uint96(total); // <= available, itself < token supply < 2**96
+        e.deadline = deadline;
         e.status = EpochStatus.Posted;
-        emit EpochPosted(modelId, epoch, msg.sender, root, total, reportCid, deadline);
-        workerRegistry.lock(msg.sender);
+        emit EpochPosted(modelId, epoch, msg.sender, root, total, reportCid, deadline, collateral);
+        workerRegistry.lock(msg.sender, collateral);
     }
 
     /// @inheritdoc IRewardVault
     function challengeEpoch(uint256 modelId, uint64 epoch, string calldata reasonCid) external nonReentrant {
         Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Posted);
-        if (block.timestamp > e.challengeDeadline) {
-            revert ChallengeWindowClosed(modelId, epoch, e.challengeDeadline);
-        }
+        if (block.timestamp > e.deadline) revert ChallengeWindowClosed(modelId, epoch, e.deadline);
         if (bytes(reasonCid).length == 0) revert EmptyField("reasonCid");
-        uint256 bond = challengeBond;
         e.status = EpochStatus.Challenged;
-        e.challenger = msg.sender;
-        e.challengeBond = bond;
-        emit EpochChallenged(modelId, epoch, msg.sender, bond, reasonCid);
-        token.safeTransferFrom(msg.sender, address(this), bond);
+        (uint256 bond, uint64 rulingDeadline) = _openDispute(e.dispute);
+        emit EpochChallenged(modelId, epoch, msg.sender, bond, reasonCid, rulingDeadline);
+        _pullBond(bond);
     }
 
     /// @inheritdoc IRewardVault
@@ -127,54 +128,87 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         nonReentrant
     {
         Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Challenged);
-        address challenger = e.challenger;
-        uint256 bond = e.challengeBond;
         if (!upheld) {
+            (address challenger, uint256 bond, uint64 reopened) = _rejectDispute(e.dispute, e.deadline);
             e.status = EpochStatus.Posted;
-            e.challenger = address(0);
-            e.challengeBond = 0;
-            _credit(treasury, bond);
+            e.deadline = uint40(reopened);
             emit EpochChallengeResolved(modelId, epoch, false, challenger, 0, 0, bond);
+            emit EpochChallengeWindowReopened(modelId, epoch, reopened);
             return;
         }
         address poster = e.poster;
-        _pools[modelId].reserved -= e.total;
-        delete _epochs[modelId][epoch];
-        (uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) = _creditUpheld(poster, challenger, bond);
-        emit EpochChallengeResolved(modelId, epoch, true, challenger, slashed, challengerPayout, treasuryPayout);
-        _slashAndUnlock(poster, slashed);
+        uint256 collateral = e.lockedStake;
+        (address challenger_, uint256 slashed, uint256 challengerPayout, uint256 treasuryPayout) =
+            _upholdDispute(e.dispute, poster, collateral);
+        _strike(modelId, epoch, e);
+        emit EpochChallengeResolved(modelId, epoch, true, challenger_, slashed, challengerPayout, treasuryPayout);
+        _slashAndUnlock(poster, slashed, collateral);
+        // A provider caught posting a false root serves this model no more until its owner says so.
+        modelRegistry.revokeProvider(modelId, poster);
+    }
+
+    /// @inheritdoc IRewardVault
+    function lapseEpochChallenge(uint256 modelId, uint64 epoch) external nonReentrant {
+        Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Challenged);
+        address poster = e.poster;
+        uint256 collateral = e.lockedStake;
+        (address challenger, uint256 bond) = _lapseDispute(e.dispute);
+        _strike(modelId, epoch, e);
+        emit EpochChallengeLapsed(modelId, epoch, challenger, poster, bond);
+        workerRegistry.unlock(poster, collateral);
     }
 
     /// @inheritdoc IRewardVault
     function finalizeEpoch(uint256 modelId, uint64 epoch) external {
         Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Posted);
-        if (block.timestamp <= e.challengeDeadline) revert ChallengeWindowOpen(modelId, epoch, e.challengeDeadline);
+        if (block.timestamp <= e.deadline) revert ChallengeWindowOpen(modelId, epoch, e.deadline);
+        uint256 collateral = e.lockedStake;
+        uint40 claimDeadline = uint40(block.timestamp + claimPeriod);
+        // lockedStake stays as a record of what the root locked (its slot is not rewritten: cheaper).
         e.status = EpochStatus.Finalized;
-        emit EpochFinalized(modelId, epoch);
-        workerRegistry.unlock(e.poster);
+        e.deadline = claimDeadline;
+        emit EpochFinalized(modelId, epoch, claimDeadline);
+        workerRegistry.unlock(e.poster, collateral);
     }
 
     /// @inheritdoc IRewardVault
-    function claim(uint256 modelId, uint64 epoch, address account, uint256 amount, bytes32[] calldata proof)
-        external
-        nonReentrant
-    {
+    function claim(
+        uint256 modelId,
+        uint64 epoch,
+        uint256 index,
+        address account,
+        uint256 amount,
+        bytes32[] calldata proof
+    ) external nonReentrant {
         Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Finalized);
-        if (account == address(0)) revert ZeroAddress();
+        if (block.timestamp > e.deadline) revert ClaimPeriodOver(modelId, epoch, e.deadline);
         if (amount == 0) revert ZeroAmount();
-        bytes32 leaf = _leaf(account, amount);
-        if (_leafClaimed[modelId][epoch][leaf]) revert AlreadyClaimed(modelId, epoch, account, amount);
-        if (!MerkleProof.verifyCalldata(proof, e.root, leaf)) revert InvalidProof(modelId, epoch, account, amount);
+        uint256 bit = 1 << (index & 0xff);
+        uint256 bits = _claimedBits[modelId][epoch][index >> 8];
+        if (bits & bit != 0) revert AlreadyClaimed(modelId, epoch, index);
+        if (!MerkleProof.verifyCalldata(proof, e.root, _leaf(index, account, amount))) {
+            revert InvalidProof(modelId, epoch, index, account, amount);
+        }
         uint256 claimedAfter = e.claimed + amount;
         if (claimedAfter > e.total) revert EpochTotalExceeded(modelId, epoch, e.claimed, amount, e.total);
 
-        _leafClaimed[modelId][epoch][leaf] = true;
-        e.claimed = claimedAfter;
-        Pool storage p = _pools[modelId];
-        p.balance -= amount;
-        p.reserved -= amount;
-        emit Claimed(modelId, epoch, account, amount);
+        _claimedBits[modelId][epoch][index >> 8] = bits | bit;
+        e.claimed = uint96(claimedAfter); // <= total < 2**96
+        emit Claimed(modelId, epoch, index, account, amount);
         token.safeTransfer(account, amount);
+    }
+
+    /// @inheritdoc IRewardVault
+    function sweepEpoch(uint256 modelId, uint64 epoch) external {
+        Epoch storage e = _epochIn(modelId, epoch, EpochStatus.Finalized);
+        if (block.timestamp <= e.deadline) revert ClaimPeriodActive(modelId, epoch, e.deadline);
+        uint256 total = e.total;
+        uint256 unclaimed = total - e.claimed;
+        e.status = EpochStatus.Swept;
+        Pool storage p = _pools[modelId];
+        p.reserved -= uint128(total);
+        p.available += uint128(unclaimed);
+        emit EpochSwept(modelId, epoch, unclaimed);
     }
 
     // ------------------------------------------------------------------ governance
@@ -187,12 +221,19 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         emit FeeSplitSet(split.treasuryBps, split.ownerBps, split.providerBps, split.contributorsBps);
     }
 
+    /// @inheritdoc IRewardVault
+    function setClaimPeriod(uint64 value) external onlyRole(GOVERNANCE_ROLE) {
+        _checkWindow(value);
+        claimPeriod = value;
+        emit ClaimPeriodSet(value);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IRewardVault
-    function pool(uint256 modelId) external view returns (uint256 balance, uint256 reserved) {
+    function pool(uint256 modelId) external view returns (uint256 available, uint256 reserved) {
         Pool storage p = _pools[modelId];
-        return (p.balance, p.reserved);
+        return (p.available, p.reserved);
     }
 
     /// @inheritdoc IRewardVault
@@ -201,8 +242,8 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     }
 
     /// @inheritdoc IRewardVault
-    function isClaimed(uint256 modelId, uint64 epoch, address account, uint256 amount) external view returns (bool) {
-        return _leafClaimed[modelId][epoch][_leaf(account, amount)];
+    function isClaimed(uint256 modelId, uint64 epoch, uint256 index) external view returns (bool) {
+        return _claimedBits[modelId][epoch][index >> 8] & (1 << (index & 0xff)) != 0;
     }
 
     /// @inheritdoc IRewardVault
@@ -226,7 +267,17 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         _credit(treasury, shares[0]);
         _credit(owner, shares[1]);
         _credit(provider, shares[2]);
-        _pools[modelId].balance += shares[3];
+        _pools[modelId].available += shares[3].toUint128();
+    }
+
+    /// @dev Deletes a struck-down or voided epoch (it may be posted again) and returns its total to the
+    ///      pool's available balance.
+    function _strike(uint256 modelId, uint64 epoch, Epoch storage e) private {
+        uint128 total = e.total;
+        Pool storage p = _pools[modelId];
+        p.reserved -= total;
+        p.available += total;
+        delete _epochs[modelId][epoch];
     }
 
     function _epochIn(uint256 modelId, uint64 epoch, EpochStatus expected) private view returns (Epoch storage e) {
@@ -234,8 +285,9 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         if (e.status != expected) revert InvalidEpochStatus(modelId, epoch, e.status);
     }
 
-    /// @dev OpenZeppelin StandardMerkleTree leaf for ["address","uint256"] (double hash: no second preimage).
-    function _leaf(address account, uint256 amount) private pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
+    /// @dev OpenZeppelin StandardMerkleTree leaf for ["uint256","address","uint256"] (index, account,
+    ///      amount); double hash: no second preimage.
+    function _leaf(uint256 index, address account, uint256 amount) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
     }
 }

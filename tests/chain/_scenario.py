@@ -10,7 +10,7 @@ from worker.chain.types import Policy
 OPEN = 10**18
 STAKE = 10 * OPEN
 BOUNTY = 500 * OPEN
-WORKER_STAKE = 300 * OPEN
+WORKER_STAKE = 1_000 * OPEN  # covers the 1.5x collateral a claim of BOUNTY locks
 
 
 def fund(chain: LocalChain, indices: tuple[int, ...], amount: int = 10_000 * OPEN) -> None:

@@ -22,7 +22,7 @@ STAKE = 10 * OPEN
 SLASH_BPS = 2_500
 REVIEW_PERIOD = 3600
 BOUNTY = 500 * OPEN
-WORKER_STAKE = 300 * OPEN
+WORKER_STAKE = 1_000 * OPEN  # a claim of BOUNTY locks 1.5x BOUNTY of it
 PRICE = 2 * OPEN
 ODD_PRICE = 1_234_567_891  # wei: makes the fee split round
 
@@ -145,9 +145,12 @@ def _train_and_get_challenged(cast: Cast, job_id: int, ledger: Ledger) -> None:
     workers = cast.owner.workers.address
     cast.worker_a.workers.register_worker(WORKER_STAKE, "http://worker-a")
     ledger.move(cast.worker_a.address, workers, WORKER_STAKE)
-    claimed = cast.worker_a.models.claim_job(job_id)
-    lease = cast.worker_a.models.params().lease_duration
-    assert claimed.event("JobClaimed")["leaseExpiresAt"] == cast.devnet.dev.timestamp() + lease
+    claimed = cast.worker_a.models.claim_job(job_id).event("JobClaimed")
+    params = cast.worker_a.models.params()
+    assert claimed["leaseExpiresAt"] == cast.devnet.dev.timestamp() + params.lease_duration
+    collateral = params.collateral(BOUNTY)
+    assert claimed["collateral"] == collateral == cast.owner.models.get_job(job_id).locked_stake
+    assert cast.owner.workers.free_stake(cast.worker_a.address) == WORKER_STAKE - collateral
     cast.worker_a.models.submit_result(
         job_id, "bafy-bad-adapter", "bafymetrics", keccak(text="attr"), "bafyrep"
     )
@@ -161,17 +164,19 @@ def _resolve_through_governance(cast: Cast, job_id: int, ledger: Ledger) -> None
     models = cast.gov.models
     params = models.params()
     stake_before = cast.gov.workers.get_worker(cast.worker_a.address).stake
+    collateral = models.get_job(job_id).locked_stake
     with pytest.raises(TransactionReverted) as denied:  # nobody but the timelock may judge
         cast.gov.models.resolve_challenge(job_id, True)
     assert denied.value.error_name == "AccessControlUnauthorizedAccount"
     outcome = pass_proposal(cast.gov, resolve_challenge_proposal(cast.gov, job_id, True), [cast.gov])
     resolved = outcome.executed.event("ChallengeResolved")
-    slashed = min(params.slash_amount, stake_before)
+    slashed = min(stake_before, max(params.slash_amount, collateral))  # in proportion to the bounty
     reward = slashed * params.challenger_reward_bps // 10_000
     assert (resolved["upheld"], resolved["slashed"]) == (True, slashed)
     assert resolved["challengerPayout"] == params.challenge_bond + reward
     assert resolved["treasuryPayout"] == slashed - reward
     assert cast.gov.workers.get_worker(cast.worker_a.address).stake == stake_before - slashed
+    assert cast.gov.workers.locked_stake(cast.worker_a.address) == 0
     job = models.get_job(job_id)
     assert (job.status, job.worker, job.result.adapter_cid) == (JobStatus.OPEN, "0x" + "0" * 40, "")
     ledger.move(cast.owner.workers.address, models.address, slashed)
@@ -201,6 +206,7 @@ def _retrain_and_finalize(cast: Cast, model_id: int, job_id: int, ledger: Ledger
         job_id,
     )
     assert cast.payer.models.credited(cast.worker_b.address) == BOUNTY
+    assert cast.payer.workers.locked_stake(cast.worker_b.address) == 0  # collateral released
     cast.worker_b.models.withdraw()
     ledger.move(cast.owner.models.address, cast.worker_b.address, BOUNTY)
 
@@ -236,7 +242,7 @@ def _pay_for_inference(cast: Cast, model_id: int, ledger: Ledger) -> int:
     assert vault.credited(cast.gov.timelock) == treasury
     assert vault.credited(cast.model_owner.address) == owner
     assert vault.credited(cast.worker_b.address) == provider
-    assert vault.pool(model_id).balance == pool
+    assert vault.pool(model_id).available == pool
     for client, amount in ((cast.model_owner, owner), (cast.worker_b, provider)):
         client.vault.withdraw()
         ledger.move(vault.address, client.address, amount)
@@ -253,24 +259,22 @@ def _epoch_rewards(cast: Cast, model_id: int, pool: int, ledger: Ledger) -> None
     tree = ClaimTree.of(entries)
     posted = cast.worker_b.vault.post_epoch_root(model_id, 0, tree.root, pool, "bafyepochreport")
     assert posted.event("EpochPosted")["total"] == pool and cast.payer.vault.pool(model_id).reserved == pool
+    assert cast.payer.workers.locked_stake(cast.worker_b.address) == cast.payer.vault.collateral_for(pool)
     cast.devnet.dev.increase_time(cast.payer.vault.challenge_window() + 1)
     cast.payer.vault.finalize_epoch(model_id, 0)
     assert cast.payer.vault.get_epoch(model_id, 0).status == EpochStatus.FINALIZED
     for index, (account, amount) in enumerate(entries):
         claimer = cast.contributors[index] if index else cast.payer  # anyone may claim for an account
-        claimed = claimer.vault.claim(model_id, 0, account, amount, tree.proof(index))
+        claimed = claimer.vault.claim(model_id, 0, index, account, amount, tree.proof(index))
         assert claimed.event("Claimed")["amount"] == amount
         ledger.move(cast.payer.vault.address, account, amount)
     with pytest.raises(TransactionReverted) as again:
-        cast.contributors[1].vault.claim(model_id, 0, entries[1][0], entries[1][1], tree.proof(1))
+        cast.contributors[1].vault.claim(model_id, 0, 1, entries[1][0], entries[1][1], tree.proof(1))
     assert again.value.error_name == "AlreadyClaimed"
-    assert again.value.args == {
-        "modelId": model_id,
-        "epoch": 0,
-        "account": entries[1][0],
-        "amount": entries[1][1],
-    }
-    assert cast.payer.vault.pool(model_id) == type(cast.payer.vault.pool(model_id))(0, 0)
+    assert again.value.args == {"modelId": model_id, "epoch": 0, "index": 1}
+    # Claims do not touch the pool: the epoch stays reserved until it is swept after its claim period.
+    assert cast.payer.vault.pool(model_id) == type(cast.payer.vault.pool(model_id))(0, pool)
+    assert cast.payer.workers.locked_stake(cast.worker_b.address) == 0
 
 
 def _release_stakes(cast: Cast, ids: list[int], ledger: Ledger) -> None:

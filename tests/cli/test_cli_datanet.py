@@ -183,8 +183,15 @@ def test_duplicates_of_accepted_records_are_detected(
     assert "line 2: near duplicate" in warned.stderr
     assert devnet.client(0).datanets.contribution_count() == count + 1
 
-    again = chain_home.run("contribute", datanet_id, tmp_path / "a.jsonl", "--dev-account", 5, code=1)
-    assert f"is already contribution #{first['contribution_id']}" in again.stderr
+    again = chain_home.run("contribute", datanet_id, tmp_path / "a.jsonl", "--dev-account", 3, code=1)
+    assert f"as contribution #{first['contribution_id']}" in again.stderr  # one's own file, once
+
+    # Someone else's copy of the file is not blocked on-chain (contributions are keyed by contributor
+    # and CID, so copying a CID takes nothing from its author), but every line is flagged before gas.
+    copied = chain_home.json(
+        "contribute", datanet_id, tmp_path / "a.jsonl", "--strict", "--dev-account", 5, code=1
+    )
+    assert [d["kind"] for d in copied["duplicates"]] == ["exact"] * len(original)
 
 
 def test_export_refuses_a_corrupt_contribution(

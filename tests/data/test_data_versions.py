@@ -107,7 +107,8 @@ def test_manifest_root_equals_openzeppelin_merkle_tree() -> None:
 
 @pytest.mark.parametrize(("mutate", "message"), [
     (lambda e: [e[0], e[0]], "listed twice"),
-    (lambda e: [e[0], e[1].model_copy(update={"cid": e[0].cid})], "CID is listed twice"),
+    (lambda e: [e[0], e[1].model_copy(update={"cid": e[0].cid, "contributor": e[0].contributor})],
+     "contributor's CID is listed twice"),
     (lambda e: [], "at least 1"),
 ])
 def test_invalid_manifests(mutate, message: str) -> None:

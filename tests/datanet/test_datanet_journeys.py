@@ -16,7 +16,7 @@ from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import manifest_from_chain, publish_version
 from worker.datanet.state import _submitted_ids, datanet_contributions, fetch_metadata
-from worker.datanet.versions import export_version, load_published_manifest
+from worker.datanet.versions import ManifestEntryMismatch, export_version, load_published_manifest
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import LocalStore
 
@@ -133,3 +133,43 @@ def test_a_manifest_that_disagrees_with_the_chain_is_refused(
         load_published_manifest(owner, store, datanet_id, 1)
     with pytest.raises(ChainError, match="has no version 2"):
         load_published_manifest(owner, store, datanet_id, 2)
+
+
+def test_a_manifest_entry_naming_another_contributor_is_refused(
+    setup: tuple[LocalChain, LocalStore, int],
+) -> None:
+    """The owner publishes a self-consistent manifest (root, counts) whose entry names the owner as the
+    contributor of someone else's file, to redirect that contributor's payouts: every reader refuses it."""
+    devnet, store, datanet_id = setup
+    contribution_id = submit(devnet, store, datanet_id, 3, jsonl("orange purple brown"))
+    review_contribution(devnet.client(CURATOR), store, contribution_id, True)
+    owner = devnet.client(OWNER)
+    honest = manifest_from_chain(
+        owner, datanet_id, fetch_metadata(store, datanet_id, owner.datanets.get_datanet(datanet_id))
+    )
+    entry = honest.contributions[0].model_copy(update={"contributor": owner.address})
+    forged = honest.model_copy(update={"contributions": [entry]})
+    root = bytes.fromhex(forged.merkle_root()[2:])
+    owner.datanets.publish_version(datanet_id, root, store.add(forged.canonical_json()), 1, 1)
+    with pytest.raises(ManifestEntryMismatch) as refused:
+        load_published_manifest(devnet.client(CURATOR), store, datanet_id, 1)
+    assert (
+        f"contribution #{contribution_id} under {owner.address} but on-chain it was contributed by "
+        f"{devnet.client(3).address}" in str(refused.value)
+    )
+
+
+def test_a_copied_cid_is_another_contribution(setup: tuple[LocalChain, LocalStore, int]) -> None:
+    """Front-running a contributor's CID neither blocks nor replaces the original: (contributor, CID)."""
+    devnet, store, datanet_id = setup
+    data = jsonl("silver gold bronze")
+    original = submit(devnet, store, datanet_id, 3, data)
+    copy = devnet.client(4).datanets.contribute(datanet_id, store.add(data), len(data), 1).created_id
+    registry = devnet.client(0).datanets
+    cid = registry.get_contribution(original).content_cid
+    assert registry.contribution_id_by_cid(datanet_id, devnet.client(3).address, cid) == original
+    assert registry.contribution_id_by_cid(datanet_id, devnet.client(4).address, cid) == copy != original
+    assert registry.contribution_id_by_cid(datanet_id, devnet.client(5).address, cid) == 0
+    with pytest.raises(DataError, match=f"already submitted this exact file .* #{original}"):
+        author = devnet.client(3)
+        check_submittable(author, prepare_contribution_data(author, store, datanet_id, data))

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from worker.merkle import MerkleTreeError, StandardMerkleTree, leaf_hash
+from worker.merkle import (
+    CLAIM_LEAF,
+    ClaimLeaf,
+    ClaimTree,
+    MerkleTreeError,
+    StandardMerkleTree,
+    leaf_hash,
+    verify_claim,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("oz_tree.mjs")
@@ -39,6 +47,11 @@ def _rewards(n: int, seed: int) -> list[list[Any]]:
     return [[_address(rng), rng.randrange(1, 10**24)] for _ in range(n)]
 
 
+def _claims(n: int, seed: int) -> list[list[Any]]:
+    """RewardVault claim leaves (index, account, amount), index 0..n-1."""
+    return [[i, *row] for i, row in enumerate(_rewards(n, seed))]
+
+
 def _contributions(n: int, seed: int) -> list[list[Any]]:
     rng = random.Random(seed)
     return [[i + 1, _address(rng), "bafkrei" + rng.randbytes(20).hex(), rng.randrange(1, 2**32)]
@@ -56,6 +69,9 @@ CASES = [
     (["address", "uint256"], _rewards(2, 2)),
     (["address", "uint256"], _rewards(3, 3)),
     (["address", "uint256"], _rewards(33, 4)),
+    (list(CLAIM_LEAF), _claims(1, 12)),
+    (list(CLAIM_LEAF), _claims(7, 13)),
+    (list(CLAIM_LEAF), _claims(300, 14)),  # more leaves than one claimed-bitmap word
     (["uint256", "address", "string", "uint32"], _contributions(1, 5)),
     (["uint256", "address", "string", "uint32"], _contributions(6, 6)),
     (["uint256", "address", "string", "uint32"], _contributions(20, 7)),
@@ -117,3 +133,26 @@ def test_invalid_inputs_and_tampered_dumps() -> None:
         StandardMerkleTree.load(dump)
     with pytest.raises(MerkleTreeError, match="unknown Merkle tree format"):
         StandardMerkleTree.load({**dump, "format": "simple-v1"})
+
+
+@needs_oz
+def test_claim_tree_is_the_openzeppelin_tree_of_indexed_leaves() -> None:
+    entries = [(row[1], row[2]) for row in _claims(9, 15)]
+    tree = ClaimTree.of(entries)
+    theirs = oz_tree(list(CLAIM_LEAF), [[i, a, v] for i, (a, v) in enumerate(entries)])
+    assert "0x" + tree.root.hex() == theirs["root"]
+    assert [["0x" + node.hex() for node in tree.proof(i)] for i in range(len(entries))] == theirs["proofs"]
+
+
+def test_claim_tree_leaves_proofs_and_rejections() -> None:
+    entries = [(row[1], row[2]) for row in _claims(5, 16)]
+    tree = ClaimTree.of(entries)
+    leaf, proof = tree.proof_for(entries[3][0].upper().replace("0X", "0x"))  # any address spelling
+    assert (leaf.index, leaf.amount) == (3, entries[3][1]) and verify_claim(tree.root, leaf, proof)
+    assert tree.leaf(3) == leaf and len(tree) == 5
+    assert not verify_claim(tree.root, ClaimLeaf(2, leaf.account, leaf.amount), proof)  # another index
+    assert not verify_claim(tree.root, ClaimLeaf(3, leaf.account, leaf.amount + 1), proof)
+    with pytest.raises(MerkleTreeError, match="has no leaf"):
+        tree.leaf_of("0x" + "00" * 20)
+    with pytest.raises(MerkleTreeError, match="out of range"):
+        tree.leaf(5)

@@ -32,7 +32,7 @@ def posted_epoch(serving) -> EpochReport:
     live.chain.dev.increase_time(EPOCH)
     events = service.tick()
     assert [e.action for e in events] == ["closed", "posted"], events
-    return load_report(live.store, live.client(0).vault.get_epoch(live.model_id, events[0].epoch).report_cid)
+    return load_report(live.store, live.client(0).vault.report_cid(live.model_id, events[0].epoch))
 
 
 def finalized_epoch(serving) -> EpochReport:

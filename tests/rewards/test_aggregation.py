@@ -59,9 +59,10 @@ def test_the_report_is_the_same_bytes_whatever_the_receipt_order() -> None:
     assert first.to_bytes() == second.to_bytes()
     parsed = EpochReport.from_bytes(first.to_bytes())
     assert parsed == first and parsed.root == first.root
-    for account, amount in first.amounts.items():
-        proof = first.tree().proof_for(account, amount)
-        assert StandardMerkleTree.verify_proof(first.root, CLAIM_LEAF, [account, amount], proof)
+    for index, (account, amount) in enumerate(first.amounts.items()):
+        leaf, proof = first.claim_of(account)
+        assert (leaf.index, leaf.amount) == (index, amount)  # leaf i pays the i-th address in sorted order
+        assert StandardMerkleTree.verify_proof(first.root, CLAIM_LEAF, [index, account, amount], proof)
 
 
 def test_reports_refuse_missing_payments_and_garbage() -> None:

@@ -50,7 +50,8 @@ def test_claiming_twice_or_too_early_is_refused_before_gas(serving) -> None:
 def test_a_stale_proof_is_refused_before_gas(serving) -> None:
     live = serving.live
     report = finalized_epoch(serving)
-    account, amount = next(iter(report.amounts.items()))
+    account = next(iter(report.amounts))
+    leaf, _ = report.claim_of(account)
     stale = build_report(
         report.chain_id,
         report.vault,
@@ -60,11 +61,11 @@ def test_a_stale_proof_is_refused_before_gas(serving) -> None:
         report.receipts[:1],
         {p.payment_id: p for p in report.payments},
     )
-    proof = stale.tree().proof_for(account, stale.amounts[account]) if account in stale.amounts else []
+    proof = stale.claim_of(account)[1] if account in stale.amounts else []
     client = live.client(CONTRIBUTORS[0])
     before = _unchanged(live, client)
     with pytest.raises(RewardsError, match="stale"):
-        submit_claim(client, live.model_id, 0, account, amount, proof)
+        submit_claim(client, live.model_id, 0, leaf, proof)
     assert _unchanged(live, client) == before
 
 

@@ -30,7 +30,7 @@ def test_receipts_become_a_finalized_epoch_that_contributors_claim(serving) -> N
     assert actions(events) == [(0, "closed"), (0, "posted")]
     posted = vault.get_epoch(live.model_id, 0)
     assert posted.status == EpochStatus.POSTED and events[1].tx is not None
-    report = load_report(live.store, posted.report_cid)
+    report = load_report(live.store, vault.report_cid(live.model_id, 0))
     assert len(report.receipts) == 4 and posted.root == report.root and posted.total == report.total
     unit = (4 * PRICE - 4 * PRICE // 10 - 2 * (4 * PRICE * 2_000 // 10_000)) // 4
     assert report.total <= 4 * unit and report.total > 4 * unit - 100
@@ -62,8 +62,8 @@ def test_answers_after_a_close_go_to_the_next_epoch(serving) -> None:
     assert service.tick() == []  # the new window has just started
     live.chain.dev.increase_time(EPOCH)
     assert actions(service.tick()) == [(1, "closed"), (1, "posted")]
-    first = load_report(live.store, live.client(0).vault.get_epoch(live.model_id, 0).report_cid)
-    second = load_report(live.store, live.client(0).vault.get_epoch(live.model_id, 1).report_cid)
+    first = load_report(live.store, live.client(0).vault.report_cid(live.model_id, 0))
+    second = load_report(live.store, live.client(0).vault.report_cid(live.model_id, 1))
     keys = [(r.payment_id, r.request_index) for r in first.receipts + second.receipts]
     assert len(keys) == len(set(keys)) == 5
     assert verify_epoch(live.client(0), live.store, live.model_id, 1).ok

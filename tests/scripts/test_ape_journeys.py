@@ -34,7 +34,8 @@ def ape_run(devnet, tmp_path):
     # ape attaches to the test chain; no Kubo inherited from the caller's shell
     env = ape_env(tmp_path, home, devnet.w3.provider.endpoint_uri, IPFS_API="")
 
-    def run(script: str, *args: str, account: int) -> str:
+    def run(script: str, *args: str, account: int, fails: bool = False) -> str:
+        """The script's stdout; with `fails`, it must exit non-zero and its stdout + stderr come back."""
         command = [
             ape,
             "run",
@@ -46,6 +47,9 @@ def ape_run(devnet, tmp_path):
             "ethereum:local:foundry",
         ]
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        if fails:
+            assert done.returncode != 0, f"{script} should have failed: {done.stdout[-3000:]}"
+            return done.stdout + done.stderr
         assert done.returncode == 0, f"{script}: {done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout
 
@@ -140,6 +144,10 @@ def test_the_journeys_as_ape_scripts(devnet, ape_run, tmp_path) -> None:
     )
     model_id, job_id = _number(r"model (\d+) registered", out), _number(r"training job (\d+) posted", out)
     assert devnet.client(0).models.get_job(job_id).bounty == 100 * OPEN
+    jobs = devnet.client(0).models.job_count()
+    refused = run("request_training", "--model", str(model_id), "--bounty", "10", account=USER, fails=True)
+    assert f"may not request training for model {model_id}" in refused and "nothing was sent" in refused
+    assert devnet.client(0).models.job_count() == jobs  # a stranger cannot retrain the owner's model
 
     worker = devnet.client(WORKER)  # a worker takes the job; its result goes live
     worker.workers.register_worker(1_000 * OPEN, "http://127.0.0.1:1")

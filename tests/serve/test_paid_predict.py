@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from paidmodel import CONTRIBUTORS, PRICE, STRANGER, WORKER, second_live_model
+from paidmodel import CONTRIBUTORS, MODEL_OWNER, PRICE, STRANGER, WORKER, second_live_model
 
+from worker.chain.reverts import TransactionReverted
 from worker.rewards import Receipt, ReceiptError, receipt_domain
 from worker.serve import InferenceFailed
 from worker.serve.authorization import sign_request
@@ -34,7 +35,17 @@ def test_paid_prediction_returns_a_verified_receipt(serving) -> None:
     stored = serving.receipts.find(paid.created_id, 0)
     assert stored == receipt  # what the user got is what the epoch will pay
     Receipt.from_json(receipt.to_json()).verify(_domain(live), expected_signer=live.client(WORKER).address)
-    assert live.client(0).vault.pool(live.model_id).balance == 3 * PRICE // 2
+    assert live.client(0).vault.pool(live.model_id).available == 3 * PRICE // 2
+
+
+def test_a_price_raised_before_the_payment_makes_it_revert_not_charge_more(serving) -> None:
+    live, user = serving.live, serving.user()
+    seen = live.client(0).models.get_model(live.model_id).price_per_inference
+    live.client(MODEL_OWNER).models.set_price(live.model_id, 2 * seen)  # in front of the payment
+    with pytest.raises(TransactionReverted) as raised:
+        user.pay(live.model_id, 1, max_price=seen)
+    assert raised.value.error_name == "PriceAboveMaximum" and raised.value.args["price"] == 2 * seen
+    assert user.pay(live.model_id, 1).event("InferencePaid")["amount"] == 2 * seen  # default: price now
 
 
 @pytest.mark.parametrize(

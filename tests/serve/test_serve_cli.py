@@ -48,6 +48,20 @@ def test_infer_pays_and_prints_verified_answers(serving) -> None:
     assert "contributors (answer attribution)" in text.stdout
 
 
+def test_infer_pays_at_most_the_price_the_user_accepts(serving) -> None:
+    live = serving.live
+    env = cli_env(live)
+    args = ["infer", str(live.model_id), "good", "--server", serving.server.url, "--dev-account", str(USER)]
+    vault = live.client(0).vault
+    payments = vault.payment_count()
+    refused = runner.invoke(app, [*args, "--max-price", "1.5"], env=env)
+    assert refused.exit_code == 1, refused.stdout + refused.stderr
+    assert "now costs 2 OPEN per request, above the 1.5 OPEN you accept: nothing was paid" in refused.stderr
+    assert vault.payment_count() == payments
+    paid = runner.invoke(app, [*args, "--max-price", "2"], env=env)
+    assert paid.exit_code == 0 and "paid 2 OPEN for 1 request(s)" in paid.stdout, paid.stdout + paid.stderr
+
+
 def test_infer_signs_with_an_ape_account(serving, tmp_path) -> None:
     """An ape keyfile is an eth-account keystore: `--ape-account ALIAS` decrypts it, no key on the line."""
     live = serving.live

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from worker.data.split import split_records as data_split
 from worker.errors import TrainingError
-from worker.train import TrainingSpec, read_jsonl, resolve_base_model, split_records
+from worker.train import ModelSource, TrainingSpec, read_jsonl, resolve_base_model, split_records
 from worker.train.records import check_records, resolve_labels
 
 
@@ -52,6 +53,20 @@ def test_unknown_base_model_is_a_clear_error():
     with pytest.raises(TrainingError, match="unknown base model 'gpt-17'"):
         resolve_base_model("gpt-17")
     assert (resolve_base_model("minilm").directory / "config.json").is_file()
+
+
+def test_models_installed_under_openledger_models_go_by_their_name(tmp_path, monkeypatch):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root, name in ((first, "mine"), (second, "mine"), (second, "other"), (second, "minilm")):
+        (root / name).mkdir(parents=True)
+        (root / name / "config.json").write_text("{}")
+    monkeypatch.setenv("OPENLEDGER_MODELS", f"{first}{os.pathsep}{second}")
+    assert resolve_base_model("mine") == ModelSource("mine", first / "mine")  # first directory wins
+    assert resolve_base_model("other").directory == second / "other"
+    assert resolve_base_model("minilm").directory != second / "minilm"  # a packaged name is never shadowed
+    assert resolve_base_model("mine", search=[second]).directory == second / "mine"
+    with pytest.raises(TrainingError, match="OPENLEDGER_MODELS"):
+        resolve_base_model("../a/mine", search=[second / "other"])  # only plain names are looked up
 
 
 def test_split_depends_only_on_each_record(records):

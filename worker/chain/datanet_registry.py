@@ -114,8 +114,12 @@ class DatanetRegistry(ContractBinding):
     def accepted_count(self, datanet_id: int) -> int:
         return int(self.view("acceptedCount", datanet_id))
 
-    def contribution_id_by_cid(self, datanet_id: int, content_cid: str) -> int:
-        return int(self.view("contributionIdByCid", datanet_id, content_cid))
+    def contribution_id_by_cid(self, datanet_id: int, contributor: str, content_cid: str) -> int:
+        """Latest contribution `contributor` submitted with this CID (contributions are keyed by
+        (contributor, CID), so someone else's copy of a CID is another contribution); 0 if none."""
+        return int(
+            self.view("contributionIdByCid", datanet_id, to_checksum_address(contributor), content_cid)
+        )
 
     def total_stake_held(self) -> int:
         return int(self.view("totalStakeHeld"))

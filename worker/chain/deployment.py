@@ -1,9 +1,15 @@
 """Deploy the whole protocol to any RPC and record it in `.openledger/deployments/<chainId>.json`.
 
 Order and wiring follow docs/PROTOCOL.md: the deployer is the registries' first admin only long enough to
-set local-friendly parameters and grant SLASHER_ROLE; then the timelock receives GOVERNANCE_ROLE and
-DEFAULT_ADMIN_ROLE everywhere, the governor becomes the timelock's proposer and canceller, anyone may
-execute, and the deployer renounces its roles (unless `keep_deployer_admin`, for tests).
+set the profile's parameters, fix the slashers (`WorkerRegistry.setSlashers`, callable once: nobody can
+grant SLASHER_ROLE afterwards, the timelock included) and bind the RewardVault to the ModelRegistry; then
+the timelock receives GOVERNANCE_ROLE and DEFAULT_ADMIN_ROLE everywhere, the governor becomes the
+timelock's proposer and canceller, anyone may execute, and the deployer renounces its roles (unless
+`keep_deployer_admin`, for tests).
+
+Two profiles (`openledger deploy --profile`): `local` (the default, for Anvil and the demo: votes and
+windows that complete in seconds, the deployer's tokens vote) and `production` (days-long timelock and
+votes, a real proposal threshold and quorum, day-long challenge windows).
 """
 
 from __future__ import annotations
@@ -38,8 +44,10 @@ REDEPLOY = "run `openledger deploy`"
 
 @dataclass(frozen=True)
 class DeploymentConfig:
-    """Local-friendly defaults: governance that completes in seconds on Anvil, short windows."""
+    """The `local` profile's values by default: governance that completes in seconds on Anvil, short
+    windows. `DeploymentConfig.production()` gives the values for a public chain."""
 
+    profile: str = "local"
     token_supply: int = 1_000_000_000 * 10**18
     voting_delay_blocks: int = 1
     voting_period_blocks: int = 20
@@ -54,8 +62,44 @@ class DeploymentConfig:
     job_slash_amount: int | None = None
     epoch_challenge_bond: int | None = None
     min_worker_stake: int | None = None
+    # None keeps the contract's default (7-day rulings, 3-day lease cap, 7-day job deadline, 180-day claims).
+    ruling_period_s: int | None = None
+    max_lease_time_s: int | None = None
+    job_deadline_s: int | None = None
+    claim_period_s: int | None = None
     delegate_deployer: bool = True  # the deployer's tokens count as votes from the start
     keep_deployer_admin: bool = False  # tests only: lets the deployer resolve challenges directly
+
+    @classmethod
+    def for_profile(cls, profile: str) -> DeploymentConfig:
+        """The named profile's values: `local` or `production`."""
+        if profile == "local":
+            return cls()
+        if profile == "production":
+            return cls.production()
+        raise ChainError(f"unknown deployment profile {profile!r}: use 'local' or 'production'")
+
+    @classmethod
+    def production(cls) -> DeploymentConfig:
+        """Values for a public chain (12 s blocks): nobody's vote alone passes a proposal, and every step
+        leaves days for token holders, challengers and claimants to act."""
+        day_blocks = 7_200
+        return cls(
+            profile="production",
+            voting_delay_blocks=day_blocks,
+            voting_period_blocks=7 * day_blocks,
+            proposal_threshold=1_000_000 * 10**18,  # 0.1 % of the supply
+            quorum_percent=4,
+            timelock_delay_s=2 * 86_400,
+            lease_duration_s=86_400,
+            job_challenge_window_s=3 * 86_400,
+            epoch_challenge_window_s=3 * 86_400,
+            ruling_period_s=7 * 86_400,
+            max_lease_time_s=3 * 86_400,
+            job_deadline_s=14 * 86_400,
+            claim_period_s=180 * 86_400,
+            delegate_deployer=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,6 +190,11 @@ def _set_parameters(d: _Deployer, config: DeploymentConfig) -> None:
         ("ModelRegistry", "setSlashAmount", config.job_slash_amount),
         ("RewardVault", "setChallengeBond", config.epoch_challenge_bond),
         ("WorkerRegistry", "setMinWorkerStake", config.min_worker_stake),
+        ("ModelRegistry", "setRulingPeriod", config.ruling_period_s),
+        ("RewardVault", "setRulingPeriod", config.ruling_period_s),
+        ("ModelRegistry", "setMaxLeaseTime", config.max_lease_time_s),
+        ("ModelRegistry", "setJobDeadline", config.job_deadline_s),
+        ("RewardVault", "setClaimPeriod", config.claim_period_s),
     ]
     for name, setter, value in optional:
         if value is not None:
@@ -154,8 +203,8 @@ def _set_parameters(d: _Deployer, config: DeploymentConfig) -> None:
 
 def _wire_roles(d: _Deployer, config: DeploymentConfig, deployer: str) -> None:
     timelock, governor = d.addresses["OpenTimelock"], d.addresses["OpenGovernor"]
-    d.call("WorkerRegistry", "grantRole", SLASHER_ROLE, d.addresses["ModelRegistry"])
-    d.call("WorkerRegistry", "grantRole", SLASHER_ROLE, d.addresses["RewardVault"])
+    d.call("WorkerRegistry", "setSlashers", [d.addresses["ModelRegistry"], d.addresses["RewardVault"]])
+    d.call("ModelRegistry", "bindRewardVault", d.addresses["RewardVault"])
     for name in REGISTRIES:
         d.call(name, "grantRole", GOVERNANCE_ROLE, timelock)
         d.call(name, "grantRole", ADMIN_ROLE, timelock)

@@ -6,6 +6,12 @@ from eth_utils import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.types import Job, Model, ModelParams, from_abi
+from worker.errors import ChainError
+
+
+class NotApprovedRequesterError(ChainError):
+    """The account may not request training for the model (the contract would revert NotApprovedRequester):
+    a new job can change a live model only with its owner's consent."""
 
 
 class ModelRegistry(ContractBinding):
@@ -33,10 +39,28 @@ class ModelRegistry(ContractBinding):
     def set_price(self, model_id: int, price: int) -> TxResult:
         return self.transact("setPrice", model_id, price)
 
+    def set_requester(self, model_id: int, account: str, approved: bool = True) -> TxResult:
+        """Model owner only: let `account` request training for the model (or stop it)."""
+        return self.transact("setRequester", model_id, to_checksum_address(account), approved)
+
     def request_training(self, model_id: int, bounty: int) -> TxResult:
-        """Approve the bounty if needed and post a job; `created_id` is the job id."""
+        """Approve the bounty if needed and post a job; `created_id` is the job id. Only the model's owner
+        or an approved requester may: anyone else gets NotApprovedRequesterError before any gas is spent
+        (the approval included)."""
+        self.require_requester(model_id, self.client.address)
         self.client.token.ensure_allowance(self.address, bounty)
         return self.transact("requestTraining", model_id, bounty)
+
+    def require_requester(self, model_id: int, account: str) -> None:
+        """Raise NotApprovedRequesterError unless `account` may request training for `model_id`."""
+        if self.is_approved_requester(model_id, account):
+            return
+        owner = self.get_model(model_id).owner  # an unknown model reverts UnknownModel here
+        raise NotApprovedRequesterError(
+            f"{account} may not request training for model {model_id}: only its owner {owner} or an "
+            f"address the owner approved (`openledger model approve-requester {model_id} ADDRESS`) may; "
+            "nothing was sent"
+        )
 
     def cancel_job(self, job_id: int) -> TxResult:
         return self.transact("cancelJob", job_id)
@@ -64,8 +88,17 @@ class ModelRegistry(ContractBinding):
         """GOVERNANCE_ROLE only: usually sent by the timelock through `governance.resolve_challenge`."""
         return self.transact("resolveChallenge", job_id, upheld)
 
+    def lapse_challenge(self, job_id: int) -> TxResult:
+        """Anyone, once the challenge's ruling deadline passed unruled: the result is voided (job Open)."""
+        return self.transact("lapseChallenge", job_id)
+
     def finalize(self, job_id: int) -> TxResult:
+        """Emits ModelLive when the model had no active provider, else ResultAwaitingOwner."""
         return self.transact("finalize", job_id)
+
+    def activate_result(self, job_id: int) -> TxResult:
+        """Model owner only: make finalized job `job_id` the model's live adapter and provider."""
+        return self.transact("activateResult", job_id)
 
     def withdraw(self) -> TxResult:
         return self.transact("withdraw")
@@ -90,6 +123,18 @@ class ModelRegistry(ContractBinding):
     def set_challenger_reward_bps(self, bps: int) -> TxResult:
         return self.transact("setChallengerRewardBps", bps)
 
+    def set_max_lease_time(self, seconds: int) -> TxResult:
+        return self.transact("setMaxLeaseTime", seconds)
+
+    def set_job_deadline(self, seconds: int) -> TxResult:
+        return self.transact("setJobDeadline", seconds)
+
+    def set_ruling_period(self, seconds: int) -> TxResult:
+        return self.transact("setRulingPeriod", seconds)
+
+    def set_collateral_bps(self, bps: int) -> TxResult:
+        return self.transact("setCollateralBps", bps)
+
     # ------------------------------------------------------------------ views
 
     def get_model(self, model_id: int) -> Model:
@@ -106,6 +151,13 @@ class ModelRegistry(ContractBinding):
 
     def is_live(self, model_id: int) -> bool:
         return bool(self.view("isLive", model_id))
+
+    def is_approved_requester(self, model_id: int, account: str) -> bool:
+        """The model's owner or an address it approved with `set_requester`."""
+        return bool(self.view("isApprovedRequester", model_id, to_checksum_address(account)))
+
+    def compute_provider_of(self, model_id: int) -> str:
+        return to_checksum_address(self.view("computeProviderOf", model_id))
 
     def params(self) -> ModelParams:
         return from_abi(ModelParams, self.view("params"))

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from eth_utils import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
-from worker.chain.types import Epoch, FeeSplit, Payment, Pool, from_abi
+from worker.chain.events import DecodedEvent
+from worker.chain.types import BPS, Epoch, FeeSplit, Payment, Pool, from_abi
 
 
 class RewardVault(ContractBinding):
@@ -18,14 +19,23 @@ class RewardVault(ContractBinding):
     # ------------------------------------------------------------------ payments
 
     def pay_for_inference(
-        self, model_id: int, request_count: int, request_ref: bytes | None = None
+        self,
+        model_id: int,
+        request_count: int,
+        request_ref: bytes | None = None,
+        *,
+        max_price: int | None = None,
     ) -> TxResult:
-        """Approve price * requestCount if needed and pay; `created_id` is the payment id. `request_ref`
-        is the payer's own 32-byte reference (random if not given)."""
-        price = self.client.models.get_model(model_id).price_per_inference
-        self.client.token.ensure_allowance(self.address, price * request_count)
+        """Approve max_price * requestCount if needed and pay; `created_id` is the payment id.
+
+        `max_price` is the most the payer accepts per request; by default the price read just before
+        paying, so a price raised in front of this transaction makes it revert instead of charging
+        more. `request_ref` is the payer's own 32-byte reference (random if not given)."""
+        if max_price is None:
+            max_price = self.client.models.get_model(model_id).price_per_inference
+        self.client.token.ensure_allowance(self.address, max_price * request_count)
         ref = request_ref if request_ref is not None else os.urandom(32)
-        return self.transact("payForInference", model_id, request_count, ref)
+        return self.transact("payForInference", model_id, request_count, max_price, ref)
 
     def get_payment(self, payment_id: int, to_block: int | str = "latest") -> Payment | None:
         """The `InferencePaid` event of `payment_id` (mined at or before `to_block`), or None.
@@ -63,6 +73,7 @@ class RewardVault(ContractBinding):
     def post_epoch_root(
         self, model_id: int, epoch: int, root: bytes, total: int, report_cid: str
     ) -> TxResult:
+        """Post a root as the model's compute provider; locks collateral_for(total) of its free stake."""
         return self.transact("postEpochRoot", model_id, epoch, root, total, report_cid)
 
     def challenge_epoch(self, model_id: int, epoch: int, reason_cid: str) -> TxResult:
@@ -73,12 +84,24 @@ class RewardVault(ContractBinding):
     def resolve_epoch_challenge(self, model_id: int, epoch: int, upheld: bool) -> TxResult:
         return self.transact("resolveEpochChallenge", model_id, epoch, upheld)
 
+    def lapse_epoch_challenge(self, model_id: int, epoch: int) -> TxResult:
+        """Void a challenged root nobody ruled on by its ruling deadline (anyone may send it)."""
+        return self.transact("lapseEpochChallenge", model_id, epoch)
+
     def finalize_epoch(self, model_id: int, epoch: int) -> TxResult:
         return self.transact("finalizeEpoch", model_id, epoch)
 
-    def claim(self, model_id: int, epoch: int, account: str, amount: int, proof: Sequence[bytes]) -> TxResult:
-        """Pay leaf (account, amount) of a finalized epoch to `account` (anyone may send it)."""
-        return self.transact("claim", model_id, epoch, to_checksum_address(account), amount, list(proof))
+    def claim(
+        self, model_id: int, epoch: int, index: int, account: str, amount: int, proof: Sequence[bytes]
+    ) -> TxResult:
+        """Pay leaf (index, account, amount) of a finalized epoch to `account` (anyone may send it)."""
+        return self.transact(
+            "claim", model_id, epoch, index, to_checksum_address(account), amount, list(proof)
+        )
+
+    def sweep_epoch(self, model_id: int, epoch: int) -> TxResult:
+        """Return an expired epoch's unclaimed amount to the pool (anyone, after the claim deadline)."""
+        return self.transact("sweepEpoch", model_id, epoch)
 
     # ------------------------------------------------------------------ governance setters
 
@@ -91,6 +114,15 @@ class RewardVault(ContractBinding):
     def set_challenge_bond(self, amount: int) -> TxResult:
         return self.transact("setChallengeBond", amount)
 
+    def set_claim_period(self, seconds: int) -> TxResult:
+        return self.transact("setClaimPeriod", seconds)
+
+    def set_ruling_period(self, seconds: int) -> TxResult:
+        return self.transact("setRulingPeriod", seconds)
+
+    def set_collateral_bps(self, bps: int) -> TxResult:
+        return self.transact("setCollateralBps", bps)
+
     # ------------------------------------------------------------------ views
 
     def pool(self, model_id: int) -> Pool:
@@ -99,11 +131,23 @@ class RewardVault(ContractBinding):
     def get_epoch(self, model_id: int, epoch: int) -> Epoch:
         return from_abi(Epoch, self.view("getEpoch", model_id, epoch))
 
+    def epoch_posted_event(self, model_id: int, epoch: int) -> DecodedEvent | None:
+        """The latest `EpochPosted` of that epoch (an epoch struck down may be posted again), or None."""
+        events = self.get_events(
+            "EpochPosted", self.client.deployment.block_number, "latest", model_id, epoch
+        )
+        return events[-1] if events else None
+
+    def report_cid(self, model_id: int, epoch: int) -> str:
+        """The report CID of the epoch's current root: the vault keeps it in `EpochPosted` only."""
+        event = self.epoch_posted_event(model_id, epoch)
+        return str(event.args["reportCid"]) if event is not None else ""
+
     def next_epoch(self, model_id: int) -> int:
         return int(self.view("nextEpoch", model_id))
 
-    def is_claimed(self, model_id: int, epoch: int, account: str, amount: int) -> bool:
-        return bool(self.view("isClaimed", model_id, epoch, to_checksum_address(account), amount))
+    def is_claimed(self, model_id: int, epoch: int, index: int) -> bool:
+        return bool(self.view("isClaimed", model_id, epoch, index))
 
     def fee_split(self) -> FeeSplit:
         return from_abi(FeeSplit, self.view("feeSplit"))
@@ -119,3 +163,16 @@ class RewardVault(ContractBinding):
 
     def challenge_window(self) -> int:
         return int(self.view("challengeWindow"))
+
+    def claim_period(self) -> int:
+        return int(self.view("claimPeriod"))
+
+    def ruling_period(self) -> int:
+        return int(self.view("rulingPeriod"))
+
+    def collateral_bps(self) -> int:
+        return int(self.view("collateralBps"))
+
+    def collateral_for(self, total: int) -> int:
+        """Stake an epoch root of `total` locks (the vault's own rounding: floor)."""
+        return total * self.collateral_bps() // BPS

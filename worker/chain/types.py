@@ -13,6 +13,7 @@ from eth_utils import to_checksum_address
 T = TypeVar("T")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = b"\x00" * 32
+BPS = 10_000  # basis points: the unit of shares and collateral ratios on-chain
 PPM = 1_000_000  # parts per million: the unit of contributor weights in attribution roots and receipts
 
 
@@ -45,6 +46,7 @@ class EpochStatus(IntEnum):
     POSTED = 1
     CHALLENGED = 2
     FINALIZED = 3
+    SWEPT = 4  # the claim period ended and the unclaimed rest went back to the pool
 
 
 @dataclass(frozen=True)
@@ -124,28 +126,51 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """An open challenge of posted work (a job result or an epoch root): who escrowed `bond`, and until
+    when governance may rule before anyone can lapse it. All zero when there is none."""
+
+    challenger: str
+    ruling_deadline: int
+    bond: int
+
+    @property
+    def open(self) -> bool:
+        return self.challenger != ZERO_ADDRESS
+
+
+@dataclass(frozen=True)
 class Job:
     model_id: int
     requester: str
     bounty: int
     status: JobStatus
     worker: str
+    requested_at: int
+    claimed_at: int
     lease_expires_at: int
     challenge_deadline: int
-    challenger: str
-    challenge_bond: int
-    challenge_reason_cid: str
+    locked_stake: int  # collateral the claim locked from the worker's free stake
+    dispute: Dispute
     result: Result
 
 
 @dataclass(frozen=True)
 class ModelParams:
     lease_duration: int
+    max_lease_time: int  # a claim's lease never runs past claimedAt + this, renewals included
+    job_deadline: int  # no claims after requestedAt + this; the requester may cancel a late claim
     challenge_window: int
+    ruling_period: int  # governance rules within this, else anyone lapses the challenge
     challenge_bond: int
-    slash_amount: int
+    slash_amount: int  # the floor of a slash (an upheld challenge takes max(this, collateral))
     challenger_reward_bps: int
+    collateral_bps: int  # stake locked per unit of bounty a claim controls
     treasury: str
+
+    def collateral(self, bounty: int) -> int:
+        """Stake a claim of a job with `bounty` locks (the contract's rounding: down)."""
+        return bounty * self.collateral_bps // BPS
 
 
 @dataclass(frozen=True)
@@ -161,26 +186,36 @@ class FeeSplit:
 
 @dataclass(frozen=True)
 class Epoch:
+    """An epoch root as the vault stores it (its report CID is in the `EpochPosted` event only)."""
+
     root: bytes
-    total: int
-    report_cid: str
     poster: str
-    posted_at: int
-    challenge_deadline: int
-    status: EpochStatus
+    locked_stake: int
+    total: int
     claimed: int
-    challenger: str
-    challenge_bond: int
+    deadline: int  # challenge deadline while Posted/Challenged, claim deadline once Finalized
+    status: EpochStatus
+    dispute: Dispute
+
+    @property
+    def challenge_deadline(self) -> int | None:
+        return self.deadline if self.status in (EpochStatus.POSTED, EpochStatus.CHALLENGED) else None
+
+    @property
+    def claim_deadline(self) -> int | None:
+        return self.deadline if self.status in (EpochStatus.FINALIZED, EpochStatus.SWEPT) else None
+
+    @property
+    def unclaimed(self) -> int:
+        return self.total - self.claimed
 
 
 @dataclass(frozen=True)
 class Pool:
-    balance: int
-    reserved: int
+    """A model's contributor pool: `available` for new epochs, `reserved` by epochs not yet swept."""
 
-    @property
-    def unallocated(self) -> int:
-        return self.balance - self.reserved
+    available: int
+    reserved: int
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,16 @@ class WorkerRegistry(ContractBinding):
     def is_active_worker(self, worker: str) -> bool:
         return bool(self.view("isActiveWorker", to_checksum_address(worker)))
 
-    def active_locks(self, worker: str) -> int:
-        return int(self.view("activeLocks", to_checksum_address(worker)))
+    def stake_of(self, worker: str) -> int:
+        return int(self.view("stakeOf", to_checksum_address(worker)))
+
+    def locked_stake(self, worker: str) -> int:
+        """Stake locked as collateral by the worker's open claims and unfinalized epoch roots."""
+        return int(self.view("lockedStake", to_checksum_address(worker)))
+
+    def free_stake(self, worker: str) -> int:
+        """Stake not locked: the most new work (a claim, an epoch root) can still lock."""
+        return int(self.view("freeStake", to_checksum_address(worker)))
 
     def min_worker_stake(self) -> int:
         return int(self.view("minWorkerStake"))

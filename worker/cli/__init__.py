@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "worker.cli.chain_commands",
     "worker.cli.storage_commands",
     "worker.cli.datanet_commands",
+    "worker.cli.model_commands",
     "worker.cli.train_commands",
     "worker.cli.worker_commands",
     "worker.cli.verify_commands",

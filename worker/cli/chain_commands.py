@@ -118,7 +118,7 @@ def node_command(
             f"[green]anvil[/] listening on {anvil.rpc_url} (chain {ANVIL_CHAIN_ID}, {accounts} dev accounts)"
         )
         if deploy:
-            _print_deployment(_deploy(anvil.rpc_url, None, 0, False), as_json=False)
+            _print_deployment(_deploy(anvil.rpc_url, None, 0, False, "local"), as_json=False)
         else:
             console.print(
                 "deploy the protocol with `openledger deploy` (a restarted node needs a new deployment)"
@@ -130,13 +130,17 @@ def node_command(
         anvil.stop()
 
 
-def _deploy(rpc: str | None, keystore: Path | None, dev_account: int | None, keep_admin: bool) -> Any:
+def _deploy(
+    rpc: str | None, keystore: Path | None, dev_account: int | None, keep_admin: bool, profile: str
+) -> Any:
+    import dataclasses
+
     from worker.chain.deployment import DeploymentConfig, deploy_system
 
     w3 = _connect(rpc)
     signer = _signer(w3, keystore, dev_account, required=True)
     assert signer is not None
-    config = DeploymentConfig(keep_deployer_admin=keep_admin)
+    config = dataclasses.replace(DeploymentConfig.for_profile(profile), keep_deployer_admin=keep_admin)
     return deploy_system(
         w3,
         signer,
@@ -166,12 +170,20 @@ def deploy_command(
     keep_deployer_admin: Annotated[
         bool, typer.Option(help="Keep the deployer's admin roles (tests only)")
     ] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Governance and window values: 'local' (Anvil and the demo: seconds-long votes and "
+            "timelock, hour-long windows) or 'production' (2-day timelock, week-long votes, a 1M OPEN "
+            "proposal threshold, 4% quorum, 3-day challenge windows)"
+        ),
+    ] = "local",
     as_json: JsonOption = False,
 ) -> None:
     """Deploy the whole protocol (token, governance, registries, vault) and record the addresses."""
     if as_json:
         console.quiet = True  # progress lines would break the JSON on stdout
-    deployment = _deploy(rpc, keystore, dev_account, keep_deployer_admin)
+    deployment = _deploy(rpc, keystore, dev_account, keep_deployer_admin, profile)
     console.quiet = False
     _print_deployment(deployment, as_json)
 

@@ -1,6 +1,8 @@
-"""`openledger rewards show [ADDRESS]` and `openledger rewards claim`: what contributors earned per epoch and
-their claims (proofs built from the epoch report on content storage, every claim checked before gas), plus
-`verify_epoch`, registered as `openledger verify epoch MODEL EPOCH` by verify_commands.
+"""`openledger rewards show [ADDRESS]`, `openledger rewards claim` and `openledger rewards sweep MODEL EPOCH`:
+what contributors earned per epoch and until when they can claim it, their claims (proofs built from the
+epoch report on content storage, every claim checked before gas), and returning an expired epoch's
+unclaimed rest to the model's pool; plus `verify_epoch`, registered as `openledger verify epoch MODEL
+EPOCH` by verify_commands.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
     from worker.rewards import Entitlement
 
 rewards_app = typer.Typer(
-    name="rewards", help="Contributor rewards: earnings per epoch, claims with proofs.", no_args_is_help=True
+    name="rewards",
+    help="Contributor rewards: earnings per epoch, claims with proofs, sweeping expired epochs.",
+    no_args_is_help=True,
 )
 ModelOption = Annotated[
     list[int] | None, typer.Option("--model", help="Only this model (repeat for several)")
@@ -38,7 +42,9 @@ def _row(e: Entitlement) -> dict:
         "account": e.account,
         "amount": str(e.amount),
         "state": e.state,
-        "claimableAfter": e.challenge_deadline,
+        "index": e.index,
+        "claimableAfter": e.deadline if e.state in ("in challenge window", "challenged") else None,
+        "claimDeadline": e.deadline if e.state in ("claimable", "claimed", "expired", "swept") else None,
         "reportCid": e.report_cid,
         "problem": e.problem,
     }
@@ -49,15 +55,36 @@ def _print_entitlements(account: str, rows: list[Entitlement]) -> None:
         say(f"{account} has no rewards in any posted epoch")
         return
     say(f"rewards of {account}:", "bold")
-    now = time.time()
     for e in rows:
-        when = ""
-        if e.state == "in challenge window":
-            when = f" (claimable after {e.challenge_deadline}, in {max(0, e.challenge_deadline - now):.0f} s)"
         note = f": {e.problem}" if e.problem else ""
-        say(f"  model {e.model_id} epoch {e.epoch}: {open_amount(e.amount):>16}  {e.state}{when}{note}")
+        say(f"  model {e.model_id} epoch {e.epoch}: {open_amount(e.amount):>16}  {e.state}{_when(e)}{note}")
     claimable = sum(e.amount for e in rows if e.state == "claimable")
     say(f"claimable now: {open_amount(claimable)} (`openledger rewards claim`)")
+
+
+def _when(e: Entitlement) -> str:
+    """The deadline that matters for the row's state, in chain time."""
+    left = e.deadline - e.now
+    if e.state == "in challenge window":
+        return f" (claimable after {_date(e.deadline)}, in {_span(left)})"
+    if e.state == "claimable":
+        return f" (claim by {_date(e.deadline)}, {_span(left)} left)"
+    if e.state == "expired":
+        return f" (the claim period ended {_date(e.deadline)}; unclaimed amounts go back to the pool)"
+    return ""
+
+
+def _date(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def _span(seconds: int) -> str:
+    seconds = max(0, seconds)
+    if seconds >= 2 * 86_400:
+        return f"{seconds // 86_400} days"
+    if seconds >= 2 * 3_600:
+        return f"{seconds // 3_600} h"
+    return f"{seconds} s"
 
 
 @rewards_app.command("show")
@@ -71,7 +98,8 @@ def show_command(
     ape_account: ApeAccountOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every posted epoch that pays ADDRESS: amount and state (in challenge window, claimable, claimed)."""
+    """Every posted epoch that pays ADDRESS: amount, state (in challenge window, claimable, claimed,
+    expired) and the deadline that matters (claimable after / claim by)."""
     from worker.cli.datanet_commands import connect_client
     from worker.datanet.creating import checked_address
     from worker.rewards import entitlements
@@ -129,6 +157,33 @@ def claim_command(
             )
     if as_json:
         emit_json({"account": client.address, "claimed": claimed})
+
+
+@rewards_app.command("sweep")
+@literal_errors
+def sweep_command(
+    model_id: Annotated[int, typer.Argument(help="On-chain model id")],
+    epoch: Annotated[int, typer.Argument(help="Epoch number (0, 1, ...)")],
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    ape_account: ApeAccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Return the unclaimed rest of an epoch whose claim period ended to the model's pool, where it pays
+    later epochs (anyone may; checked before gas)."""
+    from worker.rewards import sweep
+
+    client = wallet_client(rpc, keystore, dev_account, ape_account)
+    tx = sweep(client, model_id, epoch)
+    unclaimed = int(tx.event("EpochSwept")["unclaimed"])
+    if as_json:
+        emit_json({"model": model_id, "epoch": epoch, "unclaimed": str(unclaimed), "tx": tx.tx_hash})
+    else:
+        say(
+            f"swept epoch {epoch} of model {model_id}: {open_amount(unclaimed)} back to the pool "
+            f"(tx {tx.tx_hash}, gas {tx.gas_used:,})"
+        )
 
 
 @literal_errors

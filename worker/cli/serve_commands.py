@@ -106,6 +106,26 @@ def _free_indexes(user: Any, payment_id: int, needed: int) -> list[int]:
     return free[:needed]
 
 
+def _pay(user: Any, model_id: int, count: int, max_price: int | None, quiet: bool) -> int:
+    """payForInference at most `max_price` per request (default: the price read now); the payment id."""
+    from worker.chain.reverts import TransactionReverted
+    from worker.errors import OpenLedgerError
+
+    try:
+        paid = user.pay(model_id, count, max_price=max_price)
+    except TransactionReverted as exc:
+        if exc.error_name != "PriceAboveMaximum":
+            raise
+        raise OpenLedgerError(
+            f"model {model_id} now costs {open_amount(exc.args['price'])} per request, above the "
+            f"{open_amount(exc.args['maxPrice'])} you accept: nothing was paid (raise --max-price to pay it)"
+        ) from None
+    amount, payment = int(paid.event("InferencePaid")["amount"]), int(paid.created_id or 0)
+    if not quiet:
+        say(f"paid {open_amount(amount)} for {count} request(s): payment {payment} (tx {paid.tx_hash})")
+    return payment
+
+
 def _show(answer: PaidAnswer, index: int) -> None:
     receipt, output = answer.receipt, answer.output
     what = output.get("label") or repr(output.get("text", ""))
@@ -138,6 +158,13 @@ def infer_command(
     payment: Annotated[
         int | None, typer.Option(help="Spend this earlier payment instead of paying now")
     ] = None,
+    max_price: Annotated[
+        str | None,
+        typer.Option(
+            help="Most OPEN paid per request (default: the price read just before paying); a price "
+            "raised above it makes the payment revert instead of charging more"
+        ),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(help="Completion length (language models)")] = 16,
     server: Annotated[
         str | None, typer.Option(help="Server URL (default: the compute provider's endpoint)")
@@ -150,20 +177,15 @@ def infer_command(
 ) -> None:
     """Pay for len(INPUTS) answers (payForInference), ask the model's server, print each answer with its
     attribution receipt (signature checked against the model's registered compute provider)."""
+    from worker.cli.datanet_commands import parse_open
     from worker.serve import InferenceClient, server_url
 
     client = wallet_client(rpc, keystore, dev_account, ape_account)
     url = server or server_url(client, model_id)
+    limit = parse_open(max_price, "--max-price") if max_price is not None else None
     with InferenceClient(client, url) as user:
         if payment is None:
-            paid = user.pay(model_id, len(inputs))
-            payment = int(paid.created_id or 0)
-            price = client.models.get_model(model_id).price_per_inference
-            if not as_json:
-                say(
-                    f"paid {open_amount(price * len(inputs))} for {len(inputs)} request(s): "
-                    f"payment {payment} (tx {paid.tx_hash})"
-                )
+            payment = _pay(user, model_id, len(inputs), limit, as_json)
         indexes = _free_indexes(user, payment, len(inputs))
         task = _task(user.models(), model_id)
         answers = []

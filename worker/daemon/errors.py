@@ -29,6 +29,10 @@ STATE_RACES = frozenset(
         "NotLeaseHolder",
         "UnknownJob",  # a reorg removed it: reconciliation will say so
         "InvalidContributionStatus",
+        # The claim's preconditions changed (collateral locked by our other work, the hard deadline):
+        # the next run decides from chain state whether to wait or skip, it never hammers the claim.
+        "InsufficientFreeStake",
+        "JobDeadlinePassed",
     }
 )
 

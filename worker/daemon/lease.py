@@ -58,6 +58,11 @@ class LeaseKeeper:
             try:
                 self._renew_if_due()
             except TransactionReverted as exc:
+                if exc.error_name == "LeaseCapReached":
+                    # The claim's total lease time is capped: the lease still runs until it expires,
+                    # so keep working; a submit after it is refused and the job is claimed afresh.
+                    event(logging.WARNING, "lease.capped", job=self.job_id, expires_at=self.expires_at)
+                    return
                 self._lost = str(exc)
                 event(logging.WARNING, "lease.lost", job=self.job_id, error=str(exc))
                 return

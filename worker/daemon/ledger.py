@@ -25,7 +25,9 @@ _JOB_CHANGES = (
     "JobCancelled",
     "ResultSubmitted",
     "ResultChallenged",
+    "ChallengeWindowReopened",  # a rejected challenge: the result waits out a new window
     "JobFinalized",
+    "ResultAwaitingOwner",
 )
 
 
@@ -35,6 +37,7 @@ class Ledger:
         self.handlers: dict[tuple[str, str], Handler] = {
             ("ModelRegistry", "TrainingRequested"): self._training_requested,
             ("ModelRegistry", "ChallengeResolved"): self._challenge_resolved,
+            ("ModelRegistry", "ChallengeLapsed"): self._challenge_resolved,
             ("DatanetRegistry", "ContributionSubmitted"): self._contribution_submitted,
         }
         for name in _JOB_CHANGES:
@@ -73,7 +76,7 @@ class Ledger:
 
     @staticmethod
     def _challenge_resolved(db: sqlite3.Connection, event: DecodedEvent) -> None:
-        # Upheld: the job is Open again, so a worker that stood aside may take it now.
+        # Upheld or lapsed: the job is Open again, so a worker that stood aside may take it now.
         TaskStore.wake(db, training.KIND, int(event["jobId"]), ("waiting", "skipped"))
 
     def _contribution_submitted(self, db: sqlite3.Connection, event: DecodedEvent) -> None:

@@ -106,9 +106,11 @@ class TrainingJobs:
 
     def _claim(self, task: Task, job: Job) -> None:
         model = self.ctx.client.models.get_model(job.model_id)
-        refusal = self._cannot_serve(model.base_model)
+        refusal = self._cannot_serve(model.base_model) or self._past_deadline(job)
         if refusal:
             self.ctx.tasks.finish(task, "skipped", refusal)
+            return
+        if not self._collateral_ready(task, job):
             return
         started = time.monotonic()
         tx = self.ctx.outbox.send(task.id, "claim", lambda: self.ctx.client.models.claim_job(task.subject))
@@ -131,6 +133,34 @@ class TrainingJobs:
         return (
             f"this worker does not train base model {base_model!r} (serves {', '.join(settings.base_models)})"
         )
+
+    def _past_deadline(self, job: Job) -> str:
+        """No claims after the job's hard deadline (the contract reverts JobDeadlinePassed)."""
+        deadline = job.requested_at + self.ctx.client.models.params().job_deadline
+        if self.ctx.client.latest_timestamp() <= deadline:
+            return ""
+        return f"the job's hard deadline {deadline} has passed: nobody may claim it any more"
+
+    def _collateral_ready(self, task: Task, job: Job) -> bool:
+        """A claim locks collateral from the free stake (else it reverts InsufficientFreeStake). Stake this
+        worker's own unfinalized work holds comes back: wait for it; a stake too small ever: skip."""
+        workers, me = self.ctx.client.workers, self.ctx.me
+        needed = self.ctx.client.models.params().collateral(job.bounty)
+        free = workers.free_stake(me)
+        if free >= needed:
+            return True
+        stake = workers.stake_of(me)
+        if stake < needed:
+            reason = (
+                f"claiming locks {_open(needed)} of collateral, more than this worker's whole stake "
+                f"({_open(stake)}): add stake to take jobs of this bounty"
+            )
+            self.ctx.log("job.skipped_collateral", task, logging.WARNING, needed=needed, stake=stake)
+            self.ctx.tasks.finish(task, "skipped", reason)
+            return False
+        reason = f"claiming locks {_open(needed)} of collateral, {_open(free)} free: waiting for our locks"
+        self.ctx.tasks.wait(task, self._chain_wait(self.ctx.settings.max_wait), reason)
+        return False
 
     def workdir(self, task: Task) -> Path:
         return self.ctx.settings.jobs_dir / task.id.replace(":", "-")
@@ -204,9 +234,7 @@ class TrainingJobs:
         if task.stage != "finalize":  # found Submitted on-chain after a crash before we recorded it
             self.ctx.tasks.advance(task, "finalize", challenge_deadline=job.challenge_deadline)
         if JobStatus(job.status) is JobStatus.CHALLENGED:
-            self.ctx.tasks.wait(
-                task, self._chain_wait(3600), f"challenged by {job.challenger}; awaiting governance"
-            )
+            self._challenged(task, job)
             return
         now = self.ctx.client.latest_timestamp()
         if now <= job.challenge_deadline:
@@ -222,7 +250,27 @@ class TrainingJobs:
         failpoint("before-finalize")
         tx = self.ctx.outbox.send(task.id, "finalize", lambda: self.ctx.client.models.finalize(task.subject))
         self.ctx.log("job.finalized", task, tx=tx.tx_hash)
+        if tx.events_named("ResultAwaitingOwner"):
+            # The model already has a live provider: only its owner swaps the adapter (activateResult).
+            # The bounty is ours all the same, so the job is done as usual.
+            self.ctx.log("job.awaiting_owner", task, model=job.model_id, detail="the owner may activate it")
         self.ctx.tasks.advance(task, "withdraw", finalize_block=tx.block_number)
+
+    def _challenged(self, task: Task, job: Job) -> None:
+        """Governance rules until the dispute's deadline; after it anyone lapses the challenge (the result
+        is voided, nobody slashed, our collateral released) and the job is Open to claim again."""
+        dispute, now = job.dispute, self.ctx.client.latest_timestamp()
+        if now <= dispute.ruling_deadline:
+            self.ctx.tasks.wait(
+                task,
+                self._chain_wait(dispute.ruling_deadline - now + 1),
+                f"challenged by {dispute.challenger}; governance rules until {dispute.ruling_deadline}",
+            )
+            return
+        tx = self.ctx.outbox.send(
+            task.id, "lapse", lambda: self.ctx.client.models.lapse_challenge(task.subject)
+        )
+        self.ctx.log("job.challenge_lapsed", task, tx=tx.tx_hash, challenger=dispute.challenger)
 
     def _withdraw(self, task: Task, job: Job) -> None:
         models = self.ctx.client.models
@@ -247,3 +295,7 @@ class TrainingJobs:
             self.ctx.log("job.released", task, tx=tx.tx_hash, reason=task.last_error)
         except Exception as exc:  # noqa: BLE001 - the lease will expire on its own
             self.ctx.log("job.release_failed", task, logging.WARNING, error=describe(exc))
+
+
+def _open(wei: int) -> str:
+    return f"{wei / 10**18:g} OPEN"

@@ -72,9 +72,11 @@ class DatasetManifest(BaseModel):
         for previous, entry in zip(ordered, ordered[1:], strict=False):
             if previous.contribution_id == entry.contribution_id:
                 raise ValueError(f"contribution {entry.contribution_id} is listed twice")
-        cids = [entry.cid for entry in ordered]
-        if len(set(cids)) != len(cids):
-            raise ValueError("a CID is listed twice (the registry allows one contribution per CID)")
+        # The registry keys contributions by (contributor, CID): the same file from two contributors is
+        # two contributions (a copy never displaces the original), but one contributor's file is one.
+        keys = [(entry.contributor, entry.cid) for entry in ordered]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a contributor's CID is listed twice (the registry takes it once)")
         return ordered
 
     @property

@@ -138,15 +138,17 @@ def _validated(
 
 
 def check_submittable(client: ChainClient, prepared: PreparedContribution) -> None:
-    """Refuse what the registry would revert: a CID already in the datanet, a stake the account lacks."""
+    """Refuse what the registry would revert: this account's own CID already in the datanet (someone
+    else's copy of the CID does not block it: contributions are keyed by contributor and CID), a stake
+    the account lacks."""
     registry = client.datanets
-    existing = registry.contribution_id_by_cid(prepared.datanet_id, prepared.cid)
+    existing = registry.contribution_id_by_cid(prepared.datanet_id, client.address, prepared.cid)
     if existing:
         status = registry.get_contribution(existing).status
         if status != ContributionStatus.WITHDRAWN:
             raise DataError(
-                f"this exact file ({prepared.cid}) is already contribution #{existing} of datanet "
-                f"{prepared.datanet_id} ({status.name.lower()}): each CID is taken once"
+                f"you already submitted this exact file ({prepared.cid}) as contribution #{existing} of "
+                f"datanet {prepared.datanet_id} ({status.name.lower()}): each file is submitted once"
             )
     balance = client.token.balance_of(client.address)
     if balance < prepared.stake:

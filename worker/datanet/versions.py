@@ -15,6 +15,7 @@ from worker.chain.client import ChainClient
 from worker.chain.types import Version
 from worker.data import DatasetManifest, DatasetRecord, load_version
 from worker.data.loader import MAX_MANIFEST_BYTES
+from worker.datanet.entries import verify_manifest_entries
 from worker.datanet.state import fetch_metadata, require_datanet, root_hex
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import ContentNotFoundError, ContentStore, verified_fetch, verified_fetch_to_path
@@ -75,6 +76,7 @@ def load_published_manifest(
         datanet_id, version_id, version, DatasetManifest.from_json(data), version.manifest_cid, data
     )
     check_against_chain(published)
+    check_entries_against_registry(client, published)
     return published
 
 
@@ -97,6 +99,28 @@ def check_against_chain(published: PublishedManifest) -> None:
             f"{where} lists {manifest.contribution_count} contributions / {manifest.record_count} "
             f"records but the chain recorded {version.contribution_count} / {version.record_count}"
         )
+
+
+class ManifestEntryMismatch(DataError):
+    """A manifest entry disagrees with the registry's contribution of the same id: the version is unusable
+    (training on it, or paying from it, would credit someone other than the contributor)."""
+
+
+def check_entries_against_registry(client: ChainClient, published: PublishedManifest) -> None:
+    """Every entry is the Accepted on-chain contribution it names (`worker.datanet.entries`). The version's
+    root only proves the datanet owner published this manifest; the registry is what stops an owner from
+    listing someone else's file under its own address and redirecting that contributor's payouts."""
+    mismatches = verify_manifest_entries(client, published.manifest)
+    if not mismatches:
+        return
+    first = mismatches[0]
+    where = f"manifest {published.manifest_cid} of datanet {published.datanet_id} v{published.version_id}"
+    more = f" (and {len(mismatches) - 1} more entries)" if len(mismatches) > 1 else ""
+    raise ManifestEntryMismatch(
+        f"{where} lists contribution #{first.entry.contribution_id} under {first.entry.contributor} but "
+        f"on-chain it {'; '.join(first.reasons)}{more}: the version does not match the registry, do not "
+        "train on it or pay from it"
+    )
 
 
 def load_published_version(

@@ -67,16 +67,14 @@ def ask(actors: Actors, journal: Journal, live: LiveModel, server: ServerThread)
             journal.note(f"replaying request 0: HTTP {refused.status} {refused.code}")
 
 
+TX_OF_ACTION = {"posted": "postEpochRoot", "finalized": "finalizeEpoch", "struck": "lapseEpochChallenge"}
+
+
 def _journal_events(journal: Journal, events: list[EpochEvent]) -> None:
     for event in events:
         if event.tx is not None:
             actor = "worker" if event.action == "posted" else "anyone"
-            journal.tx(
-                STAGE,
-                actor,
-                f"{'postEpochRoot' if event.action == 'posted' else 'finalizeEpoch'} epoch {event.epoch}",
-                event.tx,
-            )
+            journal.tx(STAGE, actor, f"{TX_OF_ACTION[event.action]} epoch {event.epoch}", event.tx)
         else:
             journal.note(f"epoch {event.epoch}: {event.action} {event.detail}")
 
@@ -106,18 +104,19 @@ def settle(
 def claim_all(
     actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, epoch: int
 ) -> EpochPayout:
-    onchain = actors.client(actors.user).vault.get_epoch(live.model_id, epoch)
-    report = load_report(store, onchain.report_cid)
+    vault = actors.client(actors.user).vault
+    cid = vault.report_cid(live.model_id, epoch)
+    report = load_report(store, cid)
     by_address = {actors.client(i).address: i for i in actors.contributors}
     for account, amount in report.amounts.items():
         claimer = actors.client(by_address[account])
         journal.tx(
             STAGE,
             actors.name(by_address[account]),
-            f"claim {amount / OPEN:.4f} OPEN (proof from report {onchain.report_cid[:12]}…)",
+            f"claim {amount / OPEN:.4f} OPEN (proof from report {cid[:12]}…)",
             claim(claimer, store, live.model_id, epoch),
         )
-    return EpochPayout(epoch, report.total, report.amounts, onchain.report_cid)
+    return EpochPayout(epoch, report.total, report.amounts, cid)
 
 
 def withdraw_fee_shares(actors: Actors, journal: Journal) -> None:

@@ -1,6 +1,8 @@
 """Stage 2: a model is registered on the published version and training is requested; the worker daemon
 (the same code as `openledger worker run`) stakes, claims, trains, attributes, posts the result, and after
-the challenge window finalizes it: the model goes live."""
+the challenge window finalizes it: the model goes live. Then an attack fails: a stranger tries to post a
+1-wei training job on the live model (its result would have made the stranger's worker the provider, who
+then pays the contributor pool to itself); the contract refuses anyone but the owner or whom it approved."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from worker.chain.bindings import TxResult
+from worker.chain.reverts import TransactionReverted
 from worker.chain.types import JobStatus
 from worker.daemon import WorkerDaemon, WorkerSettings, worker_home
 from worker.data.sentiment_corpus import LABELS
@@ -24,6 +29,8 @@ STAGE = "training"
 PRICE_PER_INFERENCE = 2 * OPEN
 BOUNTY = 500 * OPEN
 WORKER_STAKE = 1_000 * OPEN
+STRANGER = 10  # a dev account with no role in the demo: anyone at all
+ATTACK_GAS = 200_000  # sent without estimation, so the attempt is mined and reverts on-chain
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,26 @@ def _live_model(actors: Actors, store: ContentStore, model_id: int, job_id: int)
     )
 
 
+def stranger_requests_training(actors: Actors, journal: Journal, model_id: int) -> None:
+    """The attack of issue 12, sent as the attacker would (straight to the contract, no client-side check):
+    it must revert NotApprovedRequester, else the demo stops."""
+    stranger = actors.client(STRANGER)
+    try:
+        stranger.models.transact("requestTraining", model_id, 1, gas=ATTACK_GAS)
+    except TransactionReverted as exc:
+        if exc.error_name != "NotApprovedRequester" or exc.tx_hash is None:
+            raise
+        receipt = stranger.w3.eth.get_transaction_receipt(exc.tx_hash)  # type: ignore[arg-type]
+        tx = TxResult(exc.tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+        journal.tx("attack", "stranger", f"requestTraining(model {model_id}, 1 wei): reverted", tx)
+        journal.note(
+            f"[bold red]attack failed[/]: {escape(str(exc.revert))}; only the model owner (or an address "
+            "it approves) posts training, so no stranger's result can take over the live model"
+        )
+        return
+    raise AssertionError(f"a stranger's requestTraining on model {model_id} was accepted")
+
+
 def run(
     actors: Actors, store: ContentStore, journal: Journal, published: PublishedDatanet, home: Path
 ) -> LiveModel:
@@ -132,4 +159,5 @@ def run(
     journal.note(f"no challenge within the {window} s window (Anvil clock advanced)")
     daemon.run(until=lambda: daemon.ctx.tasks.get(task.id).state == "done", timeout=300)  # type: ignore[union-attr]
     _journal_worker_txs(daemon, journal, seen)
+    stranger_requests_training(actors, journal, model_id)
     return _live_model(actors, store, model_id, job_id)

@@ -70,7 +70,9 @@ def _is_missing_content(exc: BaseException | None) -> bool:
 
 def load_job_inputs(client: ChainClient, store: ContentStore, job_id: int) -> JobInputs:
     """Job -> model -> Datanet version -> records. Content that is missing raises ContentNotFoundError
-    (worth retrying: a node may not have it yet); content that is wrong raises JobInputError."""
+    (worth retrying: a node may not have it yet); content that is wrong raises JobInputError, and so does
+    a manifest entry that is not the Accepted on-chain contribution it names (same contributor and CID):
+    `load_published_version` checks every entry against the registry before anything is trained."""
     job = client.models.get_job(job_id)
     model = client.models.get_model(job.model_id)
     spec = load_spec(store, model, job.model_id)

@@ -5,8 +5,10 @@ posted commitment is compared with the recomputed one.
 Training and attribution are deterministic for a given spec, data and library versions. Attribution is
 recomputed with the arguments the posted report declares (a worker of another release may have other
 defaults), and the verification lists where they differ from ours. When a check fails, the report says
-which file of the adapter differs and whether the poster's library versions differ from ours (a different
-torch can change the last bits of a weight).
+which file of the adapter differs. It is a MISMATCH only when the poster recorded the library versions
+we run: with other versions (a different torch can change the last bits of a weight, and the versions are
+themselves in the adapter directory) the verdict is CANNOT_JUDGE, and a fair challenge needs a rerun
+with the poster's versions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,14 @@ from worker.storage import ContentStore, bundle_files, verified_fetch
 from worker.train.determinism import library_versions
 
 MAX_REPORT_BYTES = 256 * 1024 * 1024
+MAX_VERSIONS_BYTES = 64 * 1024
+VERSIONS_FILE = "versions.json"  # written by worker.train beside the adapter
+
+
+class Verdict(StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    CANNOT_JUDGE = "cannot judge"  # a check failed, but the poster ran other library versions than ours
 
 
 @dataclass(frozen=True)
@@ -56,12 +67,30 @@ class JobVerification:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
+    @property
+    def verdict(self) -> Verdict:
+        if self.ok:
+            return Verdict.MATCH
+        return Verdict.CANNOT_JUDGE if self.version_differences else Verdict.MISMATCH
+
+    def explanation(self) -> str:
+        """The verdict in one line, e.g. `cannot judge: versions differ (torch 2.13.0 vs 2.12.0)`."""
+        if self.verdict is not Verdict.CANNOT_JUDGE:
+            return self.verdict.value
+        pairs = ", ".join(
+            f"{name} {pair['verifier']} vs {pair['poster']}"
+            for name, pair in self.version_differences.items()
+        )
+        return f"cannot judge: versions differ ({pairs}; verifier vs poster)"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
             "model_id": self.model_id,
             "worker": self.worker,
             "match": self.ok,
+            "verdict": self.verdict.value,
+            "explanation": self.explanation(),
             "checks": [{**asdict(c), "ok": c.ok} for c in self.checks],
             "differing_files": self.differing_files,
             "version_differences": self.version_differences,
@@ -117,6 +146,34 @@ def _differences(theirs: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def _bundle_versions(store: ContentStore, adapter_cid: str) -> Any:
+    """versions.json of the posted adapter bundle; None when it has none or it is unreadable (the adapter
+    check already reports that)."""
+    try:
+        files = bundle_files(store, adapter_cid)
+        return json.loads(verified_fetch(store, files[VERSIONS_FILE], max_bytes=MAX_VERSIONS_BYTES))
+    except Exception:  # noqa: BLE001 - a bad bundle is a finding of the adapter check, not a crash
+        return None
+
+
+def _recorded_differences(theirs: Any, ours: dict[str, str]) -> dict[str, Any]:
+    """Differences on the libraries the poster recorded: one an older release did not record is no
+    evidence either way."""
+    if not isinstance(theirs, dict):
+        return {}
+    return _differences(theirs, {name: ours.get(name) for name in theirs})
+
+
+def _version_differences(
+    store: ContentStore, posted: JobResult, report: dict[str, Any] | str
+) -> dict[str, Any]:
+    """Where the poster's recorded library versions differ from ours: those of its training (in the
+    adapter) and of its attribution (in the report), which a restart between the two may have changed."""
+    ours = library_versions()
+    attributed = _recorded_differences(report.get("versions") if isinstance(report, dict) else None, ours)
+    return {**attributed, **_recorded_differences(_bundle_versions(store, posted.adapter_cid), ours)}
+
+
 def verify_job(
     client: ChainClient, store: ContentStore, job_id: int, workdir: Path | None = None
 ) -> JobVerification:
@@ -140,9 +197,5 @@ def verify_job(
     if not checks[0].ok:
         result.differing_files = _file_differences(store, posted.adapter_cid, ours.adapter_cid)
     if not result.ok:
-        result.version_differences = (
-            _differences(report.get("versions", {}), library_versions())
-            if isinstance(report, dict)
-            else {"report": f"unreadable: {report}"}
-        )
+        result.version_differences = _version_differences(store, posted, report)
     return result

@@ -4,10 +4,11 @@ the epoch service (close, post, finalize), claims with proofs, and epoch verific
     receipts      EIP-712 attribution receipts (sign, verify)
     receipt_log   SQLite log of receipts and epochs (durable before an answer leaves)
     payments      on-chain InferencePaid lookups with confirmation depth
-    aggregation   receipts -> contributor amounts (integer, deterministic)
-    epoch_report  the canonical epoch report (receipts, payment terms, amounts, claim tree)
-    epoch_service EpochService.tick(): idempotent close/post/finalize
-    claims        entitlements, proofs from the report, claims checked before gas
+    aggregation   receipts -> contributor amounts (integer, deterministic; dust stays in the pool)
+    eligibility   the model's manifest entries checked against the chain: who may be paid
+    epoch_report  the canonical epoch report (receipts, payment terms, manifest check, amounts, claim tree)
+    epoch_service EpochService.tick(): idempotent close/post/settle, within stake; re-posts struck receipts
+    claims        entitlements, proofs from the report, claims checked before gas, sweeping expired epochs
     verify        recompute a posted epoch from its report
 """
 
@@ -19,7 +20,9 @@ from worker.rewards.claims import (
     entitlements,
     proof_from_report,
     submit_claim,
+    sweep,
 )
+from worker.rewards.eligibility import ExcludedEntry, ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
 from worker.rewards.epoch_service import EpochEvent, EpochService, run_in_background
 from worker.rewards.errors import ReceiptError, RewardsError
@@ -38,6 +41,8 @@ __all__ = [
     "EpochReport",
     "EpochService",
     "EpochVerification",
+    "ExcludedEntry",
+    "ManifestCheck",
     "PaymentBook",
     "PaymentTerms",
     "Receipt",
@@ -47,6 +52,7 @@ __all__ = [
     "RewardsError",
     "build_report",
     "check_claim",
+    "check_manifest",
     "claim",
     "claimable_targets",
     "entitlements",
@@ -56,5 +62,6 @@ __all__ = [
     "run_in_background",
     "sign_receipt",
     "submit_claim",
+    "sweep",
     "verify_epoch",
 ]

@@ -1,29 +1,34 @@
 """The epoch report: everything needed to recompute an epoch's root and total, as canonical JSON.
 
 It holds the signed receipts themselves (with their evidence), the terms of every payment they spend
-(checked against the chain's `InferencePaid` events by `verify epoch`), the resulting amounts and the
-claim tree in @openzeppelin/merkle-tree's dump format, so any wallet tool can build a proof from it. Built
-from the same receipts it always gives the same bytes, hence the same CID: re-running a crashed epoch
-close uploads and posts exactly what the first attempt would have.
+(checked against the chain's `InferencePaid` events by `verify epoch`), the manifest check (the block the
+model's manifest entries were checked at and the entries the chain contradicts), the resulting amounts,
+their accounting (value of the request units = total + excluded shares + dust; only `total` is reserved,
+the rest stays in the pool) and the claim tree in @openzeppelin/merkle-tree's dump format (leaves
+(index, account, amount)), so any wallet tool can build a proof from it. Built from the same receipts it
+always gives the same bytes, hence the same CID: re-running a crashed epoch close uploads and posts
+exactly what the first attempt would have.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from eth_utils import to_checksum_address
 
 from worker.chain.types import Payment
 from worker.data.canonical import canonical_json
-from worker.merkle import ClaimTree
-from worker.rewards.aggregation import epoch_amounts, receipt_order
+from worker.merkle import ClaimLeaf, ClaimTree
+from worker.rewards.aggregation import epoch_accounts, receipt_order
+from worker.rewards.eligibility import ManifestCheck
 from worker.rewards.errors import RewardsError
 from worker.rewards.receipts import Receipt
 
-REPORT_FORMAT = "openledger.epoch/2"
+REPORT_FORMAT = "openledger.epoch/3"
 MAX_REPORT_BYTES = 256 * 1024 * 1024
 
 
@@ -73,20 +78,45 @@ class EpochReport:
     receipts: list[Receipt]
     payments: list[PaymentTerms]
     amounts: dict[str, int]
+    excluded: dict[str, int] = field(default_factory=dict)
+    value: int = 0  # the receipts' request units at their payments' unit values
+    manifest: ManifestCheck | None = None
 
     @property
     def total(self) -> int:
         return sum(self.amounts.values())
 
-    def tree(self) -> ClaimTree:
+    @property
+    def dust(self) -> int:
+        """What the floors left of the receipts' value: never reserved, it stays in pool.available."""
+        return self.value - self.total - sum(self.excluded.values())
+
+    @cached_property
+    def claim_tree(self) -> ClaimTree:
+        """Leaf i pays the i-th address in sorted order (`amounts` is kept sorted)."""
         return ClaimTree.of(list(self.amounts.items()))
+
+    def tree(self) -> ClaimTree:
+        return self.claim_tree
 
     @property
     def root(self) -> bytes:
-        return self.tree().root
+        return self.claim_tree.root
+
+    def claim_of(self, account: str) -> tuple[ClaimLeaf, list[bytes]]:
+        """(leaf, proof) of `account` in this epoch."""
+        return self.claim_tree.proof_for(account)
+
+    def accounting_json(self) -> dict[str, Any]:
+        return {
+            "value": str(self.value),
+            "total": str(self.total),
+            "excluded": {a: str(v) for a, v in self.excluded.items()},
+            "dust": str(self.dust),
+        }
 
     def to_json(self) -> dict[str, Any]:
-        tree = self.tree()
+        tree = self.claim_tree
         return {
             "format": REPORT_FORMAT,
             "chainId": self.chain_id,
@@ -96,8 +126,10 @@ class EpochReport:
             "poster": self.poster,
             "receipts": [r.to_json() for r in self.receipts],
             "payments": [p.to_json() for p in self.payments],
+            "manifestCheck": self.manifest.to_json() if self.manifest is not None else None,
             "amounts": {a: str(v) for a, v in self.amounts.items()},
             "total": str(self.total),
+            "accounting": self.accounting_json(),
             "root": "0x" + tree.root.hex(),
             "tree": tree.tree.dump(),
         }
@@ -114,16 +146,7 @@ class EpochReport:
                 raise RewardsError(
                     f"not an epoch report: format {data.get('format')!r}, expected {REPORT_FORMAT!r}"
                 )
-            return cls(
-                chain_id=int(data["chainId"]),
-                vault=to_checksum_address(data["vault"]),
-                model_id=int(data["model"]),
-                epoch=int(data["epoch"]),
-                poster=to_checksum_address(data["poster"]),
-                receipts=[Receipt.from_json(r) for r in data["receipts"]],
-                payments=[PaymentTerms.from_json(p) for p in data["payments"]],
-                amounts={to_checksum_address(a): int(v) for a, v in data["amounts"].items()},
-            )
+            return cls._from_json(data)
         except (
             UnicodeDecodeError,
             json.JSONDecodeError,
@@ -134,6 +157,30 @@ class EpochReport:
         ) as exc:
             raise RewardsError(f"malformed epoch report: {type(exc).__name__}: {exc}") from None
 
+    @classmethod
+    def _from_json(cls, data: dict[str, Any]) -> EpochReport:
+        accounting = data["accounting"]
+        check = data.get("manifestCheck")
+        return cls(
+            chain_id=int(data["chainId"]),
+            vault=to_checksum_address(data["vault"]),
+            model_id=int(data["model"]),
+            epoch=int(data["epoch"]),
+            poster=to_checksum_address(data["poster"]),
+            receipts=[Receipt.from_json(r) for r in data["receipts"]],
+            payments=[PaymentTerms.from_json(p) for p in data["payments"]],
+            amounts=_addresses(data["amounts"]),
+            excluded=_addresses(accounting["excluded"]),
+            value=int(accounting["value"]),
+            manifest=ManifestCheck.from_json(check) if check is not None else None,
+        )
+
+
+def _addresses(raw: Mapping[str, Any]) -> dict[str, int]:
+    """address -> amount, sorted by address as the claim tree's leaves are."""
+    parsed = {to_checksum_address(a): int(v) for a, v in raw.items()}
+    return {a: parsed[a] for a in sorted(parsed)}
+
 
 def build_report(
     chain_id: int,
@@ -143,8 +190,10 @@ def build_report(
     poster: str,
     receipts: Sequence[Receipt],
     payments: Mapping[int, Payment | PaymentTerms],
+    manifest: ManifestCheck | None = None,
 ) -> EpochReport:
-    """The report of `receipts` (any order: they are sorted by payment and request index)."""
+    """The report of `receipts` (any order: they are sorted by payment and request index). With
+    `manifest`, only its payable addresses are paid and the others' shares are listed as excluded."""
     ordered = sorted(receipts, key=receipt_order)
     used = {r.payment_id for r in ordered}
     missing = sorted(used - set(payments))
@@ -155,7 +204,8 @@ def build_report(
         for pid, p in payments.items()
         if pid in used
     }
-    amounts = epoch_amounts(ordered, {pid: t.unit_value for pid, t in terms.items()})
+    payable = manifest.payable if manifest is not None else None
+    accounts = epoch_accounts(ordered, {pid: t.unit_value for pid, t in terms.items()}, payable)
     return EpochReport(
         chain_id=int(chain_id),
         vault=to_checksum_address(vault),
@@ -164,5 +214,8 @@ def build_report(
         poster=to_checksum_address(poster),
         receipts=ordered,
         payments=[terms[pid] for pid in sorted(terms)],
-        amounts=amounts,
+        amounts=accounts.amounts,
+        excluded=accounts.excluded,
+        value=accounts.value,
+        manifest=manifest,
     )

@@ -2,13 +2,18 @@
 
 `tick()` is idempotent and safe to call after a kill -9 at any point, from `openledger serve` (a
 background thread, the default) or any loop that calls it, e.g. `WorkerDaemon.ticks.append(service.tick)`:
-- closing an epoch assigns the pending receipts to it in one SQLite transaction (receipt_log);
-- the report is rebuilt from exactly those receipts, so a re-run uploads the same bytes (same CID) and
-  posts the same root;
+- closing an epoch assigns pending receipts to it in one SQLite transaction (receipt_log), with the block
+  at which the model's manifest entries are checked against the chain (eligibility.py);
+- the report is rebuilt from exactly those receipts and that block, so a re-run uploads the same bytes
+  (same CID) and posts the same root;
+- a root locks collateral (total * collateralBps / 10_000 of the worker's free stake): an epoch closes
+  only the oldest receipts that free stake covers, the rest wait; a closed epoch the stake no longer
+  covers is reopened (never a transaction that reverts tick after tick);
 - before posting, the chain is asked: an epoch already posted with our root is simply recorded, one
   posted with another root is an error (never a second post), and `nextEpoch` must allow it;
-- finalization reads the epoch's on-chain status first (finalized by someone else, struck down by an
-  upheld challenge, still challenged).
+- settling reads each posted epoch's on-chain status first: finalized by someone else, still challenged
+  (lapsed by us once nobody ruled in time), or voided by an upheld or lapsed challenge, in which case its
+  receipts go back to pending and are posted again in the next epoch (by us, while we are the provider).
 Epoch windows are measured in chain time (block timestamps), so tests and the demo move them with Anvil.
 """
 
@@ -16,20 +21,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted
-from worker.chain.types import EpochStatus
-from worker.rewards.epoch_report import EpochReport, build_report
+from worker.chain.types import BPS, Epoch, EpochStatus
+from worker.rewards.aggregation import epoch_accounts
+from worker.rewards.eligibility import ManifestCheck, check_manifest
+from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
 from worker.rewards.errors import RewardsError
 from worker.rewards.payments import PaymentBook
 from worker.rewards.receipt_log import EpochRecord, ReceiptLog
+from worker.rewards.receipts import Receipt
 from worker.storage import ContentStore
 
 log = logging.getLogger(__name__)
+OPEN = 10**18
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class EpochService:
         self._lock = threading.Lock()
 
     def tick(self) -> list[EpochEvent]:
-        """Post what is closed, finalize what is due, close what is due; returns what happened."""
+        """Settle what was posted, post what is closed, close what is due; returns what happened."""
         with self._lock:
             events: list[EpochEvent] = []
             for model_id in self._watched():
@@ -75,14 +84,19 @@ class EpochService:
         return self.receipts.models()
 
     def _tick_model(self, model_id: int) -> list[EpochEvent]:
+        now = self.client.latest_timestamp()
+        # our posted epochs are settled even after we stopped serving the model: collateral, receipts
+        events = [self._settle(record, now) for record in self.receipts.epochs(model_id, ("posted",))]
         provider = self.client.models.get_model(model_id).compute_provider
         if provider != self.client.address:
-            return [EpochEvent(model_id, -1, "skipped", f"the compute provider is {provider}, not us")]
-        now = self.client.latest_timestamp()
-        events = [self._post(record) for record in self.receipts.epochs(model_id, ("closed",))]
-        events += [self._finalize(record, now) for record in self.receipts.epochs(model_id, ("posted",))]
-        if not self.receipts.epochs(model_id, ("closed",)):
-            events += self._close_if_due(model_id, now)
+            events.append(EpochEvent(model_id, -1, "skipped", f"the compute provider is {provider}, not us"))
+        elif not self.client.workers.is_active_worker(self.client.address):
+            detail = "our worker is not active (stake below the minimum, or exiting): nothing can be posted"
+            events.append(EpochEvent(model_id, -1, "waiting", detail))
+        else:
+            events += [self._post(record) for record in self.receipts.epochs(model_id, ("closed",))]
+            if not self.receipts.epochs(model_id, ("closed",)):
+                events += self._close_if_due(model_id, now)
         return [e for e in events if e.action != "waiting" or e.detail]
 
     # -- closing -------------------------------------------------------------------------------------
@@ -96,15 +110,60 @@ class EpochService:
         if now - started < self.epoch_seconds or not pending:
             return []
         epoch = self.client.vault.next_epoch(model_id)
-        report = self._report(model_id, epoch, pending)
-        if report.total == 0:
-            return [EpochEvent(model_id, epoch, "skipped", f"{len(pending)} receipt(s) pay nothing yet")]
-        count = self.receipts.close_epoch(model_id, epoch, now, pending)
-        closed = EpochEvent(model_id, epoch, "closed", f"{count} receipt(s), {report.total} wei")
+        manifest = check_manifest(self.client, self.store, model_id, self._confirmed_block())
+        chosen, note = self._affordable(model_id, pending, manifest)
+        report = self._report(model_id, epoch, chosen, manifest) if chosen else None
+        if report is None or report.total == 0:
+            self.receipts.start_window(model_id, now, restart=True)  # try again a window later
+            detail = note or f"{len(pending)} receipt(s) pay nothing yet"
+            return [EpochEvent(model_id, epoch, "waiting" if note else "skipped", detail)]
+        count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block)
+        detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
+        closed = EpochEvent(model_id, epoch, "closed", detail)
         record = self.receipts.epochs(model_id, ("closed",))[-1]
-        return [closed, self._post(record)]
+        return [closed, self._post(record, report)]
 
-    def _report(self, model_id: int, epoch: int, receipts: list) -> EpochReport:
+    def _confirmed_block(self) -> int:
+        """The newest block with the confirmations payments need: the manifest is checked there, so a
+        reorg cannot change the verdict a verifier reads back at the same block."""
+        head = int(self.client.w3.eth.block_number)
+        return max(0, head - self.payments.confirmations + 1)
+
+    def _unit_values(self, receipts: Sequence[Receipt]) -> dict[int, int]:
+        payments = self.payments.many(r.payment_id for r in receipts)
+        return {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
+
+    def _affordable(
+        self, model_id: int, pending: list[Receipt], manifest: ManifestCheck
+    ) -> tuple[list[Receipt], str]:
+        """The longest run of the oldest pending receipts whose total the free stake can back, and a
+        note when that is not all of them (the rest wait for the next epoch)."""
+        units = self._unit_values(pending)
+        free, bps = self._free_stake(), self.client.vault.collateral_bps()
+
+        def fits(count: int) -> bool:
+            total = epoch_accounts(pending[:count], units, manifest.payable).total
+            return total * bps // BPS <= free  # the vault's own collateral rounding
+
+        if fits(len(pending)):
+            return pending, ""
+        low, high = 0, len(pending)  # fits(low) holds (0 receipts lock nothing), fits(high) does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle)
+        note = (
+            f"free stake {free / OPEN:g} OPEN backs only {low} of {len(pending)} pending receipt(s) "
+            f"at {bps / 100:g}% collateral: add stake to post the rest"
+        )
+        log.warning("model %s: %s", model_id, note)
+        return pending[:low], note
+
+    def _free_stake(self) -> int:
+        return self.client.workers.free_stake(self.client.address)
+
+    def _report(
+        self, model_id: int, epoch: int, receipts: Sequence[Receipt], manifest: ManifestCheck
+    ) -> EpochReport:
         payments = self.payments.many(r.payment_id for r in receipts)
         return build_report(
             self.client.sender.chain_id,
@@ -114,35 +173,57 @@ class EpochService:
             self.client.address,
             receipts,
             payments,
+            manifest,
         )
+
+    def report_for(self, record: EpochRecord) -> EpochReport:
+        """The report this service posts for a closed epoch: its receipts, checked at its block."""
+        model_id, epoch = record.model_id, record.epoch
+        block = record.manifest_block
+        if not block:  # closed by an older version that did not record it: pin it now, once
+            block = self._confirmed_block()
+            self.receipts.update_epoch(model_id, epoch, record.state, manifest_block=block)
+        manifest = check_manifest(self.client, self.store, model_id, block)
+        return self._report(model_id, epoch, self.receipts.epoch_receipts(model_id, epoch), manifest)
 
     # -- posting -------------------------------------------------------------------------------------
 
-    def _post(self, record: EpochRecord) -> EpochEvent:
+    def _post(self, record: EpochRecord, report: EpochReport | None = None) -> EpochEvent:
         model_id, epoch = record.model_id, record.epoch
-        report = self._report(model_id, epoch, self.receipts.epoch_receipts(model_id, epoch))
-        cid = self.store.add(report.to_bytes())
-        vault = self.client.vault
-        tx = None
+        report = report or self.report_for(record)
+        cid = self.store.add(report.to_bytes())  # ours stays available even if an earlier attempt posted
+        vault, tx = self.client.vault, None
         if vault.get_epoch(model_id, epoch).status == EpochStatus.NONE:
             self._check_postable(model_id, epoch, report)
+            short = self._collateral_shortfall(report)
+            if short:
+                released = self.receipts.release_epoch(model_id, epoch, struck=False)
+                log.warning("model %s epoch %s reopened: %s", model_id, epoch, short)
+                detail = f"reopened ({released} receipt(s) pending again): {short}"
+                return EpochEvent(model_id, epoch, "waiting", detail)
             try:
                 tx = vault.post_epoch_root(model_id, epoch, report.root, report.total, cid)
             except TransactionReverted as exc:
                 if exc.error_name != "EpochAlreadyPosted":
                     raise
-        onchain = vault.get_epoch(model_id, epoch)
+        self._check_ours(model_id, epoch, vault.get_epoch(model_id, epoch), report)
+        cid = vault.report_cid(model_id, epoch) or cid  # on-chain: an earlier attempt's, after a crash
+        self.receipts.update_epoch(
+            model_id, epoch, "posted", report_cid=cid, root="0x" + report.root.hex(), total=report.total
+        )
+        detail = f"root 0x{report.root.hex()[:12]}…, {len(report.amounts)} contributor(s), report {cid}"
+        if report.manifest is not None and report.manifest.excluded:
+            detail += f"; {len(report.manifest.excluded)} manifest entr(y/ies) excluded (see the report)"
+        return EpochEvent(model_id, epoch, "posted", detail if tx else detail + " (already on-chain)", tx)
+
+    @staticmethod
+    def _check_ours(model_id: int, epoch: int, onchain: Epoch, report: EpochReport) -> None:
         if onchain.root != report.root or onchain.total != report.total:
             raise RewardsError(
                 f"epoch {epoch} of model {model_id} is on-chain with root 0x{onchain.root.hex()} and total "
                 f"{onchain.total}, not ours (0x{report.root.hex()}, {report.total}): it was posted from "
                 "another receipt log; resolve it by hand (nothing was sent)"
             )
-        self.receipts.update_epoch(
-            model_id, epoch, "posted", report_cid=cid, root="0x" + report.root.hex(), total=report.total
-        )
-        detail = f"root 0x{report.root.hex()[:12]}…, {len(report.amounts)} contributor(s), report {cid}"
-        return EpochEvent(model_id, epoch, "posted", detail if tx else detail + " (already on-chain)", tx)
 
     def _check_postable(self, model_id: int, epoch: int, report: EpochReport) -> None:
         next_epoch = self.client.vault.next_epoch(model_id)
@@ -150,26 +231,35 @@ class EpochService:
             raise RewardsError(
                 f"epoch {epoch} of model {model_id} is ahead of the chain's next epoch {next_epoch}"
             )
-        pool = self.client.vault.pool(model_id)
-        if report.total > pool.unallocated:
+        available = self.client.vault.pool(model_id).available
+        if report.total > available:
             raise RewardsError(
                 f"epoch {epoch} of model {model_id} pays {report.total} wei but the pool has only "
-                f"{pool.unallocated} unallocated: the receipts spend payments the pool never received"
+                f"{available} available: the receipts spend payments the pool never received"
             )
 
-    # -- finalizing ----------------------------------------------------------------------------------
+    def _collateral_shortfall(self, report: EpochReport) -> str:
+        """Why our free stake cannot back this root ('' when it can)."""
+        needed, free = self.client.vault.collateral_for(report.total), self._free_stake()
+        if needed <= free:
+            return ""
+        return (
+            f"posting {report.total / OPEN:g} OPEN locks {needed / OPEN:g} OPEN of stake but only "
+            f"{free / OPEN:g} OPEN is free: a smaller epoch is closed next (or add stake)"
+        )
 
-    def _finalize(self, record: EpochRecord, now: int) -> EpochEvent:
+    # -- settling ------------------------------------------------------------------------------------
+
+    def _settle(self, record: EpochRecord, now: int) -> EpochEvent:
         model_id, epoch = record.model_id, record.epoch
         onchain = self.client.vault.get_epoch(model_id, epoch)
         if onchain.status == EpochStatus.NONE:
-            self.receipts.update_epoch(model_id, epoch, "struck")
-            return EpochEvent(model_id, epoch, "struck", "the root was struck down by an upheld challenge")
+            return self._struck(record, "the root was voided on-chain (challenge upheld or lapsed)")
         if onchain.status == EpochStatus.CHALLENGED:
-            return EpochEvent(model_id, epoch, "waiting", "challenged: waiting for governance")
+            return self._challenged(record, onchain, now)
         tx = None
         if onchain.status == EpochStatus.POSTED:
-            if now <= onchain.challenge_deadline:
+            if now <= onchain.deadline:
                 return EpochEvent(model_id, epoch, "waiting")
             try:
                 tx = self.client.vault.finalize_epoch(model_id, epoch)
@@ -179,6 +269,27 @@ class EpochService:
                 return EpochEvent(model_id, epoch, "waiting", f"finalize refused: {exc}")
         self.receipts.update_epoch(model_id, epoch, "finalized")
         return EpochEvent(model_id, epoch, "finalized", "claimable now", tx)
+
+    def _challenged(self, record: EpochRecord, onchain: Epoch, now: int) -> EpochEvent:
+        """Wait for the ruling; once its deadline passed unruled, lapse it (voids the root, frees our
+        collateral) so its receipts can be posted again."""
+        model_id, epoch = record.model_id, record.epoch
+        deadline = onchain.dispute.ruling_deadline
+        if now <= deadline:
+            return EpochEvent(model_id, epoch, "waiting", f"challenged: governance rules by {deadline}")
+        try:
+            tx = self.client.vault.lapse_epoch_challenge(model_id, epoch)
+        except TransactionReverted as exc:
+            if exc.error_name != "InvalidEpochStatus":  # ruled or lapsed meanwhile: next tick sees it
+                raise
+            return EpochEvent(model_id, epoch, "waiting", f"lapse refused: {exc}")
+        return self._struck(record, f"nobody ruled on the challenge by {deadline}: it lapsed", tx)
+
+    def _struck(self, record: EpochRecord, why: str, tx: TxResult | None = None) -> EpochEvent:
+        released = self.receipts.release_epoch(record.model_id, record.epoch, struck=True)
+        log.warning("model %s epoch %s struck: %s", record.model_id, record.epoch, why)
+        detail = f"{why}; its {released} receipt(s) go to the next epoch"
+        return EpochEvent(record.model_id, record.epoch, "struck", detail, tx)
 
 
 def run_in_background(

@@ -4,8 +4,10 @@ epochs that pay them out.
 SQLite (WAL, synchronous=FULL): a receipt is committed to disk before `record` returns, and the pair
 (payment id, request index) is unique, so a request unit is answered and counted once whatever the
 crashes. Closing an epoch assigns the model's pending receipts to it and creates the epoch row in one
-transaction: after a kill -9 either both happened or neither did. One file per deployment (chain id,
-vault, deployment block hash): a fresh local chain reuses payment ids and must not see old receipts.
+transaction: after a kill -9 either both happened or neither did. An epoch struck down on-chain (upheld
+or lapsed challenge) gives its receipts back to the pending pool in one transaction too, so the next
+epoch posts them again. One file per deployment (chain id, vault, deployment block hash): a fresh local
+chain reuses payment ids and must not see old receipts.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     report_cid TEXT NOT NULL DEFAULT '',
     root TEXT NOT NULL DEFAULT '',
     total TEXT NOT NULL DEFAULT '0',
+    manifest_block INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (model_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
@@ -59,12 +62,13 @@ class DuplicateReceipt(RewardsError):
 class EpochRecord:
     model_id: int
     epoch: int
-    state: str  # closed (receipts assigned) | posted | finalized | struck (an upheld challenge)
+    state: str  # closed (receipts assigned) | posted | finalized | struck (receipts pending again)
     receipts: int
     closed_at: int
     report_cid: str = ""
     root: str = ""
     total: int = 0
+    manifest_block: int = 0  # the block the model's manifest entries were checked at
 
 
 def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
@@ -87,6 +91,7 @@ class ReceiptLog:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            _add_missing_columns(db)
 
     @classmethod
     def for_deployment(cls, deployment: Deployment, home: Path | None = None) -> ReceiptLog:
@@ -178,14 +183,19 @@ class ReceiptLog:
 
     # -- epochs --------------------------------------------------------------------------------------
 
-    def close_epoch(self, model_id: int, epoch: int, closed_at: int, receipts: list[Receipt]) -> int:
+    def close_epoch(
+        self, model_id: int, epoch: int, closed_at: int, receipts: list[Receipt], manifest_block: int = 0
+    ) -> int:
         """Assign exactly `receipts` (still pending) to `epoch` and record the epoch as closed, atomically."""
         keys = [(r.payment_id, r.request_index) for r in receipts]
         with self._transaction() as db:
-            if db.execute(
-                "SELECT 1 FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch)
-            ).fetchone():
+            taken = db.execute(
+                "SELECT 1 FROM epochs WHERE model_id = ? AND epoch = ? AND state != 'struck'",
+                (model_id, epoch),
+            ).fetchone()
+            if taken:
                 raise RewardsError(f"epoch {epoch} of model {model_id} is already closed in {self.path}")
+            db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
             for payment_id, index in keys:
                 changed = db.execute(
                     "UPDATE receipts SET epoch = ? WHERE payment_id = ? AND request_index = ? "
@@ -195,9 +205,9 @@ class ReceiptLog:
                 if changed != 1:
                     raise RewardsError(f"receipt {payment_id}/{index} is not pending for model {model_id}")
             db.execute(
-                "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at) "
-                "VALUES (?, ?, 'closed', ?, ?)",
-                (model_id, epoch, len(keys), closed_at),
+                "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at, manifest_block) "
+                "VALUES (?, ?, 'closed', ?, ?, ?)",
+                (model_id, epoch, len(keys), closed_at, manifest_block),
             )
             db.execute(
                 "INSERT INTO windows (model_id, started_at) VALUES (?, ?) "
@@ -205,6 +215,21 @@ class ReceiptLog:
                 (model_id, closed_at),
             )
         return len(keys)
+
+    def release_epoch(self, model_id: int, epoch: int, struck: bool) -> int:
+        """Give the epoch's receipts back to the pending pool, atomically: the epoch row is marked struck
+        (its root was voided on-chain) or, for an epoch never posted, deleted. Returns the receipt count."""
+        with self._transaction() as db:
+            released = db.execute(
+                "UPDATE receipts SET epoch = NULL WHERE model_id = ? AND epoch = ?", (model_id, epoch)
+            ).rowcount
+            if struck:
+                db.execute(
+                    "UPDATE epochs SET state = 'struck' WHERE model_id = ? AND epoch = ?", (model_id, epoch)
+                )
+            else:
+                db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
+        return int(released)
 
     def update_epoch(self, model_id: int, epoch: int, state: str, **fields: str | int) -> None:
         if state not in EPOCH_STATES:
@@ -219,20 +244,27 @@ class ReceiptLog:
     def epochs(self, model_id: int, states: tuple[str, ...] = EPOCH_STATES) -> list[EpochRecord]:
         marks = ",".join("?" * len(states))
         rows = self._query(
-            "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total FROM epochs "
-            f"WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
+            "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total, manifest_block "
+            f"FROM epochs WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
             model_id,
             *states,
         )
-        return [EpochRecord(*row[:7], total=int(row[7])) for row in rows]
+        return [EpochRecord(*row[:7], total=int(row[7]), manifest_block=int(row[8])) for row in rows]
 
     def window_start(self, model_id: int) -> int | None:
         rows = self._query("SELECT started_at FROM windows WHERE model_id = ?", model_id)
         return int(rows[0][0]) if rows else None
 
-    def start_window(self, model_id: int, started_at: int) -> None:
-        """Open the first epoch window of a model (later windows start when an epoch closes)."""
+    def start_window(self, model_id: int, started_at: int, restart: bool = False) -> None:
+        """Open the first epoch window of a model (later windows start when an epoch closes); `restart`
+        starts a new one now (receipts that could not be closed wait a whole window, not one tick)."""
+        verb = "INSERT OR REPLACE" if restart else "INSERT OR IGNORE"
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at)
-            )
+            db.execute(f"{verb} INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at))
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Logs written before the manifest check was recorded get its column (0: checked at the post block)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
+    if "manifest_block" not in columns:
+        db.execute("ALTER TABLE epochs ADD COLUMN manifest_block INTEGER NOT NULL DEFAULT 0")

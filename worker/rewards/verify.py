@@ -4,8 +4,10 @@ Checks, each reported as a problem: the report is the one whose CID is on-chain 
 chain, vault, model and epoch; every receipt verifies (EIP-712 signature by the epoch's poster, evidence
 hash) and is for this model; no request unit is counted twice (within the report or in an earlier
 epoch); every payment exists on-chain for this model with the terms the report states, and covers the
-receipt's request index. Then the amounts, the root and the total are recomputed from the receipts and
-the on-chain payment terms and compared with what was posted.
+receipt's request index; the model's manifest entries are checked against the chain at the block the
+report names (at the posting block if it names none), and only the addresses they leave payable are
+paid. Then the amounts, the root and the total are recomputed from the receipts and the on-chain payment
+terms and compared with what was posted.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 from worker.chain.client import ChainClient
 from worker.chain.types import EpochStatus, Payment
 from worker.merkle import ClaimTree
-from worker.rewards.aggregation import epoch_amounts
+from worker.rewards.aggregation import epoch_accounts
+from worker.rewards.claims import report_cids
+from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms
 from worker.rewards.errors import ReceiptError, RewardsError
 from worker.rewards.receipts import receipt_domain
@@ -121,31 +125,63 @@ def _check_payments(
 def _earlier_keys(
     client: ChainClient, store: ContentStore, model_id: int, epoch: int
 ) -> set[tuple[int, int]]:
+    """Request units paid by earlier epochs still on-chain (a struck epoch's receipts may be re-posted)."""
     keys: set[tuple[int, int]] = set()
+    cids = report_cids(client, model_id)
     for earlier in range(epoch):
-        onchain = client.vault.get_epoch(model_id, earlier)
-        if onchain.status != EpochStatus.NONE:
-            keys |= {(r.payment_id, r.request_index) for r in load_report(store, onchain.report_cid).receipts}
+        if earlier in cids and client.vault.get_epoch(model_id, earlier).status != EpochStatus.NONE:
+            keys |= {(r.payment_id, r.request_index) for r in load_report(store, cids[earlier]).receipts}
     return keys
+
+
+def _manifest_check(
+    client: ChainClient, store: ContentStore, report: EpochReport, result: EpochVerification, block: int
+) -> ManifestCheck | None:
+    """The manifest verdict recomputed at the report's block; a stated verdict that differs is a problem."""
+    at = report.manifest.block if report.manifest is not None else block
+    try:
+        check = check_manifest(client, store, result.model_id, at)
+    except (RewardsError, ValueError) as exc:  # e.g. a pruned node without the state of that block
+        result.problems.append(f"cannot check the manifest entries at block {at}: {exc}")
+        return None
+    if report.manifest is not None and report.manifest != check:
+        result.problems.append(
+            f"the report's manifest check differs from the chain's at block {at}: "
+            f"{len(report.manifest.excluded)} entr(y/ies) excluded, {len(check.excluded)} expected"
+        )
+    if at > block:
+        result.problems.append(f"the manifest was checked at block {at}, after the root was posted ({block})")
+    return check
 
 
 def verify_epoch(
     client: ChainClient, store: ContentStore, model_id: int, epoch: int, check_history: bool = True
 ) -> EpochVerification:
     onchain = client.vault.get_epoch(model_id, epoch)
-    if onchain.status == EpochStatus.NONE:
+    posted = client.vault.epoch_posted_event(model_id, epoch)
+    if onchain.status == EpochStatus.NONE or posted is None:
         raise RewardsError(f"epoch {epoch} of model {model_id} is not posted on-chain: nothing to verify")
-    result = EpochVerification(model_id, epoch, onchain.report_cid, "0x" + onchain.root.hex(), onchain.total)
-    report = load_report(store, onchain.report_cid)
+    cid = str(posted.args["reportCid"])
+    result = EpochVerification(model_id, epoch, cid, "0x" + onchain.root.hex(), onchain.total)
+    report = load_report(store, cid)
     _check_header(client, report, result, onchain.poster)
     earlier = _earlier_keys(client, store, model_id, epoch) if check_history else set()
     _check_receipts(client, report, result, onchain.poster, earlier)
     payments = _check_payments(client, report, result)
+    check = _manifest_check(client, store, report, result, posted.block_number)
     counted = [r for r in report.receipts if r.payment_id in payments]
-    amounts = epoch_amounts(counted, {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()})
+    units = {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
+    amounts = epoch_accounts(counted, units, check.payable if check is not None else None).amounts
     if amounts != report.amounts:
-        result.problems.append("the report's amounts differ from those recomputed from its receipts")
+        result.problems.append(_amounts_problem(report.amounts, amounts))
     result.receipts, result.contributors = len(report.receipts), len(amounts)
     result.total = sum(amounts.values())
     result.root = "0x" + ClaimTree.of(list(amounts.items())).root.hex() if amounts else ""
     return result
+
+
+def _amounts_problem(stated: dict[str, int], recomputed: dict[str, int]) -> str:
+    unpaid = sorted(set(stated) - set(recomputed))
+    if unpaid:
+        return f"the report pays {', '.join(unpaid[:3])}, which may not be paid (see the manifest check)"
+    return "the report's amounts differ from those recomputed from its receipts"

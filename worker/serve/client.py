@@ -57,9 +57,12 @@ class InferenceClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def pay(self, model_id: int, requests: int, ref: bytes | None = None) -> TxResult:
-        """payForInference from the client's account; `created_id` is the payment id."""
-        return self.client.vault.pay_for_inference(model_id, requests, ref)
+    def pay(
+        self, model_id: int, requests: int, ref: bytes | None = None, max_price: int | None = None
+    ) -> TxResult:
+        """payForInference from the client's account; `created_id` is the payment id. `max_price` is the
+        most paid per request (default: the price read just before paying; a raise in between reverts)."""
+        return self.client.vault.pay_for_inference(model_id, requests, ref, max_price=max_price)
 
     def send(self, path: str, model_id: int, body: bytes, payment_id: int, index: int) -> httpx.Response:
         """POST `body` authorized as request `index` of `payment_id` (no checks: tests use it raw)."""

@@ -7,6 +7,12 @@ Layout (all written into a temporary sibling, then renamed, so a failed run leav
   versions.json      python/torch/transformers/peft versions
   dataset.json       caller's dataset root (e.g. a Merkle root) and the record hashes of each split
   checkpoints/epoch-N.safetensors   trainable parameters after each epoch (for attribution ensembles)
+
+Every byte depends on the spec, the records and the library versions only, never on the machine's paths
+or the process: the directory's CID is what a verifier recomputes. So every JSON file is canonical, and
+peft's adapter_config.json names the base model by the spec's name (not where it is installed) and lists
+its module sets sorted (peft keeps them as sets, whose order follows PYTHONHASHSEED). peft's model card
+(README.md) is not kept: it repeats the install path and holds nothing a replay needs.
 """
 
 from __future__ import annotations
@@ -19,14 +25,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from worker.data.canonical import canonical_json
 from worker.errors import TrainingError
-from worker.train.spec import canonical_json
 
 CHECKPOINT_DIR = "checkpoints"
+ADAPTER_CONFIG = "adapter_config.json"
+PEFT_MODEL_CARD = "README.md"
+# adapter_config.json entries that peft holds as sets: any order means the same adapter, so we fix one.
+SET_LIKE_KEYS = ("target_modules", "modules_to_save", "exclude_modules")
 
 
 def write_json(path: Path, value: Any) -> None:
-    path.write_text(canonical_json(value) + "\n", encoding="utf-8")
+    path.write_bytes(canonical_json(value) + b"\n")
+
+
+def portable_adapter_config(config: dict[str, Any], base_model: str) -> dict[str, Any]:
+    """peft's adapter config made machine-independent: the base model by its spec name, sets sorted."""
+    portable = dict(config, base_model_name_or_path=base_model)
+    for key in SET_LIKE_KEYS:
+        if isinstance(portable.get(key), list):
+            portable[key] = sorted(portable[key])
+    return portable
+
+
+def save_adapter(model: Any, directory: Path, base_model: str) -> None:
+    """Write a peft model's adapter (weights + config) into `directory`, in the portable form above."""
+    model.save_pretrained(str(directory), safe_serialization=True)
+    (directory / PEFT_MODEL_CARD).unlink(missing_ok=True)
+    config_path = directory / ADAPTER_CONFIG
+    write_json(config_path, portable_adapter_config(json.loads(config_path.read_bytes()), base_model))
 
 
 @contextlib.contextmanager

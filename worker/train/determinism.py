@@ -46,5 +46,7 @@ def library_versions() -> dict[str, str]:
         "transformers": transformers.__version__,
         "peft": peft.__version__,
         "safetensors": safetensors.__version__,
-        "platform": platform.platform(),
+        # OS and CPU architecture only: a kernel or glibc release does not change the bits, and recording
+        # it would give every machine its own adapter CID.
+        "platform": f"{platform.system()}-{platform.machine()}",
     }

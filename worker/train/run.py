@@ -9,7 +9,7 @@ from typing import Any
 
 from safetensors.torch import save_file
 
-from worker.train.artifacts import CHECKPOINT_DIR, staged_directory, write_json
+from worker.train.artifacts import CHECKPOINT_DIR, save_adapter, staged_directory, write_json
 from worker.train.determinism import library_versions
 from worker.train.records import Record, record_hash
 from worker.train.spec import TrainingSpec
@@ -63,7 +63,7 @@ def train(
     loaded, data, result = train_in_memory(spec, records, device=device, progress=progress)
     metrics = _metrics(data, result)
     with staged_directory(out, overwrite=overwrite) as staging:
-        loaded.model.save_pretrained(str(staging), safe_serialization=True)
+        save_adapter(loaded.model, staging, loaded.spec.base_model)
         write_json(staging / "spec.json", loaded.spec.to_dict())
         write_json(staging / "metrics.json", {k: v for k, v in metrics.items() if k not in VOLATILE_METRICS})
         write_json(staging / "versions.json", library_versions())

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from worker.data.canonical import canonical_json as canonical_bytes
 from worker.errors import TrainingError
 
 Task = Literal["classification", "generation"]
@@ -20,8 +21,8 @@ OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 kept: the same value always gives the same bytes (and hash)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """worker.data's canonical JSON as text: one definition of the bytes that hashes and CIDs are over."""
+    return canonical_bytes(value).decode("utf-8")
 
 
 @dataclass(frozen=True)

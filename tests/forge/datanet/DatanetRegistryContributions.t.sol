@@ -24,7 +24,8 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
         assertEq(token.balanceOf(alice), FUNDS - STAKE);
         assertEq(token.balanceOf(address(registry)), STAKE);
         assertEq(registry.totalStakeHeld(), STAKE);
-        assertEq(registry.contributionIdByCid(datanetId, _cid(1)), 1);
+        assertEq(registry.contributionIdByCid(datanetId, alice, _cid(1)), 1);
+        assertEq(registry.contributionIdByCid(datanetId, bob, _cid(1)), 0);
 
         IDatanetRegistry.Contribution memory c = registry.getContribution(id);
         assertEq(c.datanetId, datanetId);
@@ -78,17 +79,40 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
 
     function test_contribute_revertsOnDuplicatePendingAcceptedOrRejected() public {
         uint256 pending = _contribute(alice, datanetId, 1);
-        _expectDuplicate(1);
+        _expectDuplicate(alice, 1);
         _review(pending, true);
-        _expectDuplicate(1);
+        _expectDuplicate(alice, 1);
         _review(_contribute(alice, datanetId, 2), false);
-        _expectDuplicate(2);
+        _expectDuplicate(alice, 2);
     }
 
-    function _expectDuplicate(uint256 n) internal {
+    function _expectDuplicate(address who, uint256 n) internal {
         vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.DuplicateContribution.selector, datanetId, _cid(n)));
-        vm.prank(bob);
+        vm.prank(who);
         registry.contribute(datanetId, _cid(n), 1024, 10);
+    }
+
+    /// @dev Contributions are keyed by (contributor, CID): bob copying alice's pending CID in front of her
+    ///      transaction neither blocks her submission nor takes its place.
+    function test_contribute_sameCidFromAnotherContributorIsItsOwnContribution() public {
+        uint256 frontRun = _contribute(bob, datanetId, 1);
+        uint256 victim = _contribute(alice, datanetId, 1);
+        assertEq(frontRun, 1);
+        assertEq(victim, 2);
+        assertEq(registry.contributionIdByCid(datanetId, bob, _cid(1)), frontRun);
+        assertEq(registry.contributionIdByCid(datanetId, alice, _cid(1)), victim);
+        assertEq(registry.getContribution(victim).contributor, alice);
+        assertEq(registry.getContribution(frontRun).contributor, bob);
+        assertEq(registry.totalStakeHeld(), 2 * STAKE);
+
+        // Each record is reviewed on its own: rejecting the copy leaves alice's contribution untouched.
+        _review(frontRun, false);
+        assertEq(uint8(_status(victim)), uint8(IDatanetRegistry.ContributionStatus.Pending));
+        _review(victim, true);
+        assertEq(registry.acceptedCount(datanetId), 1);
+        // ... and each contributor is still held to one live record per CID.
+        _expectDuplicate(bob, 1);
+        _expectDuplicate(alice, 1);
     }
 
     function test_contribute_withdrawnCidMayBeResubmitted() public {
@@ -96,9 +120,11 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
         vm.warp(block.timestamp + REVIEW);
         vm.prank(alice);
         registry.withdrawContribution(first);
-        uint256 second = _contribute(bob, datanetId, 1);
-        assertEq(registry.contributionIdByCid(datanetId, _cid(1)), second);
-        assertEq(registry.getContribution(second).contributor, bob);
+        uint256 second = _contribute(alice, datanetId, 1);
+        assertEq(registry.contributionIdByCid(datanetId, alice, _cid(1)), second);
+        assertEq(registry.getContribution(second).contributor, alice);
+        assertEq(uint8(_status(first)), uint8(IDatanetRegistry.ContributionStatus.Withdrawn));
+        assertEq(uint8(_status(second)), uint8(IDatanetRegistry.ContributionStatus.Pending));
     }
 
     function test_contribute_revertsWithoutAllowance() public {

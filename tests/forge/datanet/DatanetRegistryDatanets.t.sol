@@ -278,6 +278,6 @@ contract DatanetRegistryDatanetsTest is DatanetFixtures {
         assertEq(registry.versionCount(42), 0);
         assertEq(registry.acceptedCount(42), 0);
         assertFalse(registry.isCurator(42, curator));
-        assertEq(registry.contributionIdByCid(datanetId, "nope"), 0);
+        assertEq(registry.contributionIdByCid(datanetId, alice, "nope"), 0);
     }
 }

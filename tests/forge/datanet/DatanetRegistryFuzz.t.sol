@@ -97,11 +97,18 @@ contract DatanetRegistryFuzzTest is DatanetFixtures {
         assertEq(c.contentCid, cid);
         assertEq(c.byteSize, byteSize);
         assertEq(c.recordCount, records);
-        assertEq(registry.contributionIdByCid(datanetId, cid), id);
+        assertEq(registry.contributionIdByCid(datanetId, bob, cid), id);
+        assertEq(registry.contributionIdByCid(datanetId, alice, cid), 0);
 
         vm.expectRevert(abi.encodeWithSelector(IDatanetRegistry.DuplicateContribution.selector, datanetId, cid));
-        vm.prank(alice);
+        vm.prank(bob);
         registry.contribute(datanetId, cid, byteSize, records);
+
+        // Another contributor's copy of the CID is a contribution of its own; bob's record is untouched.
+        vm.prank(alice);
+        uint256 copy = registry.contribute(datanetId, cid, byteSize, records);
+        assertEq(registry.contributionIdByCid(datanetId, alice, cid), copy);
+        assertEq(registry.contributionIdByCid(datanetId, bob, cid), id);
     }
 
     function testFuzz_stakeTakenFromPolicy(uint256 stake, uint8 count) public {

@@ -90,6 +90,23 @@ contract DatanetRegistryInvariantTest is StdInvariant, Test {
         }
     }
 
+    /// @dev Contributions are keyed by (contributor, CID): a contribution that is not Withdrawn is the one
+    ///      its key resolves to, so nobody (another contributor submitting the same CID included) ever
+    ///      replaces or shadows it; a Withdrawn one may only be followed by a later record of its own key.
+    function invariant_contributionKeyedByContributorAndCid() public view {
+        for (uint256 id = 1; id <= registry.contributionCount(); ++id) {
+            IDatanetRegistry.Contribution memory c = registry.getContribution(id);
+            uint256 resolved = registry.contributionIdByCid(c.datanetId, c.contributor, c.contentCid);
+            if (c.status == IDatanetRegistry.ContributionStatus.Withdrawn) {
+                assertGe(resolved, id, "key resolves to an older record");
+                IDatanetRegistry.Contribution memory latest = registry.getContribution(resolved);
+                assertEq(latest.contributor, c.contributor, "key taken by another contributor");
+            } else {
+                assertEq(resolved, id, "live contribution replaced");
+            }
+        }
+    }
+
     /// @dev Guards against a vacuous suite: the handler itself reaches every money-moving path (the fuzzer
     ///      then drives it; measured over 32 runs: ~290 contributions, ~70 reviews, ~40 withdrawals, ~10
     ///      releases).
@@ -115,5 +132,6 @@ contract DatanetRegistryInvariantTest is StdInvariant, Test {
         invariant_registryBalanceEqualsStakesHeld();
         invariant_stakeNeverPaidTwice();
         invariant_rejectedSplitSumsToStake();
+        invariant_contributionKeyedByContributorAndCid();
     }
 }

@@ -9,8 +9,9 @@ import {ModelRegistry} from "../../../contracts/model/ModelRegistry.sol";
 import {WorkerRegistry} from "../../../contracts/model/WorkerRegistry.sol";
 import {OpenToken} from "../../../contracts/token/OpenToken.sol";
 
-/// @notice Drives the whole job lifecycle (bounties, leases, challenges with bonds, slashing, payouts)
-///         across two models, three workers and two challengers. The handler holds GOVERNANCE_ROLE.
+/// @notice Drives the whole job lifecycle (bounties, collateral locks, leases, challenges with bonds,
+///         rulings, lapses, slashing, payouts, activation) across two models, three workers and two
+///         challengers, plus requests from an address nobody approved. The handler holds GOVERNANCE_ROLE.
 contract ModelJobsHandler is Test {
     OpenToken internal token;
     ModelRegistry internal models;
@@ -18,6 +19,7 @@ contract ModelJobsHandler is Test {
     address[] internal requesters;
     address[] internal workerList;
     address[] internal challengers;
+    address internal outsider = makeAddr("outsider");
     uint256 internal modelCount;
 
     uint256 public ghostBountiesIn;
@@ -25,7 +27,12 @@ contract ModelJobsHandler is Test {
     uint256 public ghostSlashedIn;
     uint256 public ghostWithdrawn;
     uint256 public ghostRefunded;
-    /// @notice Successful transitions by kind (probe with a temporary `assertEq(hits("finalize"), 0)`
+    /// @notice Set if an address nobody approved got a training job posted.
+    bool public unapprovedRequest;
+    /// @notice Set if a ruling slashed anything but min(max(slashAmount, collateral), free + collateral)
+    ///         when upheld (so never stake backing the worker's other jobs), or anything when rejected.
+    bool public wrongSlash;
+    /// @notice Successful transitions by kind (probe with a temporary `assertEq(hits("lapse"), 0)`
     ///         invariant to check that runs reach deep states).
     mapping(bytes32 => uint256) public hits;
 
@@ -57,17 +64,29 @@ contract ModelJobsHandler is Test {
         return 0;
     }
 
-    function requestTraining(uint256 seed, uint256 bounty) external {
+    // Each action works on a job in the state it needs; when there is none it first drives one there
+    // through the earlier steps (request, claim, submit, challenge), so 32-call runs reach deep states.
+
+    function requestTraining(uint256 seed, uint256 bounty) public returns (uint256 id) {
         address r = requesters[seed % requesters.length];
         bounty = bound(bounty, 1, 100 ether);
         vm.prank(r);
+        id = models.requestTraining(seed % modelCount + 1, bounty);
+        ghostBountiesIn += bounty;
+    }
+
+    /// @dev Must always revert (NotApprovedRequester); flags it otherwise.
+    function requestUnapproved(uint256 seed, uint256 bounty) external {
+        bounty = bound(bounty, 1, 10 ether);
+        vm.prank(outsider);
         models.requestTraining(seed % modelCount + 1, bounty);
+        unapprovedRequest = true;
         ghostBountiesIn += bounty;
     }
 
     function cancelJob(uint256 seed) external {
         uint256 id = _job(seed, IModelRegistry.JobStatus.Open);
-        if (id == 0) id = _job(seed, IModelRegistry.JobStatus.Claimed);
+        if (id == 0) id = _job(seed, IModelRegistry.JobStatus.Claimed); // expired lease or hard deadline
         if (id == 0) return;
         IModelRegistry.Job memory job = models.getJob(id);
         vm.prank(job.requester);
@@ -76,10 +95,11 @@ contract ModelJobsHandler is Test {
         ghostRefunded += job.bounty;
     }
 
-    function claimJob(uint256 seed, uint256 workerSeed) external {
-        uint256 id = _job(seed, IModelRegistry.JobStatus.Open);
-        if (id == 0) id = _job(seed, IModelRegistry.JobStatus.Claimed); // succeeds only once expired
-        if (id == 0) return;
+    /// @dev An Open job (a fresh one when none), or one whose lease may have expired.
+    function claimJob(uint256 seed, uint256 workerSeed) public returns (uint256 id) {
+        id = _job(seed, IModelRegistry.JobStatus.Open);
+        if (id == 0 && seed % 4 == 0) id = _job(seed, IModelRegistry.JobStatus.Claimed); // only once expired
+        if (id == 0) id = requestTraining(seed, uint256(keccak256(abi.encode(seed))) % 30 ether);
         vm.prank(workerList[workerSeed % workerList.length]);
         models.claimJob(id);
         hits["claim"]++;
@@ -101,17 +121,17 @@ contract ModelJobsHandler is Test {
         hits["release"]++;
     }
 
-    function submitResult(uint256 seed) external {
-        uint256 id = _job(seed, IModelRegistry.JobStatus.Claimed);
-        if (id == 0) return;
+    function submitResult(uint256 seed) public returns (uint256 id) {
+        id = _job(seed, IModelRegistry.JobStatus.Claimed);
+        if (id == 0) id = claimJob(seed, seed >> 8);
         vm.prank(models.getJob(id).worker);
         models.submitResult(id, "bafyadapter", "bafymetrics", keccak256(abi.encode(seed)), "bafyreport");
         hits["submit"]++;
     }
 
-    function challengeResult(uint256 seed) external {
-        uint256 id = _job(seed, IModelRegistry.JobStatus.Submitted);
-        if (id == 0) return;
+    function challengeResult(uint256 seed) public returns (uint256 id) {
+        id = _job(seed, IModelRegistry.JobStatus.Submitted);
+        if (id == 0) id = submitResult(seed);
         uint256 bond = models.challengeBond();
         vm.prank(challengers[seed % challengers.length]);
         models.challengeResult(id, "bafyreason");
@@ -121,19 +141,49 @@ contract ModelJobsHandler is Test {
 
     function resolveChallenge(uint256 seed, bool upheld) external {
         uint256 id = _job(seed, IModelRegistry.JobStatus.Challenged);
-        if (id == 0) return;
+        if (id == 0) id = challengeResult(seed);
+        IModelRegistry.Job memory job = models.getJob(id);
+        uint256 expected;
+        if (upheld) {
+            uint256 slashable = workers.freeStake(job.worker) + job.lockedStake;
+            expected = models.slashAmount() > job.lockedStake ? models.slashAmount() : job.lockedStake;
+            if (expected > slashable) expected = slashable;
+        }
         uint256 before = token.balanceOf(address(workers));
         models.resolveChallenge(id, upheld);
         if (upheld) hits["upheld"]++;
         else hits["rejected"]++;
-        ghostSlashedIn += before - token.balanceOf(address(workers));
+        uint256 slashed = before - token.balanceOf(address(workers));
+        ghostSlashedIn += slashed;
+        if (slashed != expected) wrongSlash = true;
     }
 
+    /// @dev Lets the ruling period run out when needed (mostly), then lapses the challenge.
+    function lapseChallenge(uint256 seed) external {
+        uint256 id = _job(seed, IModelRegistry.JobStatus.Challenged);
+        if (id == 0) return;
+        uint64 rulingDeadline = models.getJob(id).dispute.rulingDeadline;
+        if (block.timestamp <= rulingDeadline && seed % 4 != 0) vm.warp(rulingDeadline + 1);
+        models.lapseChallenge(id);
+        hits["lapse"]++;
+    }
+
+    /// @dev Lets the challenge window pass when needed (mostly), then finalizes.
     function finalize(uint256 seed) external {
         uint256 id = _job(seed, IModelRegistry.JobStatus.Submitted);
-        if (id == 0) return;
+        if (id == 0) id = submitResult(seed);
+        uint64 deadline = models.getJob(id).challengeDeadline;
+        if (block.timestamp <= deadline && seed % 4 != 0) vm.warp(deadline + 1);
         models.finalize(id);
         hits["finalize"]++;
+    }
+
+    function activateResult(uint256 seed) external {
+        uint256 id = _job(seed, IModelRegistry.JobStatus.Finalized);
+        if (id == 0) return;
+        vm.prank(models.getModel(models.getJob(id).modelId).owner);
+        models.activateResult(id);
+        hits["activate"]++;
     }
 
     function withdraw(uint256 seed) external {
@@ -145,10 +195,11 @@ contract ModelJobsHandler is Test {
         ghostWithdrawn += amount;
     }
 
-    function setParams(uint256 bond, uint256 slashAmount, uint16 bps) external {
+    function setParams(uint256 bond, uint256 slashAmount, uint16 bps, uint16 collateralBps) external {
         models.setChallengeBond(bound(bond, 1, 200 ether));
         models.setSlashAmount(bound(slashAmount, 1, 300 ether));
         models.setChallengerRewardBps(uint16(bound(bps, 0, 10_000)));
+        models.setCollateralBps(uint16(bound(collateralBps, 10_000, 30_000)));
     }
 
     function warp(uint256 secs) external {
@@ -166,7 +217,7 @@ contract ModelJobsHandler is Test {
     }
 
     function allAccounts() public view returns (address[] memory all) {
-        all = new address[](requesters.length + workerList.length + challengers.length + 1);
+        all = new address[](requesters.length + workerList.length + challengers.length + 2);
         uint256 k;
         for (uint256 i = 0; i < requesters.length; i++) {
             all[k++] = requesters[i];
@@ -177,6 +228,7 @@ contract ModelJobsHandler is Test {
         for (uint256 i = 0; i < challengers.length; i++) {
             all[k++] = challengers[i];
         }
+        all[k++] = outsider;
         all[k] = models.treasury();
     }
 
@@ -198,9 +250,16 @@ contract ModelJobsInvariantTest is StdInvariant, ModelFixtures {
         _registerWorker(worker2);
         vm.prank(worker3);
         workers.registerWorker(STAKE * 3, "http://w3");
-        _registerModel();
+        uint256 first = _registerModel();
         vm.prank(stranger);
-        models.registerModel(DATANET, 2, "base2", "bafyspec2", PRICE);
+        uint256 second = models.registerModel(DATANET, 2, "base2", "bafyspec2", PRICE);
+        // Each owner approves the other: both requesters may post for both models.
+        vm.prank(modelOwner);
+        models.setRequester(first, stranger, true);
+        vm.prank(stranger);
+        models.setRequester(second, modelOwner, true);
+        address outsider = makeAddr("outsider");
+        _fund(outsider);
 
         address[] memory requesters = new address[](2);
         requesters[0] = modelOwner;
@@ -218,7 +277,7 @@ contract ModelJobsInvariantTest is StdInvariant, ModelFixtures {
         models.grantRole(role, address(handler));
 
         targetContract(address(handler));
-        bytes4[] memory s = new bytes4[](14);
+        bytes4[] memory s = new bytes4[](18);
         s[0] = ModelJobsHandler.requestTraining.selector;
         s[1] = ModelJobsHandler.cancelJob.selector;
         s[2] = ModelJobsHandler.claimJob.selector;
@@ -233,6 +292,10 @@ contract ModelJobsInvariantTest is StdInvariant, ModelFixtures {
         s[11] = ModelJobsHandler.warp.selector;
         s[12] = ModelJobsHandler.claimJob.selector; // claims weigh double: they open most paths
         s[13] = ModelJobsHandler.topUp.selector;
+        s[14] = ModelJobsHandler.lapseChallenge.selector;
+        s[15] = ModelJobsHandler.activateResult.selector;
+        s[16] = ModelJobsHandler.requestUnapproved.selector;
+        s[17] = ModelJobsHandler.submitResult.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: s}));
     }
 
@@ -247,8 +310,13 @@ contract ModelJobsInvariantTest is StdInvariant, ModelFixtures {
         for (uint256 id = 1; id <= models.jobCount(); id++) {
             IModelRegistry.Job memory job = models.getJob(id);
             if (job.status == IModelRegistry.JobStatus.Open || _held(job.status)) escrow += job.bounty;
-            if (job.status == IModelRegistry.JobStatus.Challenged) escrow += job.challengeBond;
-            else assertEq(job.challengeBond, 0, "bond only while challenged");
+            if (job.status == IModelRegistry.JobStatus.Challenged) {
+                escrow += job.dispute.bond;
+                assertTrue(job.dispute.challenger != address(0), "challenged without challenger");
+            } else {
+                assertEq(job.dispute.bond, 0, "bond only while challenged");
+                assertEq(job.dispute.challenger, address(0));
+            }
         }
         address[] memory all = handler.allAccounts();
         uint256 credits;
@@ -265,16 +333,55 @@ contract ModelJobsInvariantTest is StdInvariant, ModelFixtures {
         assertEq(inflow - outflow, token.balanceOf(address(models)));
     }
 
-    /// @dev Each worker's stake is locked exactly once per job it holds (claimed/submitted/challenged).
-    function invariant_locksMatchHeldJobs() public view {
+    /// @dev Collateral is recorded exactly while a job is held, and a worker's locked stake is exactly
+    ///      the collateral of the jobs it holds, never more than its stake: slashes take the struck job's
+    ///      collateral and free stake only.
+    function invariant_lockedStakeMatchesHeldJobs() public view {
         address[] memory ws = handler.workerAccounts();
-        for (uint256 i = 0; i < ws.length; i++) {
-            uint256 held;
-            for (uint256 id = 1; id <= models.jobCount(); id++) {
-                IModelRegistry.Job memory job = models.getJob(id);
-                if (job.worker == ws[i] && _held(job.status)) held++;
+        uint256[] memory held = new uint256[](ws.length);
+        for (uint256 id = 1; id <= models.jobCount(); id++) {
+            IModelRegistry.Job memory job = models.getJob(id);
+            if (!_held(job.status)) {
+                assertEq(job.lockedStake, 0, "collateral recorded on a job nobody holds");
+                if (job.status == IModelRegistry.JobStatus.Open) assertEq(job.worker, address(0));
+                continue;
             }
-            assertEq(workers.activeLocks(ws[i]), held);
+            assertGt(job.lockedStake, 0, "held job without collateral");
+            for (uint256 i = 0; i < ws.length; i++) {
+                if (job.worker == ws[i]) held[i] += job.lockedStake;
+            }
+        }
+        for (uint256 i = 0; i < ws.length; i++) {
+            uint256 locked = workers.lockedStake(ws[i]);
+            assertLe(locked, _stakeOf(ws[i]), "locked above stake");
+            assertEq(locked + workers.freeStake(ws[i]), _stakeOf(ws[i]));
+            assertEq(locked, held[i], "locked stake != collateral of held jobs");
+        }
+        assertFalse(handler.wrongSlash(), "a slash other than min(max(floor, collateral), free + collateral)");
+    }
+
+    /// @dev Only the owner or an approved address ever posts training.
+    function invariant_onlyApprovedRequesters() public view {
+        assertFalse(handler.unapprovedRequest());
+        for (uint256 id = 1; id <= models.jobCount(); id++) {
+            IModelRegistry.Job memory job = models.getJob(id);
+            assertTrue(models.isApprovedRequester(job.modelId, job.requester));
+        }
+    }
+
+    /// @dev A live model's provider is the worker of its live (finalized) job.
+    function invariant_liveModelPointsAtFinalizedJob() public view {
+        for (uint256 m = 1; m <= models.modelCount(); m++) {
+            IModelRegistry.Model memory model = models.getModel(m);
+            if (model.status != IModelRegistry.ModelStatus.Live) {
+                assertEq(model.computeProvider, address(0));
+                continue;
+            }
+            IModelRegistry.Job memory live = models.getJob(model.liveJobId);
+            assertEq(uint8(live.status), uint8(IModelRegistry.JobStatus.Finalized));
+            assertEq(live.modelId, m);
+            assertEq(model.computeProvider, live.worker);
+            assertEq(model.adapterCid, live.result.adapterCid);
         }
     }
 

@@ -4,10 +4,10 @@ pragma solidity ^0.8.24;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
-import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
 
-/// @notice Results after submission: challenge, resolution, finalization, payouts, stake locks.
+/// @notice Results under challenge: challenge, resolution (upheld: slash >= collateral, other locks kept;
+///         rejected: the window reopens), lapse.
 contract ModelRegistryChallengesTest is ModelFixtures {
     uint256 internal modelId;
     uint256 internal jobId;
@@ -36,16 +36,25 @@ contract ModelRegistryChallengesTest is ModelFixtures {
     // ------------------------------------------------------------------ challengeResult
 
     function test_challengeResult_escrowsBond() public {
+        uint64 rulingDeadline = uint64(block.timestamp) + RULING;
         vm.expectEmit(address(models));
-        emit IModelRegistry.ResultChallenged(jobId, challenger, BOND, "bafyreason");
+        emit IModelRegistry.ResultChallenged(jobId, challenger, BOND, "bafyreason", rulingDeadline);
         _challenge();
         IModelRegistry.Job memory job = models.getJob(jobId);
         assertEq(uint8(job.status), uint8(IModelRegistry.JobStatus.Challenged));
-        assertEq(job.challenger, challenger);
-        assertEq(job.challengeBond, BOND);
-        assertEq(job.challengeReasonCid, "bafyreason");
+        assertEq(job.dispute.challenger, challenger);
+        assertEq(job.dispute.bond, BOND);
+        assertEq(job.dispute.rulingDeadline, rulingDeadline);
+        assertEq(job.lockedStake, _collateral(BOUNTY), "the collateral stays locked while challenged");
         assertEq(token.balanceOf(address(models)), BOUNTY + BOND);
         assertEq(token.balanceOf(challenger), FUNDS - BOND);
+    }
+
+    function test_challengeResult_rulingPeriodIsGovernanceSet() public {
+        vm.prank(gov);
+        models.setRulingPeriod(2 hours);
+        _challenge();
+        assertEq(models.getJob(jobId).dispute.rulingDeadline, block.timestamp + 2 hours);
     }
 
     function test_challengeResult_atDeadlineSecondSucceeds() public {
@@ -96,8 +105,10 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         IModelRegistry.Job memory job = models.getJob(jobId);
         assertEq(uint8(job.status), uint8(IModelRegistry.JobStatus.Open));
         assertEq(job.worker, address(0));
-        assertEq(job.challenger, address(0));
-        assertEq(job.challengeBond, 0);
+        assertEq(job.dispute.challenger, address(0));
+        assertEq(job.dispute.bond, 0);
+        assertEq(job.dispute.rulingDeadline, 0);
+        assertEq(job.lockedStake, 0);
         assertEq(job.challengeDeadline, 0);
         assertEq(bytes(job.result.adapterCid).length, 0);
         assertEq(job.result.attributionRoot, bytes32(0));
@@ -105,7 +116,7 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         assertEq(models.credited(challenger), BOND + reward);
         assertEq(models.credited(treasury), SLASH - reward);
         assertEq(_stakeOf(worker), STAKE - SLASH);
-        assertEq(workers.activeLocks(worker), 0);
+        assertEq(workers.lockedStake(worker), 0);
         assertEq(token.balanceOf(address(models)), BOUNTY + BOND + SLASH);
         assertFalse(models.isLive(modelId));
         // Another worker can take the job over.
@@ -124,43 +135,157 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         assertEq(models.credited(treasury), STAKE - reward);
     }
 
-    function test_resolveChallenge_upheldWithEmptyStakeStillReturnsBond() public {
-        bytes32 role = workers.SLASHER_ROLE();
+    /// @dev The slash is max(slashAmount, collateral): a result controlling more value costs more.
+    function test_resolveChallenge_upheldSlashesAtLeastTheCollateral() public {
         vm.prank(gov);
-        workers.grantRole(role, address(this));
-        workers.slash(worker, STAKE, address(this));
+        models.setSlashAmount(1 ether);
         _challenge();
+        uint256 collateral = _collateral(BOUNTY);
+        uint256 reward = collateral / 2;
         vm.expectEmit(address(models));
-        emit IModelRegistry.ChallengeResolved(jobId, true, challenger, worker, 0, BOND, 0);
+        emit IModelRegistry.ChallengeResolved(
+            jobId, true, challenger, worker, collateral, BOND + reward, collateral - reward
+        );
         _resolve(true);
-        assertEq(models.credited(challenger), BOND);
-        assertEq(models.credited(treasury), 0);
-        assertEq(workers.activeLocks(worker), 0);
+        assertEq(_stakeOf(worker), STAKE - collateral);
+        assertEq(workers.lockedStake(worker), 0);
     }
 
-    function test_resolveChallenge_rejectedPaysTreasuryAndKeepsDeadline() public {
+    /// @dev The slash is capped by what the worker's other open work does not back (free stake + this
+    ///      job's collateral): upholding job `other` (collateral 15) leaves job `jobId`'s 75 locked and whole.
+    function test_resolveChallenge_upheldNeverTakesOtherWorksCollateral() public {
+        vm.prank(modelOwner);
+        uint256 other = models.requestTraining(modelId, 10 ether); // collateral 15 fits the 25 still free
+        _claim(other, worker);
+        _submit(other, worker);
+        assertEq(workers.freeStake(worker), 10 ether);
+        vm.prank(stranger);
+        models.challengeResult(other, "bafyother");
+        uint256 slashed = 10 ether + 15 ether; // free + its own collateral, below slashAmount (100)
+        uint256 reward = slashed / 2;
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ChallengeResolved(other, true, stranger, worker, slashed, BOND + reward, slashed - reward);
+        vm.prank(gov);
+        models.resolveChallenge(other, true);
+        assertEq(_stakeOf(worker), STAKE - slashed);
+        assertEq(workers.lockedStake(worker), _collateral(BOUNTY), "jobId keeps its collateral");
+        assertEq(workers.freeStake(worker), 0);
+        // Upholding jobId later still finds its whole collateral to slash.
         _challenge();
+        _resolve(true);
+        assertEq(_stakeOf(worker), 0);
+        assertEq(workers.lockedStake(worker), 0);
+        assertEq(models.credited(challenger), BOND + _collateral(BOUNTY) / 2);
+    }
+
+    /// @dev The struck job's collateral is released before the slash, so the worker's other jobs stay
+    ///      backed by what is left: stake 100, jobs of 30 (collateral 45) and 20 (collateral 30), slash 45.
+    function test_resolveChallenge_upheldKeepsOtherJobsCollateralLocked() public {
+        vm.prank(gov);
+        models.setSlashAmount(10 ether);
+        vm.prank(modelOwner);
+        uint256 a = models.requestTraining(modelId, 30 ether);
+        vm.prank(modelOwner);
+        uint256 b = models.requestTraining(modelId, 20 ether);
+        _registerWorker(worker2);
+        _claim(a, worker2);
+        _claim(b, worker2);
+        _submit(a, worker2);
+        assertEq(workers.lockedStake(worker2), 75 ether);
+        vm.prank(challenger);
+        models.challengeResult(a, "bafyreason");
+        vm.prank(gov);
+        models.resolveChallenge(a, true);
+        assertEq(_stakeOf(worker2), STAKE - 45 ether);
+        assertEq(workers.lockedStake(worker2), models.getJob(b).lockedStake, "job b lost its collateral");
+        assertEq(workers.freeStake(worker2), STAKE - 45 ether - 30 ether);
+        // It cannot leave with the stake that backs job b.
+        _expectExitBlockedByLocks(worker2, 30 ether);
+    }
+
+    /// @dev Locks stay exact across an upheld challenge: releasing the worker's other job B later releases
+    ///      B's collateral only, never the collateral of a job C claimed after the slash.
+    function test_collateralReleasedLaterKeepsNewerClaimLocked() public {
+        vm.prank(modelOwner);
+        uint256 b = models.requestTraining(modelId, 10 ether); // collateral 15 fits the 25 still free
+        _claim(b, worker);
+        _challenge();
+        _resolve(true); // slashes free 10 + jobId's 75; B's 15 stays locked
+        assertEq(_stakeOf(worker), 15 ether);
+        assertEq(workers.lockedStake(worker), 15 ether);
+        vm.prank(worker);
+        workers.addStake(STAKE);
+        vm.prank(modelOwner);
+        uint256 c = models.requestTraining(modelId, 10 ether);
+        _claim(c, worker);
+        assertEq(workers.lockedStake(worker), 30 ether);
+        vm.prank(worker);
+        models.releaseJob(b);
+        assertEq(workers.lockedStake(worker), models.getJob(c).lockedStake, "job c lost its collateral");
+        _expectExitBlockedByLocks(worker, 15 ether);
+    }
+
+    /// @dev v2: a rejected challenge reopens the window for a full window from the ruling, so a squatting
+    ///      challenge (e.g. the poster's own second account) cannot run the clock out.
+    function test_resolveChallenge_rejectedPaysTreasuryAndReopensWindow() public {
+        vm.warp(deadline - 1 hours);
+        _challenge();
+        vm.warp(block.timestamp + 3 hours); // ruled after the original deadline
+        uint64 reopened = uint64(block.timestamp) + WINDOW;
         vm.expectEmit(address(models));
         emit IModelRegistry.ChallengeResolved(jobId, false, challenger, worker, 0, 0, BOND);
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ChallengeWindowReopened(jobId, reopened);
         _resolve(false);
         IModelRegistry.Job memory job = models.getJob(jobId);
         assertEq(uint8(job.status), uint8(IModelRegistry.JobStatus.Submitted));
-        assertEq(job.challengeDeadline, deadline);
-        assertEq(job.challenger, address(0));
+        assertEq(job.challengeDeadline, reopened);
+        assertEq(job.dispute.challenger, address(0));
+        assertEq(job.dispute.bond, 0);
+        assertEq(job.dispute.rulingDeadline, 0);
         assertEq(job.worker, worker);
         assertEq(job.result.adapterCid, "bafyadapter");
         assertEq(models.credited(treasury), BOND);
         assertEq(_stakeOf(worker), STAKE);
-        assertEq(workers.activeLocks(worker), 1);
-        // A new challenge is possible within the same window, not after it.
+        assertEq(workers.lockedStake(worker), _collateral(BOUNTY));
+        // An honest challenger still gets its turn in the reopened window, not after it.
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ChallengeWindowOpen.selector, jobId, reopened));
+        models.finalize(jobId);
+        vm.warp(reopened);
         vm.prank(stranger);
         models.challengeResult(jobId, "bafyagain");
         _resolve(false);
-        vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ChallengeWindowClosed.selector, jobId, deadline));
+        uint64 reopenedAgain = models.getJob(jobId).challengeDeadline;
+        assertEq(reopenedAgain, reopened + WINDOW);
+        vm.warp(reopenedAgain + 1);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ChallengeWindowClosed.selector, jobId, reopenedAgain));
         _challenge();
         models.finalize(jobId);
         assertTrue(models.isLive(modelId));
+        assertEq(models.credited(treasury), 2 * BOND);
+    }
+
+    /// @dev The reopened deadline is never earlier than the original one.
+    function test_resolveChallenge_rejectedKeepsLaterOriginalDeadline() public {
+        vm.prank(gov);
+        models.setChallengeWindow(1 hours); // later results get shorter windows; this one keeps its day
+        _challenge();
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ChallengeWindowReopened(jobId, deadline);
+        _resolve(false);
+        assertEq(models.getJob(jobId).challengeDeadline, deadline);
+    }
+
+    /// @dev Governance may still rule after the ruling deadline, as long as nobody lapsed the challenge.
+    function test_resolveChallenge_afterRulingDeadlineUntilLapsed() public {
+        _challenge();
+        vm.warp(block.timestamp + RULING + 1 days);
+        _resolve(true);
+        assertEq(_stakeOf(worker), STAKE - SLASH);
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.InvalidJobStatus.selector, jobId, IModelRegistry.JobStatus.Open)
+        );
+        models.lapseChallenge(jobId);
     }
 
     function test_resolveChallenge_revertsForNonGovernance() public {
@@ -192,119 +317,95 @@ contract ModelRegistryChallengesTest is ModelFixtures {
         vm.stopPrank();
         _challenge();
         _resolve(true);
-        uint256 slashed = slashAmount < STAKE ? slashAmount : STAKE;
+        uint256 collateral = _collateral(BOUNTY);
+        uint256 slashed = slashAmount > collateral ? slashAmount : collateral;
+        if (slashed > STAKE) slashed = STAKE;
         assertEq(models.credited(challenger) + models.credited(treasury), bond + slashed);
         assertEq(models.credited(challenger), bond + slashed * bps / 10_000);
         assertEq(token.balanceOf(address(models)), BOUNTY + bond + slashed);
         assertEq(_stakeOf(worker), STAKE - slashed);
+        assertEq(workers.lockedStake(worker), 0);
     }
 
-    // ------------------------------------------------------------------ finalize
+    // ------------------------------------------------------------------ lapseChallenge
 
-    function test_finalize_paysWorkerAndMakesModelLive() public {
-        vm.warp(deadline + 1);
-        vm.expectEmit(address(models));
-        emit IModelRegistry.JobFinalized(jobId, modelId, worker, BOUNTY);
-        vm.expectEmit(address(models));
-        emit IModelRegistry.ModelLive(modelId, jobId, worker, "bafyadapter");
-        vm.prank(stranger);
-        models.finalize(jobId);
-        assertEq(uint8(_jobStatus(jobId)), uint8(IModelRegistry.JobStatus.Finalized));
-        IModelRegistry.Model memory m = models.getModel(modelId);
-        assertEq(uint8(m.status), uint8(IModelRegistry.ModelStatus.Live));
-        assertEq(m.liveJobId, jobId);
-        assertEq(m.computeProvider, worker);
-        assertEq(m.adapterCid, "bafyadapter");
-        assertTrue(models.isLive(modelId));
-        assertEq(models.credited(worker), BOUNTY);
-        assertEq(workers.activeLocks(worker), 0);
-    }
-
-    function test_finalize_retrainingReplacesLiveAdapter() public {
-        vm.warp(deadline + 1);
-        models.finalize(jobId);
-        _registerWorker(worker2);
-        uint256 second = _requestTraining(modelId);
-        _claim(second, worker2);
-        vm.prank(worker2);
-        models.submitResult(second, "bafyadapter2", "m", keccak256("r2"), "r");
-        vm.warp(block.timestamp + WINDOW + 1);
-        models.finalize(second);
-        IModelRegistry.Model memory m = models.getModel(modelId);
-        assertEq(m.liveJobId, second);
-        assertEq(m.computeProvider, worker2);
-        assertEq(m.adapterCid, "bafyadapter2");
-    }
-
-    function test_finalize_revertsDuringWindow() public {
-        vm.warp(deadline);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ChallengeWindowOpen.selector, jobId, deadline));
-        models.finalize(jobId);
-    }
-
-    function test_finalize_revertsWhileChallengedOrTwice() public {
+    function test_lapseChallenge_voidsResultReturnsBondSlashesNobody() public {
         _challenge();
-        vm.warp(deadline + 1);
-        _expectStatus(IModelRegistry.JobStatus.Challenged);
-        models.finalize(jobId);
-        _resolve(false);
-        models.finalize(jobId);
-        _expectStatus(IModelRegistry.JobStatus.Finalized);
-        models.finalize(jobId);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.UnknownJob.selector, 5));
-        models.finalize(5);
-    }
-
-    // ------------------------------------------------------------------ withdraw
-
-    function test_withdraw_paysCreditedBalance() public {
-        vm.warp(deadline + 1);
-        models.finalize(jobId);
+        uint64 rulingDeadline = uint64(block.timestamp) + RULING;
+        vm.warp(rulingDeadline + 1);
         vm.expectEmit(address(models));
-        emit IChallengeSettlement.Withdrawn(worker, BOUNTY);
-        vm.prank(worker);
-        models.withdraw();
+        emit IChallengeSettlement.Credited(challenger, BOND, BOND);
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ChallengeLapsed(jobId, challenger, worker, BOND);
+        vm.prank(stranger);
+        models.lapseChallenge(jobId);
+        IModelRegistry.Job memory job = models.getJob(jobId);
+        assertEq(uint8(job.status), uint8(IModelRegistry.JobStatus.Open));
+        assertEq(job.worker, address(0));
+        assertEq(job.lockedStake, 0);
+        assertEq(job.challengeDeadline, 0);
+        assertEq(job.dispute.challenger, address(0));
+        assertEq(job.dispute.bond, 0);
+        assertEq(bytes(job.result.adapterCid).length, 0);
+        assertEq(job.bounty, BOUNTY, "bounty stays escrowed for the next worker");
+        assertEq(models.credited(challenger), BOND);
+        assertEq(models.credited(treasury), 0);
         assertEq(models.credited(worker), 0);
-        assertEq(token.balanceOf(worker), FUNDS - STAKE + BOUNTY);
-        assertEq(token.balanceOf(address(models)), 0);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, worker));
-        vm.prank(worker);
-        models.withdraw();
+        assertEq(_stakeOf(worker), STAKE, "nobody slashed");
+        assertEq(workers.lockedStake(worker), 0, "collateral released");
+        assertEq(token.balanceOf(address(models)), BOUNTY + BOND);
+        assertFalse(models.isLive(modelId));
+        // The job is Open again, but a full ruling period has passed: past its hard deadline nobody may
+        // claim it any more, and the requester takes the bounty back.
+        _registerWorker(worker2);
+        uint64 hardDeadline = models.getJob(jobId).requestedAt + JOB_DEADLINE;
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.JobDeadlinePassed.selector, jobId, hardDeadline));
+        _claim(jobId, worker2);
+        vm.prank(modelOwner);
+        models.cancelJob(jobId);
+        assertEq(token.balanceOf(modelOwner), FUNDS);
+        assertEq(token.balanceOf(address(models)), BOND);
     }
 
-    function test_withdrawFor_paysTheAccountNotTheCaller() public {
+    /// @dev With a short ruling period the voided job is claimable again before its hard deadline.
+    function test_lapseChallenge_jobClaimableAgainBeforeHardDeadline() public {
+        vm.prank(gov);
+        models.setRulingPeriod(1 days);
+        _challenge();
+        vm.warp(block.timestamp + 1 days + 1);
+        models.lapseChallenge(jobId);
+        _registerWorker(worker2);
+        _claim(jobId, worker2);
+        assertEq(models.getJob(jobId).worker, worker2);
+        assertEq(workers.lockedStake(worker2), _collateral(BOUNTY));
+    }
+
+    function test_lapseChallenge_revertsDuringRulingPeriod() public {
+        _challenge();
+        uint64 rulingDeadline = uint64(block.timestamp) + RULING;
+        vm.warp(rulingDeadline); // the deadline second itself still belongs to governance
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.RulingPeriodActive.selector, rulingDeadline));
+        models.lapseChallenge(jobId);
+        assertEq(uint8(_jobStatus(jobId)), uint8(IModelRegistry.JobStatus.Challenged));
+    }
+
+    function test_lapseChallenge_revertsWhenNotChallenged() public {
+        _expectStatus(IModelRegistry.JobStatus.Submitted);
+        models.lapseChallenge(jobId);
         _challenge();
         _resolve(false);
-        vm.prank(stranger);
-        models.withdrawFor(treasury);
-        assertEq(token.balanceOf(treasury), BOND);
-        assertEq(token.balanceOf(stranger), FUNDS);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.NothingToWithdraw.selector, treasury));
-        models.withdrawFor(treasury);
+        vm.warp(block.timestamp + RULING + 1);
+        _expectStatus(IModelRegistry.JobStatus.Submitted);
+        models.lapseChallenge(jobId);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.UnknownJob.selector, 77));
+        models.lapseChallenge(77);
     }
 
-    // ------------------------------------------------------------------ stake locks across the lifecycle
-
-    function test_workerCannotExitWithStakeBeforeFinalization() public {
-        _expectExitBlockedByLocks(worker, 1);
-        // Finalization releases the lock; only then does the stake come back.
-        models.finalize(jobId);
-        vm.prank(worker);
-        workers.withdrawStake();
-        assertEq(token.balanceOf(worker), FUNDS);
-    }
-
-    function test_exitingWorkerIsStillSlashedWhenChallengeUpheld() public {
-        vm.prank(worker);
-        workers.requestExit();
+    function test_lapseChallenge_thenRulingIsTooLate() public {
         _challenge();
-        vm.warp(block.timestamp + 7 days);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, worker, 1));
-        vm.prank(worker);
-        workers.withdrawStake();
+        vm.warp(block.timestamp + RULING + 1);
+        models.lapseChallenge(jobId);
+        _expectStatus(IModelRegistry.JobStatus.Open);
         _resolve(true);
-        vm.prank(worker);
-        workers.withdrawStake();
-        assertEq(token.balanceOf(worker), FUNDS - SLASH);
     }
 }

@@ -12,7 +12,7 @@ import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
 
-/// @notice Models, governance parameters and views of ModelRegistry.
+/// @notice Models, views, the bound RewardVault and provider revocation of ModelRegistry.
 contract ModelRegistryModelsTest is ModelFixtures {
     // ------------------------------------------------------------------ constructor
 
@@ -24,11 +24,26 @@ contract ModelRegistryModelsTest is ModelFixtures {
         assertEq(address(models.workerRegistry()), address(workers));
         IModelRegistry.Params memory p = models.params();
         assertEq(p.leaseDuration, LEASE);
+        assertEq(p.maxLeaseTime, MAX_LEASE);
+        assertEq(p.jobDeadline, JOB_DEADLINE);
         assertEq(p.challengeWindow, WINDOW);
+        assertEq(p.rulingPeriod, RULING);
         assertEq(p.challengeBond, BOND);
         assertEq(p.slashAmount, SLASH);
         assertEq(p.challengerRewardBps, 5_000);
+        assertEq(p.collateralBps, COLLATERAL_BPS);
         assertEq(p.treasury, treasury);
+        assertEq(models.MAX_COLLATERAL_BPS(), 50_000);
+        assertEq(models.rewardVault(), address(vault), "bound at deployment");
+    }
+
+    function test_constructor_leavesRewardVaultUnbound() public {
+        ModelRegistry fresh = new ModelRegistry(token, datanets, workers, treasury, gov);
+        assertEq(fresh.rewardVault(), address(0));
+        // Unbound, nobody may revoke a provider (address(0) cannot call).
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NotRewardVault.selector, gov));
+        vm.prank(gov);
+        fresh.revokeProvider(1, worker);
     }
 
     function test_constructor_revertsOnZeroAddresses() public {
@@ -166,100 +181,129 @@ contract ModelRegistryModelsTest is ModelFixtures {
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.UnknownJob.selector, 1));
         models.getJob(1);
         assertFalse(models.isLive(42));
-        (bool live, uint256 price, address owner, address provider) = models.paymentTerms(42);
-        assertFalse(live);
+        (bool servable, uint256 price, address owner, address provider) = models.paymentTerms(42);
+        assertFalse(servable);
         assertEq(price, 0);
         assertEq(owner, address(0));
         assertEq(provider, address(0));
         assertEq(models.jobCount(), 0);
         assertEq(models.computeProviderOf(42), address(0));
+        assertFalse(models.isApprovedRequester(42, modelOwner));
     }
 
     function test_paymentTerms_ofLiveModel() public {
         uint256 id = _liveModel();
-        (bool live, uint256 price, address owner, address provider) = models.paymentTerms(id);
-        assertTrue(live);
+        (bool servable, uint256 price, address owner, address provider) = models.paymentTerms(id);
+        assertTrue(servable);
         assertEq(price, PRICE);
         assertEq(owner, modelOwner);
         assertEq(provider, worker);
         assertEq(models.computeProviderOf(id), worker);
     }
 
-    // ------------------------------------------------------------------ governance
-
-    function test_setters_updateAndEmit() public {
-        vm.startPrank(gov);
-        vm.expectEmit(address(models));
-        emit IModelRegistry.LeaseDurationSet(2 hours);
-        models.setLeaseDuration(2 hours);
-        vm.expectEmit(address(models));
-        emit IChallengeSettlement.ChallengeWindowSet(3 hours);
-        models.setChallengeWindow(3 hours);
-        vm.expectEmit(address(models));
-        emit IChallengeSettlement.ChallengeBondSet(4 ether);
-        models.setChallengeBond(4 ether);
-        vm.expectEmit(address(models));
-        emit IChallengeSettlement.SlashAmountSet(5 ether);
-        models.setSlashAmount(5 ether);
-        vm.expectEmit(address(models));
-        emit IChallengeSettlement.ChallengerRewardBpsSet(10_000);
-        models.setChallengerRewardBps(10_000);
-        vm.expectEmit(address(models));
-        emit IChallengeSettlement.TreasurySet(stranger);
-        models.setTreasury(stranger);
-        vm.stopPrank();
-        IModelRegistry.Params memory p = models.params();
-        assertEq(p.leaseDuration, 2 hours);
-        assertEq(p.challengeWindow, 3 hours);
-        assertEq(p.challengeBond, 4 ether);
-        assertEq(p.slashAmount, 5 ether);
-        assertEq(p.challengerRewardBps, 10_000);
-        assertEq(p.treasury, stranger);
+    function test_paymentTerms_registeredModelIsNotServable() public {
+        uint256 id = _registerModel();
+        (bool servable, uint256 price, address owner, address provider) = models.paymentTerms(id);
+        assertFalse(servable);
+        assertEq(price, PRICE);
+        assertEq(owner, modelOwner);
+        assertEq(provider, address(0));
     }
 
-    function test_setters_revertOnBadValues() public {
-        uint64 maxWindow = models.MAX_WINDOW();
-        vm.startPrank(gov);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
-        models.setLeaseDuration(0);
-        vm.expectRevert(
-            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
-        );
-        models.setLeaseDuration(maxWindow + 1);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
-        models.setChallengeWindow(0);
-        vm.expectRevert(
-            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
-        );
-        models.setChallengeWindow(maxWindow + 1);
-        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
-        models.setChallengeBond(0);
-        vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
-        models.setSlashAmount(0);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.BpsOutOfRange.selector, 10_001));
-        models.setChallengerRewardBps(10_001);
+    /// @dev Servable = Live with a provider that is still an active worker: an exiting provider stops it.
+    function test_paymentTerms_notServableOnceProviderExits() public {
+        uint256 id = _liveModel();
+        vm.prank(worker);
+        workers.requestExit();
+        (bool servable,,, address provider) = models.paymentTerms(id);
+        assertFalse(servable);
+        assertEq(provider, worker);
+        assertTrue(models.isLive(id), "still Live: only not servable");
+    }
+
+    /// @dev ... and so does a provider below the minimum stake, until it tops up.
+    function test_paymentTerms_followsProviderStake() public {
+        uint256 id = _liveModel();
+        vm.prank(gov);
+        workers.setMinWorkerStake(STAKE + 1);
+        (bool servable,,,) = models.paymentTerms(id);
+        assertFalse(servable);
+        vm.prank(worker);
+        workers.addStake(1);
+        (servable,,,) = models.paymentTerms(id);
+        assertTrue(servable);
+    }
+
+    // ------------------------------------------------------------------ bindRewardVault / revokeProvider
+
+    function test_bindRewardVault_onceByAdmin() public {
+        ModelRegistry fresh = new ModelRegistry(token, datanets, workers, treasury, gov);
+        vm.expectEmit(address(fresh));
+        emit IModelRegistry.RewardVaultBound(address(vault));
+        vm.prank(gov);
+        fresh.bindRewardVault(address(vault));
+        assertEq(fresh.rewardVault(), address(vault));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RewardVaultAlreadyBound.selector, address(vault)));
+        vm.prank(gov);
+        fresh.bindRewardVault(stranger);
+        assertEq(fresh.rewardVault(), address(vault));
+    }
+
+    function test_bindRewardVault_revertsAfterDeploymentWiring() public {
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RewardVaultAlreadyBound.selector, address(vault)));
+        vm.prank(gov);
+        models.bindRewardVault(gov);
+    }
+
+    function test_bindRewardVault_revertsOnZeroAddress() public {
+        ModelRegistry fresh = new ModelRegistry(token, datanets, workers, treasury, gov);
         vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
-        models.setTreasury(address(0));
-        vm.stopPrank();
+        vm.prank(gov);
+        fresh.bindRewardVault(address(0));
     }
 
-    function test_setters_revertForNonGovernance() public {
-        bytes32 role = models.GOVERNANCE_ROLE();
-        bytes memory err =
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role);
-        vm.startPrank(stranger);
-        vm.expectRevert(err);
-        models.setLeaseDuration(1);
-        vm.expectRevert(err);
-        models.setChallengeWindow(1);
-        vm.expectRevert(err);
-        models.setChallengeBond(1);
-        vm.expectRevert(err);
-        models.setSlashAmount(1);
-        vm.expectRevert(err);
-        models.setChallengerRewardBps(1);
-        vm.expectRevert(err);
-        models.setTreasury(stranger);
-        vm.stopPrank();
+    function test_bindRewardVault_revertsForNonAdmin() public {
+        ModelRegistry fresh = new ModelRegistry(token, datanets, workers, treasury, gov);
+        bytes32 admin = fresh.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, admin)
+        );
+        vm.prank(stranger);
+        fresh.bindRewardVault(stranger);
+    }
+
+    function test_revokeProvider_byBoundVaultUnseatsProvider() public {
+        uint256 id = _liveModel();
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ProviderRevoked(id, worker);
+        vm.prank(address(vault));
+        models.revokeProvider(id, worker);
+        assertEq(models.computeProviderOf(id), address(0));
+        assertEq(models.getModel(id).computeProvider, address(0));
+        (bool servable,,, address provider) = models.paymentTerms(id);
+        assertFalse(servable);
+        assertEq(provider, address(0));
+        assertEq(models.getModel(id).adapterCid, "bafyadapter", "the adapter stays until the owner replaces it");
+    }
+
+    /// @dev A root struck after the owner moved on must not unseat the new provider: a no-op, no event.
+    function test_revokeProvider_ofFormerProviderIsANoOp() public {
+        uint256 id = _liveModel();
+        vm.recordLogs();
+        vm.prank(address(vault));
+        models.revokeProvider(id, worker2);
+        assertEq(vm.getRecordedLogs().length, 0);
+        assertEq(models.computeProviderOf(id), worker);
+    }
+
+    function test_revokeProvider_revertsForAnyoneButTheVault() public {
+        uint256 id = _liveModel();
+        address[3] memory callers = [gov, modelOwner, worker];
+        for (uint256 i = 0; i < callers.length; i++) {
+            vm.expectRevert(abi.encodeWithSelector(IModelRegistry.NotRewardVault.selector, callers[i]));
+            vm.prank(callers[i]);
+            models.revokeProvider(id, worker);
+        }
+        assertEq(models.computeProviderOf(id), worker);
     }
 }

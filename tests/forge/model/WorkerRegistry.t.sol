@@ -17,6 +17,11 @@ contract WorkerRegistryTest is WorkerFixtures {
         assertEq(address(workers.token()), address(token));
         assertEq(workers.minWorkerStake(), STAKE);
         assertEq(workers.exitCooldown(), 7 days);
+        assertEq(workers.SLASHER_ROLE(), keccak256("SLASHER_ROLE"));
+        // Wired as in deployment: the two judging contracts (and, here, the test slasher) only.
+        assertTrue(workers.hasRole(workers.SLASHER_ROLE(), address(models)));
+        assertTrue(workers.hasRole(workers.SLASHER_ROLE(), address(vault)));
+        assertFalse(workers.hasRole(workers.SLASHER_ROLE(), gov));
     }
 
     function test_constructor_revertsOnZeroAddresses() public {
@@ -259,13 +264,36 @@ contract WorkerRegistryTest is WorkerFixtures {
     function test_withdrawStake_revertsWhileLocked() public {
         _registerWorker(worker);
         vm.prank(slasher);
-        workers.lock(worker);
-        _expectExitBlockedByLocks(worker, 1);
+        workers.lock(worker, 40 ether);
+        _expectExitBlockedByLocks(worker, 40 ether);
+        // Any part still locked blocks the withdrawal.
         vm.prank(slasher);
-        workers.unlock(worker);
+        workers.unlock(worker, 39 ether);
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, worker, 1 ether));
+        vm.prank(worker);
+        workers.withdrawStake();
+        vm.prank(slasher);
+        workers.unlock(worker, 1 ether);
         vm.prank(worker);
         workers.withdrawStake();
         assertEq(token.balanceOf(worker), FUNDS);
+    }
+
+    /// @dev A slash only takes free stake: the locked part still backs its work and blocks the exit
+    ///      until it is released.
+    function test_withdrawStake_afterSlashOfFreeStakeWaitsForUnlock() public {
+        _registerWorker(worker);
+        vm.prank(slasher);
+        workers.lock(worker, 80 ether);
+        vm.prank(slasher);
+        workers.slash(worker, 20 ether, sink);
+        assertEq(workers.lockedStake(worker), 80 ether);
+        _expectExitBlockedByLocks(worker, 80 ether);
+        vm.prank(slasher);
+        workers.unlock(worker, 80 ether);
+        vm.prank(worker);
+        workers.withdrawStake();
+        assertEq(token.balanceOf(worker), FUNDS - 20 ether);
     }
 
     // ------------------------------------------------------------------ views
@@ -278,7 +306,8 @@ contract WorkerRegistryTest is WorkerFixtures {
         assertEq(registeredAt, 0);
         assertEq(exitAt, 0);
         assertFalse(active);
-        assertEq(workers.activeLocks(stranger), 0);
+        assertEq(workers.lockedStake(stranger), 0);
+        assertEq(workers.freeStake(stranger), 0);
         assertEq(workers.stakeOf(stranger), 0);
     }
 }

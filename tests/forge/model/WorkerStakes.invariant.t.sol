@@ -6,26 +6,37 @@ import {StdInvariant} from "forge-std/StdInvariant.sol";
 import {OpenToken} from "../../../contracts/token/OpenToken.sol";
 import {WorkerRegistry} from "../../../contracts/model/WorkerRegistry.sol";
 
-/// @notice Drives WorkerRegistry with a few workers; the handler is also a slasher (slashes to `sink`,
-///         locks and unlocks). Ghost state mirrors what each worker should have.
+/// @notice Drives WorkerRegistry with a few workers; the handler is the one slasher fixed at deployment
+///         (slashes to `sink`, locks and unlocks amounts, sometimes more than is free or locked) and also
+///         tries, as the admin, to grant SLASHER_ROLE again. Ghost state mirrors what each worker should have.
 contract WorkerStakesHandler is Test {
     OpenToken internal token;
     WorkerRegistry internal workers;
     address internal sink = makeAddr("sink");
+    address internal admin;
     address[] public actors;
 
     mapping(address => uint256) public ghostStake;
-    mapping(address => uint256) public ghostLocks;
+    mapping(address => uint256) public ghostLocked;
     mapping(address => bool) public ghostRegistered;
     uint256 public ghostSlashed;
     uint256 public ghostWithdrawn;
     /// @notice Set if a withdrawal succeeded that the rules forbid (locked stake or cooldown running).
     bool public badWithdrawal;
+    /// @notice Set if a lock beyond the free stake succeeded.
+    bool public overLocked;
+    /// @notice Set if an unlock beyond the locked stake succeeded.
+    bool public overUnlocked;
+    /// @notice Set if a slash took stake that was locked.
+    bool public lockedSlashed;
+    /// @notice Set if anyone (the admin included) obtained SLASHER_ROLE after deployment.
+    bool public slasherAdded;
 
-    constructor(OpenToken token_, WorkerRegistry workers_, address[] memory actors_) {
+    constructor(OpenToken token_, WorkerRegistry workers_, address[] memory actors_, address admin_) {
         token = token_;
         workers = workers_;
         actors = actors_;
+        admin = admin_;
     }
 
     function _actor(uint256 seed) internal view returns (address) {
@@ -42,7 +53,7 @@ contract WorkerStakesHandler is Test {
             if (kind == 1 && registeredAt != 0 && exitAt == 0) return (a, true);
             if (kind == 2 && exitAt != 0) return (a, true);
             if (kind == 3 && stake != 0) return (a, true);
-            if (kind == 4 && ghostLocks[a] != 0) return (a, true);
+            if (kind == 4 && ghostLocked[a] != 0) return (a, true);
         }
         return (a, false);
     }
@@ -80,33 +91,59 @@ contract WorkerStakesHandler is Test {
         (,,, uint64 exitAt,) = workers.getWorker(a);
         vm.prank(a);
         workers.withdrawStake();
-        if (ghostLocks[a] != 0 || block.timestamp < exitAt + workers.exitCooldown()) badWithdrawal = true;
+        if (ghostLocked[a] != 0 || block.timestamp < exitAt + workers.exitCooldown()) badWithdrawal = true;
         ghostWithdrawn += ghostStake[a];
         ghostStake[a] = 0;
         ghostRegistered[a] = false;
     }
 
+    /// @dev Any amount up to the whole stake: only the free part may be taken (more must revert).
     function slash(uint256 seed, uint256 amount) external {
         (address a, bool found) = _find(seed, 3);
         if (!found) return;
         amount = bound(amount, 1, ghostStake[a]);
         workers.slash(a, amount, sink);
+        if (amount > ghostStake[a] - ghostLocked[a]) lockedSlashed = true;
         ghostStake[a] -= amount;
         ghostSlashed += amount;
     }
 
-    function lock(uint256 seed) external {
+    /// @dev Usually within the free stake; one call in four asks for more (must revert).
+    function lock(uint256 seed, uint256 amount) external {
         address a = _actor(seed);
         if (!ghostRegistered[a]) return;
-        workers.lock(a);
-        ghostLocks[a] += 1;
+        uint256 free = ghostStake[a] - ghostLocked[a];
+        amount = seed % 4 == 0 ? bound(amount, free + 1, free + 100 ether) : bound(amount, 0, free);
+        workers.lock(a, amount);
+        if (amount > free) overLocked = true;
+        ghostLocked[a] += amount;
     }
 
-    function unlock(uint256 seed) external {
+    /// @dev Usually within the locked stake; one call in four asks for more (must revert).
+    function unlock(uint256 seed, uint256 amount) external {
         (address a, bool found) = _find(seed, 4);
         if (!found) return;
-        workers.unlock(a);
-        ghostLocks[a] -= 1;
+        uint256 locked = ghostLocked[a];
+        amount = seed % 4 == 0 ? bound(amount, locked + 1, locked + 100 ether) : bound(amount, 0, locked);
+        workers.unlock(a, amount);
+        if (amount > locked) overUnlocked = true;
+        ghostLocked[a] -= amount > locked ? locked : amount;
+    }
+
+    /// @dev Must always revert (SlasherRoleFixed): SLASHER_ROLE is fixed by setSlashers at deployment.
+    function grantSlasher(uint256 seed, bool viaSetSlashers) external {
+        address target = seed % 2 == 0 ? admin : _actor(seed);
+        if (viaSetSlashers) {
+            address[] memory list = new address[](1);
+            list[0] = target;
+            vm.prank(admin);
+            workers.setSlashers(list);
+        } else {
+            bytes32 role = workers.SLASHER_ROLE();
+            vm.prank(admin);
+            workers.grantRole(role, target);
+        }
+        slasherAdded = true;
     }
 
     function warp(uint256 secs) external {
@@ -140,10 +177,12 @@ contract WorkerStakesInvariantTest is StdInvariant, Test {
             vm.prank(a);
             token.approve(address(workers), type(uint256).max);
         }
-        handler = new WorkerStakesHandler(token, workers, actors);
-        workers.grantRole(workers.SLASHER_ROLE(), address(handler));
+        handler = new WorkerStakesHandler(token, workers, actors, address(this));
+        address[] memory slashers = new address[](1);
+        slashers[0] = address(handler);
+        workers.setSlashers(slashers);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = WorkerStakesHandler.register.selector;
         selectors[1] = WorkerStakesHandler.addStake.selector;
         selectors[2] = WorkerStakesHandler.requestExit.selector;
@@ -152,6 +191,7 @@ contract WorkerStakesInvariantTest is StdInvariant, Test {
         selectors[5] = WorkerStakesHandler.lock.selector;
         selectors[6] = WorkerStakesHandler.unlock.selector;
         selectors[7] = WorkerStakesHandler.warp.selector;
+        selectors[8] = WorkerStakesHandler.grantSlasher.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -166,9 +206,26 @@ contract WorkerStakesInvariantTest is StdInvariant, Test {
         assertEq(token.balanceOf(address(workers)), sum);
     }
 
-    function invariant_locksMatchGhost() public view {
+    function invariant_lockedMatchesGhostAndNeverExceedsStake() public view {
+        assertFalse(handler.overLocked(), "locked beyond the free stake");
+        assertFalse(handler.overUnlocked(), "unlocked beyond the locked stake");
+        assertFalse(handler.lockedSlashed(), "slashed locked stake");
         for (uint256 i = 0; i < actors.length; i++) {
-            assertEq(workers.activeLocks(actors[i]), handler.ghostLocks(actors[i]));
+            uint256 stake = workers.stakeOf(actors[i]);
+            uint256 locked = workers.lockedStake(actors[i]);
+            assertEq(locked, handler.ghostLocked(actors[i]));
+            assertLe(locked, stake);
+            assertEq(workers.freeStake(actors[i]), stake - locked);
+        }
+    }
+
+    function invariant_slasherRoleFixed() public view {
+        assertFalse(handler.slasherAdded());
+        bytes32 role = workers.SLASHER_ROLE();
+        assertTrue(workers.hasRole(role, address(handler)));
+        assertFalse(workers.hasRole(role, address(this)));
+        for (uint256 i = 0; i < actors.length; i++) {
+            assertFalse(workers.hasRole(role, actors[i]));
         }
     }
 

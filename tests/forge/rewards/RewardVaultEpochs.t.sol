@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
 import {VaultFixtures} from "../utils/VaultFixtures.sol";
 
-/// @notice Epoch roots: posting (order, reservation, solvency), challenges, resolution, finalization.
+/// @notice Epoch roots: posting (provider, order, reservation, collateral) and finalization.
 contract RewardVaultEpochsTest is VaultFixtures {
     bytes32 internal constant ROOT = keccak256("root");
     uint256 internal poolBalance;
@@ -31,31 +30,48 @@ contract RewardVaultEpochsTest is VaultFixtures {
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.InvalidEpochStatus.selector, modelId, epoch, status));
     }
 
+    function _pool() internal view returns (uint256 available, uint256 reserved) {
+        return vault.pool(modelId);
+    }
+
     // ------------------------------------------------------------------ postEpochRoot
 
     function test_postEpochRoot_reservesAndLocks() public {
         uint64 deadline = uint64(block.timestamp) + WINDOW;
+        uint256 collateral = 20 ether * COLLATERAL_BPS / 10_000;
         vm.expectEmit(address(vault));
-        emit IRewardVault.EpochPosted(modelId, 0, worker, ROOT, 20 ether, "bafyepochreport", deadline);
+        emit IRewardVault.EpochPosted(modelId, 0, worker, ROOT, 20 ether, "bafyepochreport", deadline, collateral);
         _post(0, ROOT, 20 ether);
         IRewardVault.Epoch memory e = vault.getEpoch(modelId, 0);
         assertEq(e.root, ROOT);
         assertEq(e.total, 20 ether);
-        assertEq(e.reportCid, "bafyepochreport");
         assertEq(e.poster, worker);
-        assertEq(e.postedAt, block.timestamp);
-        assertEq(e.challengeDeadline, deadline);
+        assertEq(e.lockedStake, collateral);
+        assertEq(e.deadline, deadline);
         assertEq(uint8(e.status), uint8(IRewardVault.EpochStatus.Posted));
         assertEq(e.claimed, 0);
-        (uint256 balance, uint256 reserved) = vault.pool(modelId);
-        assertEq(balance, poolBalance);
+        assertEq(e.dispute.challenger, address(0));
+        (uint256 available, uint256 reserved) = _pool();
+        assertEq(available, poolBalance - 20 ether);
         assertEq(reserved, 20 ether);
         assertEq(vault.nextEpoch(modelId), 1);
-        assertEq(workers.activeLocks(worker), 1);
+        assertEq(workers.lockedStake(worker), collateral);
+        assertEq(collateral, 30 ether, "1.5x the total");
+    }
+
+    function test_postEpochRoot_collateralFollowsVaultRatio() public {
+        vm.prank(gov);
+        vault.setCollateralBps(10_000);
+        _post(0, ROOT, 20 ether);
+        assertEq(vault.getEpoch(modelId, 0).lockedStake, 20 ether);
+        assertEq(workers.lockedStake(worker), 20 ether);
     }
 
     function test_postEpochRoot_wholePoolThenNothingMore() public {
         _post(0, ROOT, poolBalance);
+        (uint256 available, uint256 reserved) = _pool();
+        assertEq(available, 0);
+        assertEq(reserved, poolBalance);
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.InsufficientPool.selector, modelId, 0, 1));
         _post(1, ROOT, 1);
     }
@@ -67,12 +83,29 @@ contract RewardVaultEpochsTest is VaultFixtures {
         _post(0, ROOT, poolBalance + 1);
     }
 
-    function test_postEpochRoot_revertsWhenTotalExceedsUnreserved() public {
+    function test_postEpochRoot_revertsWhenTotalExceedsAvailable() public {
         _post(0, ROOT, 30 ether);
         vm.expectRevert(
             abi.encodeWithSelector(IRewardVault.InsufficientPool.selector, modelId, poolBalance - 30 ether, 30 ether)
         );
         _post(1, ROOT, 30 ether);
+    }
+
+    /// @dev The poster's free stake bounds what it may post: collateral comes from stake not yet locked.
+    function test_postEpochRoot_revertsWithoutEnoughFreeStake() public {
+        _post(0, ROOT, poolBalance); // locks 75 of 100
+        _pay(100); // 50 more in the pool
+        vm.expectRevert(
+            abi.encodeWithSelector(IWorkerRegistry.InsufficientFreeStake.selector, worker, 25 ether, 30 ether)
+        );
+        _post(1, ROOT, 20 ether);
+        (uint256 available, uint256 reserved) = _pool();
+        assertEq(available, 50 ether, "nothing reserved by the failed post");
+        assertEq(reserved, poolBalance);
+        vm.prank(worker);
+        workers.addStake(5 ether);
+        _post(1, ROOT, 20 ether);
+        assertEq(workers.freeStake(worker), 0);
     }
 
     function test_postEpochRoot_revertsOnRepost() public {
@@ -96,9 +129,9 @@ contract RewardVaultEpochsTest is VaultFixtures {
         vault.postEpochRoot(modelId, 0, ROOT, 1 ether, "bafy");
     }
 
-    function test_postEpochRoot_revertsForModelNotLive() public {
+    function test_postEpochRoot_revertsForModelWithoutProvider() public {
         uint256 registered = _registerModel();
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, registered));
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.NotComputeProvider.selector, registered, worker));
         vm.prank(worker);
         vault.postEpochRoot(registered, 0, ROOT, 1 ether, "bafy");
     }
@@ -113,136 +146,51 @@ contract RewardVaultEpochsTest is VaultFixtures {
         vault.postEpochRoot(modelId, 0, ROOT, 1 ether, "");
     }
 
+    /// @dev v2: the provider must still be an active worker (not exiting, not below the minimum stake).
+    function test_postEpochRoot_revertsForExitingProvider() public {
+        vm.prank(worker);
+        workers.requestExit();
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ProviderNotActive.selector, modelId, worker));
+        _post(0, ROOT, 1 ether);
+    }
+
+    function test_postEpochRoot_revertsForProviderBelowMinimum() public {
+        vm.prank(gov);
+        workers.setMinWorkerStake(STAKE + 1);
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ProviderNotActive.selector, modelId, worker));
+        _post(0, ROOT, 1 ether);
+        vm.prank(worker);
+        workers.addStake(1);
+        _post(0, ROOT, 1 ether);
+    }
+
     function test_postEpochRoot_revertsWhenProviderLeftRegistry() public {
         vm.prank(worker);
         workers.requestExit();
         vm.warp(block.timestamp + 7 days);
         vm.prank(worker);
         workers.withdrawStake();
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerNotRegistered.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ProviderNotActive.selector, modelId, worker));
         _post(0, ROOT, 1 ether);
-    }
-
-    // ------------------------------------------------------------------ challengeEpoch
-
-    function test_challengeEpoch_escrowsBond() public {
-        _post(0, ROOT, 10 ether);
-        vm.expectEmit(address(vault));
-        emit IRewardVault.EpochChallenged(modelId, 0, challenger, BOND, "bafyreason");
-        _challenge(0);
-        IRewardVault.Epoch memory e = vault.getEpoch(modelId, 0);
-        assertEq(uint8(e.status), uint8(IRewardVault.EpochStatus.Challenged));
-        assertEq(e.challenger, challenger);
-        assertEq(e.challengeBond, BOND);
-        assertEq(token.balanceOf(address(vault)), 100 ether + BOND);
-    }
-
-    function test_challengeEpoch_revertsAfterWindow() public {
-        _post(0, ROOT, 10 ether);
-        uint64 deadline = uint64(block.timestamp) + WINDOW;
-        vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ChallengeWindowClosed.selector, modelId, 0, deadline));
-        _challenge(0);
-    }
-
-    function test_challengeEpoch_revertsOnWrongStatus() public {
-        _expectStatus(0, IRewardVault.EpochStatus.None);
-        _challenge(0);
-        _post(0, ROOT, 10 ether);
-        _challenge(0);
-        _expectStatus(0, IRewardVault.EpochStatus.Challenged);
-        _challenge(0);
-    }
-
-    function test_challengeEpoch_revertsOnEmptyReason() public {
-        _post(0, ROOT, 10 ether);
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.EmptyField.selector, "reasonCid"));
-        vm.prank(challenger);
-        vault.challengeEpoch(modelId, 0, "");
-    }
-
-    // ------------------------------------------------------------------ resolveEpochChallenge
-
-    function test_resolve_upheldReleasesDeletesAndSlashes() public {
-        _post(0, ROOT, 10 ether);
-        _challenge(0);
-        uint256 reward = SLASH / 2;
-        vm.expectEmit(address(vault));
-        emit IRewardVault.EpochChallengeResolved(modelId, 0, true, challenger, SLASH, BOND + reward, SLASH - reward);
-        _resolve(0, true);
-        IRewardVault.Epoch memory e = vault.getEpoch(modelId, 0);
-        assertEq(uint8(e.status), uint8(IRewardVault.EpochStatus.None));
-        assertEq(e.root, bytes32(0));
-        (uint256 balance, uint256 reserved) = vault.pool(modelId);
-        assertEq(balance, poolBalance);
-        assertEq(reserved, 0);
-        assertEq(vault.credited(challenger), BOND + reward);
-        assertEq(vault.credited(treasury), 10 ether + SLASH - reward); // 10 ether fee share from setUp
-        assertEq(_stakeOf(worker), STAKE - SLASH);
-        assertEq(workers.activeLocks(worker), 0);
-        assertEq(vault.nextEpoch(modelId), 1, "next epoch unchanged");
-        // The freed epoch number can be posted again (the poster is still registered, stake 0).
-        _post(0, keccak256("fixed"), 10 ether);
-        assertEq(vault.getEpoch(modelId, 0).root, keccak256("fixed"));
-    }
-
-    function test_resolve_upheldOnOlderEpochAllowsRepostBehindNext() public {
-        _post(0, ROOT, 10 ether);
-        _post(1, ROOT, 10 ether);
-        _challenge(0);
-        _resolve(0, true);
-        _post(0, keccak256("fixed"), 10 ether);
-        assertEq(vault.nextEpoch(modelId), 2);
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.EpochOutOfOrder.selector, modelId, 3, 2));
-        _post(3, ROOT, 1);
-    }
-
-    function test_resolve_rejectedPaysTreasuryAndRestoresPosted() public {
-        _post(0, ROOT, 10 ether);
-        uint64 deadline = vault.getEpoch(modelId, 0).challengeDeadline;
-        _challenge(0);
-        vm.expectEmit(address(vault));
-        emit IRewardVault.EpochChallengeResolved(modelId, 0, false, challenger, 0, 0, BOND);
-        _resolve(0, false);
-        IRewardVault.Epoch memory e = vault.getEpoch(modelId, 0);
-        assertEq(uint8(e.status), uint8(IRewardVault.EpochStatus.Posted));
-        assertEq(e.challengeDeadline, deadline);
-        assertEq(e.challenger, address(0));
-        assertEq(e.challengeBond, 0);
-        assertEq(vault.credited(treasury), 10 ether + BOND);
-        (, uint256 reserved) = vault.pool(modelId);
-        assertEq(reserved, 10 ether);
-        assertEq(workers.activeLocks(worker), 1);
-    }
-
-    function test_resolve_revertsForNonGovernance() public {
-        _post(0, ROOT, 10 ether);
-        _challenge(0);
-        bytes32 role = vault.GOVERNANCE_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, worker, role));
-        vm.prank(worker);
-        vault.resolveEpochChallenge(modelId, 0, false);
-    }
-
-    function test_resolve_revertsWhenNotChallenged() public {
-        _expectStatus(0, IRewardVault.EpochStatus.None);
-        _resolve(0, true);
-        _post(0, ROOT, 10 ether);
-        _expectStatus(0, IRewardVault.EpochStatus.Posted);
-        _resolve(0, true);
     }
 
     // ------------------------------------------------------------------ finalizeEpoch
 
-    function test_finalizeEpoch_afterWindowUnlocks() public {
+    function test_finalizeEpoch_afterWindowUnlocksAndOpensClaims() public {
         _post(0, ROOT, 10 ether);
         vm.warp(block.timestamp + WINDOW + 1);
+        uint64 claimDeadline = uint64(block.timestamp) + CLAIM_PERIOD;
         vm.expectEmit(address(vault));
-        emit IRewardVault.EpochFinalized(modelId, 0);
+        emit IRewardVault.EpochFinalized(modelId, 0, claimDeadline);
         vm.prank(stranger);
         vault.finalizeEpoch(modelId, 0);
-        assertEq(uint8(vault.getEpoch(modelId, 0).status), uint8(IRewardVault.EpochStatus.Finalized));
-        assertEq(workers.activeLocks(worker), 0);
+        IRewardVault.Epoch memory e = vault.getEpoch(modelId, 0);
+        assertEq(uint8(e.status), uint8(IRewardVault.EpochStatus.Finalized));
+        assertEq(e.deadline, claimDeadline, "deadline is now the claim deadline");
+        assertEq(e.lockedStake, 15 ether, "the record of what the root locked stays");
+        assertEq(workers.lockedStake(worker), 0, "but it is released");
+        (, uint256 reserved) = _pool();
+        assertEq(reserved, 10 ether, "reserved until swept");
     }
 
     function test_finalizeEpoch_revertsDuringWindow() public {
@@ -262,6 +210,7 @@ contract RewardVaultEpochsTest is VaultFixtures {
         _expectStatus(0, IRewardVault.EpochStatus.Challenged);
         vault.finalizeEpoch(modelId, 0);
         _resolve(0, false);
+        vm.warp(block.timestamp + WINDOW + 1);
         vault.finalizeEpoch(modelId, 0);
         _expectStatus(0, IRewardVault.EpochStatus.Finalized);
         vault.finalizeEpoch(modelId, 0);
@@ -269,7 +218,7 @@ contract RewardVaultEpochsTest is VaultFixtures {
 
     function test_posterCannotWithdrawStakeWhileEpochOpen() public {
         _post(0, ROOT, 10 ether);
-        _expectExitBlockedByLocks(worker, 1);
+        _expectExitBlockedByLocks(worker, 15 ether);
         vault.finalizeEpoch(modelId, 0);
         vm.prank(worker);
         workers.withdrawStake();

@@ -8,8 +8,9 @@ import {ModelRegistry} from "../../../contracts/model/ModelRegistry.sol";
 import {RewardVault} from "../../../contracts/rewards/RewardVault.sol";
 import {ModelFixtures} from "../utils/ModelFixtures.sol";
 
-/// @notice Pays for inferences of two live models under changing prices and fee splits, and withdraws.
-///         Expected shares are recomputed independently (ghosts) from each payment.
+/// @notice Pays for inferences of two live models under changing prices and fee splits, and withdraws;
+///         also pays with a maximum price below the current one (must never charge). Expected shares are
+///         recomputed independently (ghosts) from each payment.
 contract VaultFeesHandler is Test {
     RewardVault internal vault;
     ModelRegistry internal models;
@@ -22,6 +23,8 @@ contract VaultFeesHandler is Test {
     mapping(uint256 => uint256) public ghostPool;
     uint256 public ghostPaid;
     uint256 public ghostWithdrawn;
+    /// @notice Set if a payment went through although the price was above the payer's maximum.
+    bool public paidAboveMaximum;
 
     constructor(
         RewardVault vault_,
@@ -45,10 +48,11 @@ contract VaultFeesHandler is Test {
     function pay(uint256 seed, uint256 count) external {
         uint256 modelId = seed % 2 + 1;
         count = bound(count, 1, 50);
-        uint256 amount = models.getModel(modelId).pricePerInference * count;
+        uint256 price = models.getModel(modelId).pricePerInference;
+        uint256 amount = price * count;
         IRewardVault.FeeSplit memory s = vault.feeSplit();
         vm.prank(payer);
-        vault.payForInference(modelId, count, bytes32(seed));
+        vault.payForInference(modelId, count, price + seed % 3, bytes32(seed));
         uint256 t = amount * s.treasuryBps / 10_000;
         uint256 o = amount * s.ownerBps / 10_000;
         uint256 p = amount * s.providerBps / 10_000;
@@ -57,6 +61,16 @@ contract VaultFeesHandler is Test {
         ghostEarned[providers[modelId - 1]] += p;
         ghostPool[modelId] += amount - t - o - p;
         ghostPaid += amount;
+    }
+
+    /// @dev The payer accepts less than the current price: must revert (PriceAboveMaximum).
+    function payAboveMaximum(uint256 seed, uint256 count, uint256 below) external {
+        uint256 modelId = seed % 2 + 1;
+        uint256 price = models.getModel(modelId).pricePerInference;
+        uint256 maxPrice = price - bound(below, 1, price);
+        vm.prank(payer);
+        vault.payForInference(modelId, bound(count, 1, 50), maxPrice, bytes32(seed));
+        paidAboveMaximum = true;
     }
 
     function setFeeSplit(uint16 t, uint16 o, uint16 p) external {
@@ -108,12 +122,13 @@ contract RewardVaultFeesInvariantTest is StdInvariant, ModelFixtures {
         vm.prank(gov);
         vault.grantRole(role, address(handler));
         targetContract(address(handler));
-        bytes4[] memory s = new bytes4[](5);
+        bytes4[] memory s = new bytes4[](6);
         s[0] = VaultFeesHandler.pay.selector;
         s[1] = VaultFeesHandler.setFeeSplit.selector;
         s[2] = VaultFeesHandler.setPrice.selector;
         s[3] = VaultFeesHandler.withdraw.selector;
         s[4] = VaultFeesHandler.pay.selector;
+        s[5] = VaultFeesHandler.payAboveMaximum.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: s}));
     }
 
@@ -123,10 +138,14 @@ contract RewardVaultFeesInvariantTest is StdInvariant, ModelFixtures {
         for (uint256 i = 0; i < parties.length; i++) {
             credits += vault.credited(parties[i]);
         }
-        (uint256 pool1, uint256 reserved1) = vault.pool(1);
-        (uint256 pool2, uint256 reserved2) = vault.pool(2);
-        assertEq(reserved1 + reserved2, 0);
-        assertEq(token.balanceOf(address(vault)), credits + pool1 + pool2);
+        (uint256 available1, uint256 reserved1) = vault.pool(1);
+        (uint256 available2, uint256 reserved2) = vault.pool(2);
+        assertEq(reserved1 + reserved2, 0, "no epoch posted: nothing reserved");
+        assertEq(token.balanceOf(address(vault)), credits + available1 + reserved1 + available2 + reserved2);
+    }
+
+    function invariant_neverChargedAboveMaximum() public view {
+        assertFalse(handler.paidAboveMaximum());
     }
 
     function invariant_sharesMatchIndependentSplit() public view {
@@ -138,10 +157,10 @@ contract RewardVaultFeesInvariantTest is StdInvariant, ModelFixtures {
             withdrawnSeen += earned - vault.credited(parties[i]);
         }
         assertEq(withdrawnSeen, handler.ghostWithdrawn());
-        (uint256 pool1,) = vault.pool(1);
-        (uint256 pool2,) = vault.pool(2);
-        assertEq(pool1, handler.ghostPool(1));
-        assertEq(pool2, handler.ghostPool(2));
+        (uint256 available1,) = vault.pool(1);
+        (uint256 available2,) = vault.pool(2);
+        assertEq(available1, handler.ghostPool(1));
+        assertEq(available2, handler.ghostPool(2));
     }
 
     function invariant_paymentsAreFullyAccounted() public view {

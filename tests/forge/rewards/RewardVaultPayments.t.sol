@@ -25,6 +25,10 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         assertEq(vault.challengeBond(), BOND);
         assertEq(vault.slashAmount(), SLASH);
         assertEq(vault.challengerRewardBps(), 5_000);
+        assertEq(vault.rulingPeriod(), RULING);
+        assertEq(vault.collateralBps(), COLLATERAL_BPS);
+        assertEq(vault.claimPeriod(), CLAIM_PERIOD);
+        assertEq(vault.paymentCount(), 0);
         IRewardVault.FeeSplit memory s = vault.feeSplit();
         assertEq(s.treasuryBps, 1_000);
         assertEq(s.ownerBps, 2_000);
@@ -57,32 +61,64 @@ contract RewardVaultPaymentsTest is VaultFixtures {
             1, modelId, payer, 10, amount, ref, amount / 10, amount / 5, amount / 5, amount / 2
         );
         vm.prank(payer);
-        uint256 paymentId = vault.payForInference(modelId, 10, ref);
+        uint256 paymentId = vault.payForInference(modelId, 10, PRICE, ref);
         assertEq(paymentId, 1);
         assertEq(vault.paymentCount(), 1);
         assertEq(vault.credited(treasury), amount / 10);
         assertEq(vault.credited(modelOwner), amount / 5);
         assertEq(vault.credited(worker), amount / 5);
-        (uint256 balance, uint256 reserved) = vault.pool(modelId);
-        assertEq(balance, amount / 2);
+        (uint256 available, uint256 reserved) = vault.pool(modelId);
+        assertEq(available, amount / 2);
         assertEq(reserved, 0);
         assertEq(token.balanceOf(address(vault)), amount);
         assertEq(token.balanceOf(payer), FUNDS - amount);
     }
 
-    function test_payForInference_usesCurrentPrice() public {
+    /// @dev The current price is charged, never maxPrice.
+    function test_payForInference_chargesCurrentPriceUpToMaximum() public {
         vm.prank(modelOwner);
         models.setPrice(modelId, 3 ether);
         vm.prank(payer);
-        vault.payForInference(modelId, 2, bytes32(0));
+        vault.payForInference(modelId, 2, 10 ether, bytes32(0));
         assertEq(token.balanceOf(address(vault)), 6 ether);
+        assertEq(token.balanceOf(payer), FUNDS - 6 ether);
+        vm.prank(payer);
+        vault.payForInference(modelId, 1, 3 ether, bytes32(0)); // exactly the price
+        assertEq(token.balanceOf(address(vault)), 9 ether);
+    }
+
+    /// @dev v2: a price raised in front of the payment makes it revert instead of charging more.
+    function test_payForInference_revertsAbovePayersMaximum() public {
+        vm.prank(modelOwner);
+        models.setPrice(modelId, 50 ether); // the owner front-runs the payer's transaction
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.PriceAboveMaximum.selector, modelId, 50 ether, PRICE));
+        vm.prank(payer);
+        vault.payForInference(modelId, 10, PRICE, bytes32(0));
+        assertEq(token.balanceOf(payer), FUNDS);
+        assertEq(vault.paymentCount(), 0);
+    }
+
+    function testFuzz_payForInference_neverChargesAboveMaximum(uint256 price, uint256 maxPrice, uint8 count) public {
+        price = bound(price, 1, 10 ether);
+        maxPrice = bound(maxPrice, 0, 10 ether);
+        count = uint8(bound(count, 1, 100));
+        vm.prank(modelOwner);
+        models.setPrice(modelId, price);
+        if (price > maxPrice) {
+            vm.expectRevert(abi.encodeWithSelector(IRewardVault.PriceAboveMaximum.selector, modelId, price, maxPrice));
+        }
+        vm.prank(payer);
+        vault.payForInference(modelId, count, maxPrice, bytes32(0));
+        uint256 charged = FUNDS - token.balanceOf(payer);
+        assertEq(charged, price > maxPrice ? 0 : price * count);
+        assertLe(charged, maxPrice * count);
     }
 
     function test_payForInference_dustGoesToContributors() public {
         vm.prank(modelOwner);
         models.setPrice(modelId, 7); // 7 wei: every bps share rounds down
         vm.prank(payer);
-        vault.payForInference(modelId, 1, bytes32(0));
+        vault.payForInference(modelId, 1, 7, bytes32(0));
         (uint256 balance,) = vault.pool(modelId);
         assertEq(vault.credited(treasury), 0);
         assertEq(vault.credited(modelOwner), 1);
@@ -94,16 +130,46 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         uint256 registered = _registerModel();
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, registered));
         vm.prank(payer);
-        vault.payForInference(registered, 1, bytes32(0));
+        vault.payForInference(registered, 1, PRICE, bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, 999));
         vm.prank(payer);
-        vault.payForInference(999, 1, bytes32(0));
+        vault.payForInference(999, 1, PRICE, bytes32(0));
+    }
+
+    /// @dev v2: a Live model whose provider is exiting cannot be paid for (nobody serves it).
+    function test_payForInference_revertsWhenProviderExits() public {
+        vm.prank(worker);
+        workers.requestExit();
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, modelId));
+        vm.prank(payer);
+        vault.payForInference(modelId, 1, PRICE, bytes32(0));
+    }
+
+    function test_payForInference_revertsWhileProviderBelowMinimumStake() public {
+        vm.prank(gov);
+        workers.setMinWorkerStake(STAKE + 1);
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, modelId));
+        vm.prank(payer);
+        vault.payForInference(modelId, 1, PRICE, bytes32(0));
+        vm.prank(worker);
+        workers.addStake(1);
+        vm.prank(payer);
+        vault.payForInference(modelId, 1, PRICE, bytes32(0));
+        assertEq(vault.paymentCount(), 1);
+    }
+
+    function test_payForInference_revertsOnceProviderRevoked() public {
+        vm.prank(address(vault));
+        models.revokeProvider(modelId, worker);
+        vm.expectRevert(abi.encodeWithSelector(IRewardVault.ModelNotLive.selector, modelId));
+        vm.prank(payer);
+        vault.payForInference(modelId, 1, PRICE, bytes32(0));
     }
 
     function test_payForInference_revertsOnZeroRequests() public {
         vm.expectRevert(IChallengeSettlement.ZeroAmount.selector);
         vm.prank(payer);
-        vault.payForInference(modelId, 0, bytes32(0));
+        vault.payForInference(modelId, 0, PRICE, bytes32(0));
     }
 
     function testFuzz_feeSplit_sharesSumToAmount(uint16 t, uint16 o, uint16 p, uint256 price, uint256 count) public {
@@ -118,7 +184,7 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vm.prank(modelOwner);
         models.setPrice(modelId, price);
         vm.prank(payer);
-        vault.payForInference(modelId, count, bytes32(0));
+        vault.payForInference(modelId, count, price, bytes32(0));
         uint256 amount = price * count;
         (uint256 balance,) = vault.pool(modelId);
         assertEq(vault.credited(treasury), amount * t / 10_000);
@@ -143,7 +209,7 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vm.warp(block.timestamp + WINDOW + 1);
         models.finalize(job);
         vm.prank(payer);
-        vault.payForInference(own, 4, bytes32(0));
+        vault.payForInference(own, 4, PRICE, bytes32(0));
         assertEq(vault.credited(worker), 4 ether);
     }
 
@@ -196,7 +262,19 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vm.expectEmit(address(vault));
         emit IChallengeSettlement.TreasurySet(stranger);
         vault.setTreasury(stranger);
+        vm.expectEmit(address(vault));
+        emit IChallengeSettlement.RulingPeriodSet(2 days);
+        vault.setRulingPeriod(2 days);
+        vm.expectEmit(address(vault));
+        emit IChallengeSettlement.CollateralBpsSet(50_000);
+        vault.setCollateralBps(50_000);
+        vm.expectEmit(address(vault));
+        emit IRewardVault.ClaimPeriodSet(30 days);
+        vault.setClaimPeriod(30 days);
         vm.stopPrank();
+        assertEq(vault.rulingPeriod(), 2 days);
+        assertEq(vault.collateralBps(), 50_000);
+        assertEq(vault.claimPeriod(), 30 days);
         assertEq(vault.feeSplit().contributorsBps, 10_000);
         assertEq(vault.challengeWindow(), 1 hours);
         assertEq(vault.challengeBond(), 2 ether);
@@ -226,7 +304,19 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vault.setChallengerRewardBps(10_001);
         vm.expectRevert(IChallengeSettlement.ZeroAddress.selector);
         vault.setTreasury(address(0));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, 0, maxWindow));
+        vault.setRulingPeriod(0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IChallengeSettlement.WindowOutOfRange.selector, maxWindow + 1, maxWindow)
+        );
+        vault.setRulingPeriod(maxWindow + 1);
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.BpsOutOfRange.selector, 9_999));
+        vault.setCollateralBps(9_999);
+        vm.expectRevert(abi.encodeWithSelector(IChallengeSettlement.BpsOutOfRange.selector, 50_001));
+        vault.setCollateralBps(50_001);
+        vault.setCollateralBps(10_000);
         vm.stopPrank();
+        assertEq(vault.collateralBps(), 10_000);
     }
 
     function testFuzz_setFeeSplit_rejectsAnySumButTenThousand(uint16 t, uint16 o, uint16 p, uint16 c) public {
@@ -254,6 +344,12 @@ contract RewardVaultPaymentsTest is VaultFixtures {
         vault.setChallengerRewardBps(1);
         vm.expectRevert(err);
         vault.setTreasury(stranger);
+        vm.expectRevert(err);
+        vault.setRulingPeriod(1);
+        vm.expectRevert(err);
+        vault.setCollateralBps(20_000);
+        vm.expectRevert(err);
+        vault.setClaimPeriod(1);
         vm.stopPrank();
     }
 }

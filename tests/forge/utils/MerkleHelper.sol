@@ -2,25 +2,25 @@
 pragma solidity ^0.8.24;
 
 /// @notice Builds OpenZeppelin StandardMerkleTree-compatible trees in Solidity tests: same leaf encoding
-///         (double-hashed abi.encode(account, amount)), same layout (leaves sorted by hash, stored at the
+///         (double-hashed abi.encode(index, account, amount), as RewardVault's claim leaves), same layout (leaves sorted by hash, stored at the
 ///         end of the array, parents at i with children 2i+1 / 2i+2), same sorted-pair node hash. So the
 ///         roots equal those of the OZ merkle-tree JS package (checked against a JS vector in MerkleHelper.t.sol).
 library MerkleHelper {
-    /// @dev StandardMerkleTree leaf for ["address","uint256"].
-    function leaf(address account, uint256 amount) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
+    /// @dev StandardMerkleTree leaf for ["uint256","address","uint256"]: (index, account, amount).
+    function leaf(uint256 index, address account, uint256 amount) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
     }
 
     function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
         return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
     }
 
-    /// @dev Leaves of the (account, amount) pairs, in input order.
+    /// @dev Leaves of the (account, amount) pairs, in input order; leaf i gets claim index i.
     function leaves(address[] memory accounts, uint256[] memory amounts) internal pure returns (bytes32[] memory out) {
         require(accounts.length == amounts.length, "MerkleHelper: length mismatch");
         out = new bytes32[](accounts.length);
         for (uint256 i = 0; i < accounts.length; i++) {
-            out[i] = leaf(accounts[i], amounts[i]);
+            out[i] = leaf(i, accounts[i], amounts[i]);
         }
     }
 

@@ -11,9 +11,10 @@ import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol
 import {DatanetVersionsStub} from "./DatanetVersionsStub.sol";
 
 /// @notice Shared deployment for WorkerRegistry / ModelRegistry / RewardVault tests: OPEN token, a
-///         datanet stub with versions 1..2 of datanet 1, the three contracts administered by `gov`
-///         (SLASHER_ROLE granted to ModelRegistry and RewardVault as in deployment), and funded actors
-///         that approved all three contracts.
+///         datanet stub with versions 1..2 of datanet 1, the three contracts administered by `gov` and
+///         wired as in deployment (WorkerRegistry.setSlashers([ModelRegistry, RewardVault]) — override
+///         {_slashers} to add more —, ModelRegistry.bindRewardVault(RewardVault)), and funded actors that
+///         approved all three contracts.
 abstract contract ModelFixtures is Test {
     uint256 internal constant SUPPLY = 1_000_000_000 ether;
     uint256 internal constant FUNDS = 10_000 ether;
@@ -25,6 +26,12 @@ abstract contract ModelFixtures is Test {
     uint64 internal constant WINDOW = 1 days;
     uint256 internal constant BOND = 100 ether;
     uint256 internal constant SLASH = 100 ether;
+    /// @dev Default collateral ratio: posted work locks 1.5x the value it controls.
+    uint256 internal constant COLLATERAL_BPS = 15_000;
+    uint64 internal constant RULING = 7 days;
+    uint64 internal constant MAX_LEASE = 3 days;
+    uint64 internal constant JOB_DEADLINE = 7 days;
+    uint64 internal constant CLAIM_PERIOD = 180 days;
 
     OpenToken internal token;
     DatanetVersionsStub internal datanets;
@@ -50,13 +57,25 @@ abstract contract ModelFixtures is Test {
         models = new ModelRegistry(token, datanets, workers, treasury, gov);
         vault = new RewardVault(token, models, workers, treasury, gov);
         vm.startPrank(gov);
-        workers.grantRole(workers.SLASHER_ROLE(), address(models));
-        workers.grantRole(workers.SLASHER_ROLE(), address(vault));
+        workers.setSlashers(_slashers());
+        models.bindRewardVault(address(vault));
         vm.stopPrank();
         address[6] memory actors = [modelOwner, worker, worker2, challenger, payer, stranger];
         for (uint256 i = 0; i < actors.length; i++) {
             _fund(actors[i]);
         }
+    }
+
+    /// @dev The contracts given SLASHER_ROLE, once, at deployment.
+    function _slashers() internal view virtual returns (address[] memory list) {
+        list = new address[](2);
+        list[0] = address(models);
+        list[1] = address(vault);
+    }
+
+    /// @dev Stake locked by posted work controlling `value` tokens, at the current collateral ratio.
+    function _collateral(uint256 value) internal view returns (uint256) {
+        return value * models.collateralBps() / 10_000;
     }
 
     function _fund(address account) internal {
@@ -118,13 +137,13 @@ abstract contract ModelFixtures is Test {
         stake = workers.stakeOf(who);
     }
 
-    /// @dev `who` asks to exit and waits out the cooldown, yet cannot withdraw: `locks` obligations
-    ///      (job leases, unfinalized epoch roots) still hold its stake.
-    function _expectExitBlockedByLocks(address who, uint256 locks) internal {
+    /// @dev `who` asks to exit and waits out the cooldown, yet cannot withdraw: open obligations (job
+    ///      leases, unfinalized epoch roots) still lock `locked` of its stake.
+    function _expectExitBlockedByLocks(address who, uint256 locked) internal {
         vm.prank(who);
         workers.requestExit();
         vm.warp(block.timestamp + workers.exitCooldown());
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, who, locks));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.WorkerHasActiveLocks.selector, who, locked));
         vm.prank(who);
         workers.withdrawStake();
     }

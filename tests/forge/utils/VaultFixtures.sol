@@ -5,7 +5,7 @@ import {ModelFixtures} from "./ModelFixtures.sol";
 import {MerkleHelper} from "./MerkleHelper.sol";
 
 /// @notice ModelFixtures plus a Live model (compute provider `worker`) and helpers to fill its pool
-///         and post / finalize epoch roots built with MerkleHelper.
+///         and post / finalize epoch roots built with MerkleHelper (leaf i = (i, accounts[i], amounts[i])).
 abstract contract VaultFixtures is ModelFixtures {
     uint256 internal modelId;
 
@@ -14,11 +14,13 @@ abstract contract VaultFixtures is ModelFixtures {
         modelId = _liveModel();
     }
 
-    /// @dev Pays `requests` inferences from `payer`; returns the contributors' share that reached the pool.
+    /// @dev Pays `requests` inferences from `payer` at the current price; returns the contributors' share
+    ///      that reached the pool's available balance.
     function _pay(uint256 requests) internal returns (uint256 contributorsShare) {
         (uint256 before,) = vault.pool(modelId);
+        (, uint256 price,,) = models.paymentTerms(modelId);
         vm.prank(payer);
-        vault.payForInference(modelId, requests, keccak256(abi.encode(requests)));
+        vault.payForInference(modelId, requests, price, keccak256(abi.encode(requests)));
         (uint256 afterwards,) = vault.pool(modelId);
         contributorsShare = afterwards - before;
     }
@@ -39,8 +41,13 @@ abstract contract VaultFixtures is ModelFixtures {
         vault.finalizeEpoch(modelId, epoch);
     }
 
-    function _proof(bytes32[] memory tree, address account, uint256 amount) internal pure returns (bytes32[] memory) {
-        return MerkleHelper.proof(tree, MerkleHelper.leaf(account, amount));
+    /// @dev Proof of leaf (index, account, amount) in `tree`.
+    function _proof(bytes32[] memory tree, uint256 index, address account, uint256 amount)
+        internal
+        pure
+        returns (bytes32[] memory)
+    {
+        return MerkleHelper.proof(tree, MerkleHelper.leaf(index, account, amount));
     }
 
     function _sum(uint256[] memory amounts) internal pure returns (uint256 s) {
