@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IChallengeSettlement} from "../interfaces/IChallengeSettlement.sol";
 import {IWorkerRegistry} from "../interfaces/IWorkerRegistry.sol";
@@ -124,9 +125,10 @@ abstract contract ChallengeSettlement is IChallengeSettlement, AccessControl, Re
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Stake a worker must lock to post work controlling `value` tokens.
+    /// @dev Stake a worker must lock to post work controlling `value` tokens, rounded up so the lock is
+    ///      never a wei under the ratio.
     function _collateralFor(uint256 value) internal view returns (uint256) {
-        return value * collateralBps / BPS;
+        return Math.mulDiv(value, collateralBps, BPS, Math.Rounding.Ceil);
     }
 
     /// @dev Adds `amount` to what `account` may withdraw; a zero amount is skipped (no event).

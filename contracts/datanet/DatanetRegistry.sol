@@ -5,16 +5,21 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IDatanetRegistry} from "../interfaces/IDatanetRegistry.sol";
 
 /// @title DatanetRegistry
 /// @notice Datanets (community datasets), staked contributions, curation and immutable versions.
 /// @dev The registry holds exactly the stakes of Pending contributions and of Accepted contributions not
 ///      yet released (`totalStakeHeld`). Assumes a plain ERC20 (no fee on transfer), as OPEN is.
+///      Storage is laid out for the contribute/review path: a contribution is two slots and keeps only the
+///      hash of its CID (as the `_byCid` key); CIDs and reasons live in events; the global counters share
+///      one slot, and each datanet's counters share one slot with its (non-zero) creation time.
 ///      Function documentation lives in {IDatanetRegistry}.
-contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
+contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice Role allowed to change protocol parameters (held by the timelock in deployment).
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
@@ -27,19 +32,20 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
 
     IERC20 private immutable _token;
 
+    // One storage slot: a contribution reads and bumps all three with one cold access.
+    uint64 private _datanetCount;
+    uint64 private _contributionCount;
+    /// @dev Each stake is a uint128 and the sum is bounded by the tokens the registry holds.
+    uint128 private _totalStakeHeld;
+
     /// @inheritdoc IDatanetRegistry
     uint64 public maxReviewPeriod;
-
-    uint256 private _datanetCount;
-    uint256 private _contributionCount;
-    uint256 private _totalStakeHeld;
 
     mapping(uint256 datanetId => Datanet) private _datanets;
     mapping(uint256 contributionId => Contribution) private _contributions;
     mapping(uint256 datanetId => mapping(uint256 versionId => Version)) private _versions;
     mapping(uint256 datanetId => mapping(address account => bool)) private _curators;
     mapping(uint256 datanetId => mapping(bytes32 contributorCidHash => uint256 contributionId)) private _byCid;
-    mapping(uint256 datanetId => uint256) private _accepted;
 
     /// @notice Deploy the registry for `token_`, giving DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE to `admin`.
     /// @dev Reverts ZeroAddress if `token_` or `admin` is zero. Emits RoleGranted (x2), MaxReviewPeriodSet.
@@ -98,7 +104,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         if (merkleRoot == bytes32(0)) revert EmptyMerkleRoot();
         if (bytes(manifestCid).length == 0) revert EmptyCid();
         if (recordCount == 0 || contributionCount_ == 0) revert EmptyVersion(recordCount, contributionCount_);
-        uint256 accepted = _accepted[datanetId];
+        uint256 accepted = d.acceptedCount;
         if (contributionCount_ > accepted) revert VersionExceedsAccepted(datanetId, contributionCount_, accepted);
 
         versionId = ++d.versionCount;
@@ -145,24 +151,24 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         uint256 datanetId = c.datanetId;
         if (!_curators[datanetId][msg.sender]) revert NotCurator(datanetId, msg.sender);
         if (c.status != ContributionStatus.Pending) revert ContributionNotPending(contributionId, c.status);
-        c.reasonCid = reasonCid;
+        Datanet storage d = _datanets[datanetId];
 
         if (accept) {
             c.status = ContributionStatus.Accepted;
-            ++_accepted[datanetId];
+            ++d.acceptedCount;
             emit ContributionReviewed(contributionId, datanetId, msg.sender, true, reasonCid, 0, 0);
             return;
         }
 
-        uint256 stake = c.stake;
-        uint256 slashed = (stake * _datanets[datanetId].policy.slashBps) / MAX_BPS;
+        uint128 stake = c.stake;
+        uint256 slashed = (uint256(stake) * d.policy.slashBps) / MAX_BPS;
         uint256 refunded = stake - slashed;
         c.status = ContributionStatus.Rejected;
         c.stakeReleased = true;
         _totalStakeHeld -= stake;
         emit ContributionReviewed(contributionId, datanetId, msg.sender, false, reasonCid, slashed, refunded);
 
-        _pay(_datanets[datanetId].treasury, slashed);
+        _pay(d.treasury, slashed);
         _pay(c.contributor, refunded);
     }
 
@@ -173,7 +179,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         if (c.stakeReleased) revert StakeAlreadyReleased(contributionId);
         _requireReviewPeriodOver(contributionId, c);
 
-        uint256 stake = c.stake;
+        uint128 stake = c.stake;
         c.stakeReleased = true;
         _totalStakeHeld -= stake;
         emit StakeReleased(contributionId, c.contributor, stake);
@@ -187,7 +193,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         if (c.status != ContributionStatus.Pending) revert ContributionNotPending(contributionId, c.status);
         _requireReviewPeriodOver(contributionId, c);
 
-        uint256 stake = c.stake;
+        uint128 stake = c.stake;
         c.status = ContributionStatus.Withdrawn;
         c.stakeReleased = true;
         _totalStakeHeld -= stake;
@@ -253,7 +259,7 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
 
     /// @inheritdoc IDatanetRegistry
     function acceptedCount(uint256 datanetId) external view returns (uint256) {
-        return _accepted[datanetId];
+        return _datanets[datanetId].acceptedCount;
     }
 
     /// @inheritdoc IDatanetRegistry
@@ -287,22 +293,22 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
             revert DuplicateContribution(datanetId, contentCid);
         }
 
-        stake = d.policy.stakePerContribution;
+        uint128 stake128 = d.policy.stakePerContribution.toUint128();
+        stake = stake128;
         contributionId = ++_contributionCount;
+        _totalStakeHeld += stake128;
         ++d.contributionCount;
         _byCid[datanetId][cidHash] = contributionId;
-        _totalStakeHeld += stake;
-        Contribution storage c = _contributions[contributionId];
-        c.datanetId = datanetId;
+        Contribution storage c = _contributions[contributionId]; // two slots; stakeReleased stays false
         c.contributor = msg.sender;
-        c.contentCid = contentCid;
-        c.byteSize = byteSize;
-        c.recordCount = recordCount;
-        c.stake = stake;
+        c.submittedAt = uint40(block.timestamp); // uint40 seconds last until the year 36812
         c.status = ContributionStatus.Pending;
-        c.submittedAt = uint64(block.timestamp);
+        c.recordCount = recordCount;
+        c.datanetId = uint64(datanetId); // <= _datanetCount, a uint64 (checked by _existingDatanet)
+        c.byteSize = byteSize;
+        c.stake = stake128;
         emit ContributionSubmitted(
-            contributionId, datanetId, msg.sender, contentCid, byteSize, recordCount, stake, c.submittedAt
+            contributionId, datanetId, msg.sender, contentCid, byteSize, recordCount, stake, uint64(block.timestamp)
         );
     }
 
@@ -311,37 +317,45 @@ contract DatanetRegistry is IDatanetRegistry, AccessControl, ReentrancyGuard {
         return keccak256(abi.encodePacked(contributor, contentCid));
     }
 
+    /// @dev Escrows `stake` from the caller (nothing for a free datanet).
     function _pullStake(uint256 stake) private {
         if (stake != 0) _token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
+    /// @dev Enables or disables `curator` for the datanet and emits {CuratorSet}.
     function _setCurator(uint256 datanetId, address curator, bool enabled) private {
         if (curator == address(0)) revert ZeroAddress();
         _curators[datanetId][curator] = enabled;
         emit CuratorSet(datanetId, curator, enabled);
     }
 
+    /// @dev Pays `amount` out of the escrow (nothing when 0).
     function _pay(address to, uint256 amount) private {
         if (amount != 0) _token.safeTransfer(to, amount);
     }
 
+    /// @dev Reverts ReviewPeriodNotOver until `submittedAt + reviewPeriod`.
     function _requireReviewPeriodOver(uint256 contributionId, Contribution storage c) private view {
         uint64 endsAt = c.submittedAt + _datanets[c.datanetId].policy.reviewPeriod;
         if (block.timestamp < endsAt) revert ReviewPeriodNotOver(contributionId, endsAt, uint64(block.timestamp));
     }
 
+    /// @dev The datanet, if it exists and the caller owns it.
     function _onlyOwner(uint256 datanetId) private view returns (Datanet storage d) {
         d = _existingDatanet(datanetId);
         if (msg.sender != d.owner) revert NotDatanetOwner(datanetId, msg.sender);
     }
 
+    /// @dev The datanet, if `1 <= datanetId <= datanetCount`.
     function _existingDatanet(uint256 datanetId) private view returns (Datanet storage d) {
         if (datanetId == 0 || datanetId > _datanetCount) revert UnknownDatanet(datanetId);
         return _datanets[datanetId];
     }
 
+    /// @dev The contribution, if it exists: every stored record has a status, so the check reads the slot the
+    ///      caller reads anyway instead of the contribution counter.
     function _existingContribution(uint256 contributionId) private view returns (Contribution storage c) {
-        if (contributionId == 0 || contributionId > _contributionCount) revert UnknownContribution(contributionId);
-        return _contributions[contributionId];
+        c = _contributions[contributionId];
+        if (c.status == ContributionStatus.None) revert UnknownContribution(contributionId);
     }
 }

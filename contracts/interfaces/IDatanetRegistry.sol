@@ -29,27 +29,49 @@ interface IDatanetRegistry {
         uint16 slashBps;
     }
 
+    /// @notice A datanet. `createdAt` and the three counters share one storage slot, written (non-zero) at
+    ///         creation: counting a contribution, an acceptance or a version rewrites a non-zero slot.
+    /// @param owner creator; sets curators and publishes versions.
+    /// @param treasury receives the slashed share of rejected stakes.
+    /// @param metadataCid CID of the datanet's metadata (name, schema, licence).
+    /// @param policy contribution policy, fixed at creation.
+    /// @param createdAt block timestamp of creation.
+    /// @param versionCount versions published (the last version id).
+    /// @param contributionCount contributions ever submitted to this datanet, whatever their status.
+    /// @param acceptedCount contributions accepted (a version lists at most this many).
     struct Datanet {
         address owner;
         address treasury;
         string metadataCid;
         Policy policy;
         uint64 createdAt;
-        uint256 versionCount;
-        uint256 contributionCount;
+        uint64 versionCount;
+        uint64 contributionCount;
+        uint64 acceptedCount;
     }
 
+    /// @notice A contribution as stored: two storage slots. The content CID is not stored: it is in full in
+    ///         {ContributionSubmitted}, and `contributionIdByCid(datanetId, contributor, cid) == id` proves
+    ///         that a CID is this contribution's (only a Withdrawn contribution's key may since have moved to
+    ///         a later resubmission of the same CID by the same contributor). A review's reason CID is only
+    ///         in {ContributionReviewed}.
+    /// @param contributor who submitted it and paid the stake (slot 0 with the next four fields).
+    /// @param submittedAt block timestamp of submission.
+    /// @param status lifecycle state; None only for ids that do not exist.
+    /// @param stakeReleased whether the stake has left the registry (refund, split or release).
+    /// @param recordCount records the contributor declared.
+    /// @param datanetId datanet it was submitted to (slot 1 with the next two fields).
+    /// @param byteSize bytes the contributor declared.
+    /// @param stake tokens escrowed: the datanet's `stakePerContribution` at submission.
     struct Contribution {
-        uint256 datanetId;
         address contributor;
-        string contentCid;
-        uint64 byteSize;
-        uint32 recordCount;
-        uint256 stake;
+        uint40 submittedAt;
         ContributionStatus status;
-        uint64 submittedAt;
-        string reasonCid;
         bool stakeReleased;
+        uint32 recordCount;
+        uint64 datanetId;
+        uint64 byteSize;
+        uint128 stake;
     }
 
     struct Version {
@@ -75,7 +97,8 @@ interface IDatanetRegistry {
     /// @notice A curator was enabled or disabled for a datanet.
     event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
 
-    /// @notice A contribution was submitted and its stake escrowed in the registry.
+    /// @notice A contribution was submitted and its stake escrowed in the registry. The only on-chain copy
+    ///         of `contentCid` (storage keeps its hash with the contributor: {contributionIdByCid}).
     event ContributionSubmitted(
         uint256 indexed contributionId,
         uint256 indexed datanetId,
@@ -89,7 +112,8 @@ interface IDatanetRegistry {
 
     /// @notice A curator accepted or rejected a contribution. On reject, `slashed` went to the datanet
     ///         treasury and `refunded` back to the contributor (slashed + refunded == stake); on accept
-    ///         both are 0 and the stake stays escrowed until {StakeReleased}.
+    ///         both are 0 and the stake stays escrowed until {StakeReleased}. The only on-chain copy of
+    ///         `reasonCid` (may be empty).
     event ContributionReviewed(
         uint256 indexed contributionId,
         uint256 indexed datanetId,
@@ -158,7 +182,7 @@ interface IDatanetRegistry {
     /// @notice Create a datanet owned by the caller, with an immutable contribution policy.
     /// @dev Anyone may call. Emits {DatanetCreated} then one {CuratorSet} per curator.
     ///      Reverts: EmptyCid (metadataCid), ZeroAddress (treasury or a curator), SlashBpsTooHigh,
-    ///      ReviewPeriodTooLong (above `maxReviewPeriod`).
+    ///      ReviewPeriodTooLong (above `maxReviewPeriod`), Panic 0x11 (2^64 - 1 datanets already).
     /// @return datanetId the new id (1, 2, ...).
     function createDatanet(
         string calldata metadataCid,
@@ -174,9 +198,11 @@ interface IDatanetRegistry {
 
     /// @notice Submit a content CID to a datanet, escrowing the datanet's `stakePerContribution` from
     ///         the caller (needs a prior `approve` of the registry).
-    /// @dev Anyone may call. Emits {ContributionSubmitted}. Reverts: UnknownDatanet, EmptyCid,
-    ///      EmptyContribution (byteSize or recordCount 0), DuplicateContribution (the caller's same CID Pending,
-    ///      Accepted or Rejected in this datanet; a Withdrawn CID may be resubmitted), ERC20 errors.
+    /// @dev Anyone may call. Emits {ContributionSubmitted}, which alone carries `contentCid`. Reverts:
+    ///      UnknownDatanet, EmptyCid, EmptyContribution (byteSize or recordCount 0), DuplicateContribution
+    ///      (the caller's same CID Pending, Accepted or Rejected in this datanet; a Withdrawn CID may be
+    ///      resubmitted), SafeCastOverflowedUintDowncast (a `stakePerContribution` above 2^128 - 1),
+    ///      Panic 0x11 (2^64 - 1 contributions already), ERC20 errors.
     /// @return contributionId the new id (1, 2, ..., global across datanets).
     function contribute(uint256 datanetId, string calldata contentCid, uint64 byteSize, uint32 recordCount)
         external
@@ -201,8 +227,8 @@ interface IDatanetRegistry {
     /// @notice Accept or reject a Pending contribution. Reject splits the stake at once:
     ///         `stake * slashBps / 10_000` to the datanet treasury, the rest back to the contributor.
     ///         Accept keeps the stake escrowed until {releaseStake}.
-    /// @dev Curator of the contribution's datanet only. Emits {ContributionReviewed}.
-    ///      Reverts: UnknownContribution, NotCurator, ContributionNotPending.
+    /// @dev Curator of the contribution's datanet only. Emits {ContributionReviewed}, which alone carries
+    ///      `reasonCid` (not stored). Reverts: UnknownContribution, NotCurator, ContributionNotPending.
     function review(uint256 contributionId, bool accept, string calldata reasonCid) external;
 
     /// @notice Pay an Accepted contribution's stake back to its contributor once its review period is
@@ -248,7 +274,7 @@ interface IDatanetRegistry {
     function getDatanet(uint256 datanetId) external view returns (Datanet memory);
     /// @notice Number of contributions submitted, all datanets (the last id).
     function contributionCount() external view returns (uint256);
-    /// @notice A contribution. Reverts UnknownContribution.
+    /// @notice A contribution's stored record (its CIDs are in its events). Reverts UnknownContribution.
     function getContribution(uint256 contributionId) external view returns (Contribution memory);
     /// @notice Number of versions of a datanet (the last version id); 0 for an unknown datanet, so that
     ///         `1 <= v <= versionCount(d)` alone tells whether version `v` of `d` exists (IDatanetVersions).
@@ -261,7 +287,8 @@ interface IDatanetRegistry {
     function acceptedCount(uint256 datanetId) external view returns (uint256);
     /// @notice Latest contribution id `contributor` submitted with this CID in this datanet, 0 if none.
     ///         Contributions are keyed by (contributor, CID): copying someone's pending CID in front of
-    ///         their transaction neither blocks it nor takes its place.
+    ///         their transaction neither blocks it nor takes its place. This is how anyone checks that a
+    ///         CID read from {ContributionSubmitted} is the contribution's: the id must come back.
     function contributionIdByCid(uint256 datanetId, address contributor, string calldata contentCid)
         external
         view

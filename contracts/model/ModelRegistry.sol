@@ -25,7 +25,7 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     /// @notice Longest a worker may hold one claim, renewals included.
     uint64 public maxLeaseTime = 3 days;
     /// @notice Seconds after the request after which nobody can claim and the requester may cancel.
-    uint64 public jobDeadline = 7 days;
+    uint64 public jobDeadline = 14 days;
     /// @inheritdoc IModelRegistry
     address public rewardVault;
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paidmodel import WORKER
 
-from worker.rewards import EpochReport, EpochService, load_report
+from worker.rewards import UNIT_TTL, EpochReport, EpochService, build_report, load_report, read_ledger
 
 EPOCH = 600
 TEXTS = ("good great happy", "awful sad grim", "love nice fine", "hate terrible poor")
@@ -19,9 +19,21 @@ def answer(serving, count: int = len(TEXTS)) -> int:
     return payment
 
 
-def service_for(serving, store=None) -> EpochService:
+def service_for(serving, store=None, unit_ttl: int = UNIT_TTL) -> EpochService:
     live = serving.live
-    return EpochService(live.client(WORKER), store or live.store, serving.receipts, epoch_seconds=EPOCH)
+    return EpochService(
+        live.client(WORKER), store or live.store, serving.receipts, epoch_seconds=EPOCH, unit_ttl=unit_ttl
+    )
+
+
+def hand_report(live, receipts, epoch: int, model_id: int | None = None, block: int | None = None):
+    """The report the worker would build for exactly these receipts, residue read at `block` (the head
+    by default), with no manifest check: what a test posts by hand."""
+    worker, model_id = live.client(WORKER), model_id or live.model_id
+    payments = {r.payment_id: worker.vault.get_payment(r.payment_id) for r in receipts}
+    ledger = read_ledger(worker, live.store, model_id, block or live.chain.w3.eth.block_number, UNIT_TTL)
+    chain_id, vault = live.chain.w3.eth.chain_id, worker.vault.address
+    return build_report(chain_id, vault, model_id, epoch, worker.address, receipts, payments, None, ledger)
 
 
 def posted_epoch(serving) -> EpochReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import typer
-from epoch_helpers import answer, finalized_epoch, posted_epoch
+from epoch_helpers import answer, finalized_epoch, hand_report, posted_epoch
 from paidmodel import CONTRIBUTORS, WORKER, cli_env
 from typer.testing import CliRunner
 
@@ -80,16 +80,7 @@ def test_verify_recomputes_the_posted_epoch(serving) -> None:
 def _post(live, receipts, epoch: int) -> None:
     """The worker posts an epoch made of these receipts, whatever they are."""
     worker = live.client(WORKER)
-    payments = {r.payment_id: worker.vault.get_payment(r.payment_id) for r in receipts}
-    report = build_report(
-        live.chain.w3.eth.chain_id,
-        worker.vault.address,
-        live.model_id,
-        epoch,
-        worker.address,
-        receipts,
-        payments,
-    )
+    report = hand_report(live, receipts, epoch)
     cid = live.store.add(report.to_bytes())
     worker.vault.post_epoch_root(live.model_id, epoch, report.root, report.total, cid)
 

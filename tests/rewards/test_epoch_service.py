@@ -4,12 +4,12 @@ contributors claim; every tick is idempotent and a kill -9 anywhere neither lose
 from __future__ import annotations
 
 import pytest
-from epoch_helpers import EPOCH, answer, service_for
+from epoch_helpers import EPOCH, answer, hand_report, service_for
 from paidmodel import CONTRIBUTORS, PRICE, WORKER
 
 from worker.chain.types import EpochStatus
 from worker.merkle import ClaimTree
-from worker.rewards import EpochService, RewardsError, build_report, claim, load_report, verify_epoch
+from worker.rewards import EpochService, RewardsError, claim, load_report, verify_epoch
 from worker.rewards.aggregation import epoch_amounts
 from worker.rewards.epoch_report import PaymentTerms
 from worker.storage import LocalStore
@@ -78,7 +78,7 @@ class DeadStore(LocalStore):
 
 def test_killed_after_closing_the_epoch_posts_the_same_root_on_restart(serving, tmp_path) -> None:
     live = serving.live
-    payment = answer(serving)
+    answer(serving)
     service_for(serving).tick()
     live.chain.dev.increase_time(EPOCH)
     with pytest.raises(KeyboardInterrupt):
@@ -89,35 +89,20 @@ def test_killed_after_closing_the_epoch_posts_the_same_root_on_restart(serving, 
 
     events = service_for(serving).tick()  # the restarted worker
     assert actions(events) == [(0, "posted")]
-    expected = build_report(
-        live.chain.w3.eth.chain_id,
-        live.client(0).vault.address,
-        live.model_id,
-        0,
-        live.client(WORKER).address,
-        serving.receipts.epoch_receipts(live.model_id, 0),
-        {p: live.client(0).vault.get_payment(p) for p in {payment}},
-    )
+    block = serving.receipts.epochs(live.model_id)[0].manifest_block
+    expected = hand_report(live, serving.receipts.epoch_receipts(live.model_id, 0), 0, block=block)
     assert live.client(0).vault.get_epoch(live.model_id, 0).root == expected.root
     assert serving.receipts.pending(live.model_id) == []
 
 
 def test_killed_after_posting_records_the_post_without_sending_again(serving) -> None:
     live, worker = serving.live, serving.live.client(WORKER)
-    payment = answer(serving)
+    answer(serving)
     live.chain.dev.increase_time(EPOCH)
-    pending = serving.receipts.pending(live.model_id)
-    serving.receipts.close_epoch(live.model_id, 0, worker.latest_timestamp(), pending)
+    pending, head = serving.receipts.pending(live.model_id), live.chain.w3.eth.block_number
+    serving.receipts.close_epoch(live.model_id, 0, worker.latest_timestamp(), pending, head)
     # the post went out, then the process died before recording it
-    report = build_report(
-        live.chain.w3.eth.chain_id,
-        worker.vault.address,
-        live.model_id,
-        0,
-        worker.address,
-        pending,
-        {payment: worker.vault.get_payment(payment)},
-    )
+    report = hand_report(live, pending, 0, block=head)
     cid = live.store.add(report.to_bytes())
     worker.vault.post_epoch_root(live.model_id, 0, report.root, report.total, cid)
     block = live.chain.w3.eth.block_number

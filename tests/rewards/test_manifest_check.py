@@ -103,7 +103,7 @@ def test_a_redirected_entry_excludes_its_address_and_the_report_says_so(serving)
     assert excluded.reasons == (f"was contributed by {victim}",)
     assert set(report.amounts) <= {honest} and set(report.excluded) <= {thief, victim}
     assert report.excluded  # the attribution did credit them: their shares stay in the pool
-    assert report.value == report.total + sum(report.excluded.values()) + report.dust
+    assert report.value == report.receipts_total + sum(report.excluded.values()) + report.dust
     assert vault.get_epoch(model_id, 0).total == report.total
     assert verify_epoch(live.client(0), live.store, model_id, 0).ok
 

@@ -62,7 +62,7 @@ class DeploymentConfig:
     job_slash_amount: int | None = None
     epoch_challenge_bond: int | None = None
     min_worker_stake: int | None = None
-    # None keeps the contract's default (7-day rulings, 3-day lease cap, 7-day job deadline, 180-day claims).
+    # None keeps the contract's default (7-day rulings, 3-day lease cap, 14-day job deadline, 180-day claims).
     ruling_period_s: int | None = None
     max_lease_time_s: int | None = None
     job_deadline_s: int | None = None

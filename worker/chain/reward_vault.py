@@ -9,7 +9,7 @@ from eth_utils import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.events import DecodedEvent
-from worker.chain.types import BPS, Epoch, FeeSplit, Payment, Pool, from_abi
+from worker.chain.types import Epoch, FeeSplit, Payment, Pool, collateral_for, from_abi
 
 
 class RewardVault(ContractBinding):
@@ -174,5 +174,5 @@ class RewardVault(ContractBinding):
         return int(self.view("collateralBps"))
 
     def collateral_for(self, total: int) -> int:
-        """Stake an epoch root of `total` locks (the vault's own rounding: floor)."""
-        return total * self.collateral_bps() // BPS
+        """Stake an epoch root of `total` locks."""
+        return collateral_for(total, self.collateral_bps())

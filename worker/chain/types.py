@@ -72,6 +72,11 @@ class Datanet:
 
 @dataclass(frozen=True)
 class Contribution:
+    """A contribution: the registry's two-slot record plus its CIDs, which the chain keeps only in events
+    (`content_cid` from ContributionSubmitted, checked against the registry's (contributor, CID) key;
+    `reason_cid` from ContributionReviewed, "" until reviewed), as `DatanetRegistry.get_contribution`
+    builds it."""
+
     datanet_id: int
     contributor: str
     content_cid: str
@@ -155,6 +160,12 @@ class Job:
     result: Result
 
 
+def collateral_for(value: int, collateral_bps: int) -> int:
+    """Stake locked by posted work controlling `value` (a job's bounty, an epoch root's total): the
+    contracts' `_collateralFor`, rounded up."""
+    return -(-value * collateral_bps // BPS)
+
+
 @dataclass(frozen=True)
 class ModelParams:
     lease_duration: int
@@ -169,8 +180,8 @@ class ModelParams:
     treasury: str
 
     def collateral(self, bounty: int) -> int:
-        """Stake a claim of a job with `bounty` locks (the contract's rounding: down)."""
-        return bounty * self.collateral_bps // BPS
+        """Stake a claim of a job with `bounty` locks."""
+        return collateral_for(bounty, self.collateral_bps)
 
 
 @dataclass(frozen=True)

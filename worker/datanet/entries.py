@@ -15,7 +15,7 @@ from typing import Any
 from web3.types import BlockIdentifier
 
 from worker.chain.client import ChainClient
-from worker.chain.types import Contribution, ContributionStatus, from_abi
+from worker.chain.types import Contribution, ContributionStatus
 from worker.data import ContributionEntry, DatasetManifest
 
 
@@ -62,8 +62,8 @@ def verify_manifest_entries(
         if entry.contribution_id > count:
             found.append(EntryMismatch(entry, (f"does not exist (contributions: {count})",)))
             continue
-        raw = functions.getContribution(entry.contribution_id).call(block_identifier=block)
-        reasons = entry_mismatches(entry, manifest.datanet_id, from_abi(Contribution, raw))
+        onchain = client.datanets.get_contribution(entry.contribution_id, block)
+        reasons = entry_mismatches(entry, manifest.datanet_id, onchain)
         if reasons:
             found.append(EntryMismatch(entry, reasons))
     return found

@@ -53,8 +53,12 @@ def contribution_file_name(contribution_id: int) -> str:
 
 
 def load_published_manifest(
-    client: ChainClient, store: ContentStore, datanet_id: int, version_id: int
+    client: ChainClient, store: ContentStore, datanet_id: int, version_id: int, *, check_entries: bool = True
 ) -> PublishedManifest:
+    """The version's manifest, verified against its CID, the root and counts the chain recorded and, unless
+    `check_entries` is False, every entry against the registry (a bad entry refuses the whole version:
+    nobody trains on it). A payout from a model already live passes False and excludes bad entries
+    itself (`worker.rewards.eligibility`), paying the others."""
     require_datanet(client, datanet_id)
     count = client.datanets.version_count(datanet_id)
     if not 1 <= version_id <= count:
@@ -76,7 +80,8 @@ def load_published_manifest(
         datanet_id, version_id, version, DatasetManifest.from_json(data), version.manifest_cid, data
     )
     check_against_chain(published)
-    check_entries_against_registry(client, published)
+    if check_entries:
+        check_entries_against_registry(client, published)
     return published
 
 

@@ -6,6 +6,8 @@ the epoch service (close, post, finalize), claims with proofs, and epoch verific
     payments      on-chain InferencePaid lookups with confirmation depth
     aggregation   receipts -> contributor amounts (integer, deterministic; dust stays in the pool)
     eligibility   the model's manifest entries checked against the chain: who may be paid
+    residue       paid units expire; each epoch pays the pool's residue (dust, expired, swept) pro rata
+    ledger        the residue rule's inputs read from the chain and the standing epochs' reports
     epoch_report  the canonical epoch report (receipts, payment terms, manifest check, amounts, claim tree)
     epoch_service EpochService.tick(): idempotent close/post/settle, within stake; re-posts struck receipts
     claims        entitlements, proofs from the report, claims checked before gas, sweeping expired epochs
@@ -26,14 +28,17 @@ from worker.rewards.eligibility import ExcludedEntry, ManifestCheck, check_manif
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
 from worker.rewards.epoch_service import EpochEvent, EpochService, run_in_background
 from worker.rewards.errors import ReceiptError, RewardsError
+from worker.rewards.ledger import read_ledger
 from worker.rewards.payments import PaymentBook
 from worker.rewards.receipt_log import DuplicateReceipt, EpochRecord, ReceiptLog
 from worker.rewards.receipts import PPM, Receipt, ReceiptBody, receipt_domain, sign_receipt
 from worker.rewards.reports import load_report
+from worker.rewards.residue import UNIT_TTL, PoolLedger, Residue
 from worker.rewards.verify import EpochVerification, verify_epoch
 
 __all__ = [
     "PPM",
+    "UNIT_TTL",
     "DuplicateReceipt",
     "Entitlement",
     "EpochEvent",
@@ -45,10 +50,12 @@ __all__ = [
     "ManifestCheck",
     "PaymentBook",
     "PaymentTerms",
+    "PoolLedger",
     "Receipt",
     "ReceiptBody",
     "ReceiptError",
     "ReceiptLog",
+    "Residue",
     "RewardsError",
     "build_report",
     "check_claim",
@@ -58,6 +65,7 @@ __all__ = [
     "entitlements",
     "load_report",
     "proof_from_report",
+    "read_ledger",
     "receipt_domain",
     "run_in_background",
     "sign_receipt",

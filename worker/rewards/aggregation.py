@@ -4,8 +4,9 @@ A request unit is worth the contributors' share of its payment divided by the pa
 (floored); a receipt splits that value among its contributors by weight (ppm, floored). Integer
 arithmetic in a fixed order, so anyone recomputes the same amounts to the wei. The epoch's total is the
 sum of its leaves exactly; what the floors leave (dust), the shares of contributors that may not be paid
-(see eligibility.py) and weights summing under one million parts are never reserved: they stay in the
-model's pool (`available`) for later epochs.
+(see eligibility.py) and weights summing under one million parts are not reserved for those receipts:
+they stay in the model's pool (`available`), where the residue rule (residue.py) pays them out to the
+contributors of the next epoch that has receipts.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class EpochAccounts:
     def dust(self) -> int:
         """Floors and unassigned weight: left in the pool's available balance."""
         return self.value - self.total - self.excluded_total
+
+
+def unit_value(contributors_share: int, request_count: int) -> int:
+    """What one request unit of a payment is worth to the contributors (floored; 0 for no units)."""
+    return contributors_share // request_count if request_count else 0
 
 
 def receipt_amounts(receipt: ReceiptBody, unit_value: int) -> dict[str, int]:

@@ -17,13 +17,11 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from worker.chain.client import ChainClient
-from worker.data import DatasetManifest
-from worker.data.loader import MAX_MANIFEST_BYTES
 from worker.datanet.entries import verify_manifest_entries
-from worker.datanet.versions import PublishedManifest, check_against_chain
+from worker.datanet.versions import load_published_manifest
 from worker.errors import OpenLedgerError
 from worker.rewards.errors import RewardsError
-from worker.storage import ContentStore, verified_fetch
+from worker.storage import ContentStore
 
 
 @dataclass(frozen=True)
@@ -87,25 +85,13 @@ class ManifestCheck:
         )
 
 
-def _version_manifest(
-    client: ChainClient, store: ContentStore, datanet_id: int, version_id: int
-) -> PublishedManifest:
-    """The version's manifest, checked against the root and counts the chain recorded, not yet entry by
-    entry: `load_published_manifest` refuses a version with any bad entry (nobody trains on it), while a
-    payout from a model already live on one excludes those entries and pays the others."""
-    version = client.datanets.get_version(datanet_id, version_id)
-    raw = verified_fetch(store, version.manifest_cid, max_bytes=MAX_MANIFEST_BYTES)
-    manifest = DatasetManifest.from_json(raw)
-    published = PublishedManifest(datanet_id, version_id, version, manifest, version.manifest_cid, raw)
-    check_against_chain(published)
-    return published
-
-
 def check_manifest(client: ChainClient, store: ContentStore, model_id: int, block: int) -> ManifestCheck:
     """Check every entry of the model's Datanet version against the chain as it was at `block`."""
     model = client.models.get_model(model_id)
     try:
-        published = _version_manifest(client, store, model.datanet_id, model.version_id)
+        published = load_published_manifest(
+            client, store, model.datanet_id, model.version_id, check_entries=False
+        )
     except OpenLedgerError as exc:
         raise RewardsError(
             f"cannot check the manifest of model {model_id} (datanet {model.datanet_id} v{model.version_id}) "

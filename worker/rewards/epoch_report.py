@@ -3,17 +3,18 @@
 It holds the signed receipts themselves (with their evidence), the terms of every payment they spend
 (checked against the chain's `InferencePaid` events by `verify epoch`), the manifest check (the block the
 model's manifest entries were checked at and the entries the chain contradicts), the resulting amounts,
-their accounting (value of the request units = total + excluded shares + dust; only `total` is reserved,
-the rest stays in the pool) and the claim tree in @openzeppelin/merkle-tree's dump format (leaves
-(index, account, amount)), so any wallet tool can build a proof from it. Built from the same receipts it
-always gives the same bytes, hence the same CID: re-running a crashed epoch close uploads and posts
-exactly what the first attempt would have.
+their accounting (value of the request units = receipts total + excluded shares + dust; the residue the
+epoch pays on top, with the ledger figures it was computed from and the unit TTL, see residue.py; the
+total reserved = receipts total + residue paid) and the claim tree in @openzeppelin/merkle-tree's dump
+format (leaves (index, account, amount)), so any wallet tool can build a proof from it. Built from the
+same receipts at the same block it always gives the same bytes, hence the same CID: re-running a crashed
+epoch close uploads and posts exactly what the first attempt would have.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,12 +24,13 @@ from eth_utils import to_checksum_address
 from worker.chain.types import Payment
 from worker.data.canonical import canonical_json
 from worker.merkle import ClaimLeaf, ClaimTree
-from worker.rewards.aggregation import epoch_accounts, receipt_order
+from worker.rewards.aggregation import EpochAccounts, epoch_accounts, receipt_order, unit_value
 from worker.rewards.eligibility import ManifestCheck
-from worker.rewards.errors import RewardsError
+from worker.rewards.errors import ReceiptError, ReportMalformed, RewardsError
 from worker.rewards.receipts import Receipt
+from worker.rewards.residue import PoolLedger, Residue, UnitKey, residue_for, with_residue
 
-REPORT_FORMAT = "openledger.epoch/3"
+REPORT_FORMAT = "openledger.epoch/4"
 MAX_REPORT_BYTES = 256 * 1024 * 1024
 
 
@@ -43,7 +45,7 @@ class PaymentTerms:
 
     @property
     def unit_value(self) -> int:
-        return self.contributors_share // self.request_count if self.request_count else 0
+        return unit_value(self.contributors_share, self.request_count)
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentTerms:
@@ -77,19 +79,25 @@ class EpochReport:
     poster: str
     receipts: list[Receipt]
     payments: list[PaymentTerms]
-    amounts: dict[str, int]
+    amounts: dict[str, int]  # the leaves: receipt amounts plus residue shares
     excluded: dict[str, int] = field(default_factory=dict)
     value: int = 0  # the receipts' request units at their payments' unit values
     manifest: ManifestCheck | None = None
+    residue: Residue = field(default_factory=Residue)
 
     @property
     def total(self) -> int:
         return sum(self.amounts.values())
 
     @property
+    def receipts_total(self) -> int:
+        """What the receipts alone pay (the total without the residue shares)."""
+        return self.total - self.residue.paid
+
+    @property
     def dust(self) -> int:
-        """What the floors left of the receipts' value: never reserved, it stays in pool.available."""
-        return self.value - self.total - sum(self.excluded.values())
+        """What the floors left of the receipts' value: it stays in pool.available (residue for later)."""
+        return self.value - self.receipts_total - sum(self.excluded.values())
 
     @cached_property
     def claim_tree(self) -> ClaimTree:
@@ -111,8 +119,10 @@ class EpochReport:
         return {
             "value": str(self.value),
             "total": str(self.total),
+            "receiptsTotal": str(self.receipts_total),
             "excluded": {a: str(v) for a, v in self.excluded.items()},
             "dust": str(self.dust),
+            **self.residue.to_json(),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -143,7 +153,7 @@ class EpochReport:
         try:
             data = json.loads(raw)
             if data.get("format") != REPORT_FORMAT:
-                raise RewardsError(
+                raise ReportMalformed(
                     f"not an epoch report: format {data.get('format')!r}, expected {REPORT_FORMAT!r}"
                 )
             return cls._from_json(data)
@@ -154,8 +164,9 @@ class EpochReport:
             TypeError,
             ValueError,
             AttributeError,
+            ReceiptError,
         ) as exc:
-            raise RewardsError(f"malformed epoch report: {type(exc).__name__}: {exc}") from None
+            raise ReportMalformed(f"malformed epoch report: {type(exc).__name__}: {exc}") from None
 
     @classmethod
     def _from_json(cls, data: dict[str, Any]) -> EpochReport:
@@ -173,6 +184,7 @@ class EpochReport:
             excluded=_addresses(accounting["excluded"]),
             value=int(accounting["value"]),
             manifest=ManifestCheck.from_json(check) if check is not None else None,
+            residue=Residue.from_json(accounting),
         )
 
 
@@ -191,9 +203,13 @@ def build_report(
     receipts: Sequence[Receipt],
     payments: Mapping[int, Payment | PaymentTerms],
     manifest: ManifestCheck | None = None,
+    ledger: PoolLedger | None = None,
+    deferred: tuple[UnitKey, ...] = (),
 ) -> EpochReport:
     """The report of `receipts` (any order: they are sorted by payment and request index). With
-    `manifest`, only its payable addresses are paid and the others' shares are listed as excluded."""
+    `manifest`, only its payable addresses are paid and the others' shares are listed as excluded. With
+    `ledger` (the chain at the pinned block), the pool's residue is added to the leaves (residue.py);
+    `deferred` are the answered units of expired payments left for a later epoch."""
     ordered = sorted(receipts, key=receipt_order)
     used = {r.payment_id for r in ordered}
     missing = sorted(used - set(payments))
@@ -205,7 +221,8 @@ def build_report(
         if pid in used
     }
     payable = manifest.payable if manifest is not None else None
-    accounts = epoch_accounts(ordered, {pid: t.unit_value for pid, t in terms.items()}, payable)
+    units = {pid: t.unit_value for pid, t in terms.items()}
+    accounts, residue = epoch_payout(ordered, units, payable, ledger, deferred)
     return EpochReport(
         chain_id=int(chain_id),
         vault=to_checksum_address(vault),
@@ -214,8 +231,25 @@ def build_report(
         poster=to_checksum_address(poster),
         receipts=ordered,
         payments=[terms[pid] for pid in sorted(terms)],
-        amounts=accounts.amounts,
+        amounts=with_residue(accounts.amounts, residue),
         excluded=accounts.excluded,
         value=accounts.value,
         manifest=manifest,
+        residue=residue,
     )
+
+
+def epoch_payout(
+    receipts: Sequence[Receipt],
+    unit_values: Mapping[int, int],
+    payable: Collection[str] | None,
+    ledger: PoolLedger | None,
+    deferred: tuple[UnitKey, ...] = (),
+) -> tuple[EpochAccounts, Residue]:
+    """What `receipts` pay (aggregation.py) and the residue paid on top (none without a ledger): the
+    leaves are `with_residue(accounts.amounts, residue)`."""
+    accounts = epoch_accounts(receipts, unit_values, payable)
+    if ledger is None:
+        return accounts, Residue()
+    keys = [(r.payment_id, r.request_index) for r in receipts]
+    return accounts, residue_for(ledger, accounts.amounts, keys, deferred)

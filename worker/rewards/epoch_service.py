@@ -3,7 +3,9 @@
 `tick()` is idempotent and safe to call after a kill -9 at any point, from `openledger serve` (a
 background thread, the default) or any loop that calls it, e.g. `WorkerDaemon.ticks.append(service.tick)`:
 - closing an epoch assigns pending receipts to it in one SQLite transaction (receipt_log), with the block
-  at which the model's manifest entries are checked against the chain (eligibility.py);
+  at which the model's manifest entries are checked against the chain (eligibility.py) and the pool's
+  residue is read (residue.py: paid units expire after `unit_ttl`; what no unit is owed any more is paid
+  to the epoch's contributors pro rata), and the answered units of expired payments it leaves for later;
 - the report is rebuilt from exactly those receipts and that block, so a re-run uploads the same bytes
   (same CID) and posts the same root;
 - a root locks collateral (total * collateralBps / 10_000 of the worker's free stake): an epoch closes
@@ -27,14 +29,15 @@ from dataclasses import dataclass
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted
-from worker.chain.types import BPS, Epoch, EpochStatus
-from worker.rewards.aggregation import epoch_accounts
+from worker.chain.types import Epoch, EpochStatus, collateral_for
 from worker.rewards.eligibility import ManifestCheck, check_manifest
-from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
+from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
+from worker.rewards.ledger import read_ledger
 from worker.rewards.payments import PaymentBook
 from worker.rewards.receipt_log import EpochRecord, ReceiptLog
 from worker.rewards.receipts import Receipt
+from worker.rewards.residue import UNIT_TTL, PoolLedger, UnitKey
 from worker.storage import ContentStore
 
 log = logging.getLogger(__name__)
@@ -59,11 +62,12 @@ class EpochService:
         epoch_seconds: int = 3600,
         models: Iterable[int] | None = None,
         confirmations: int = 1,
+        unit_ttl: int = UNIT_TTL,
     ):
-        if epoch_seconds < 1:
-            raise RewardsError("epoch_seconds must be at least 1")
+        if epoch_seconds < 1 or unit_ttl < 1:
+            raise RewardsError("epoch_seconds and unit_ttl must be at least 1")
         self.client, self.store, self.receipts = client, store, receipts
-        self.epoch_seconds = epoch_seconds
+        self.epoch_seconds, self.unit_ttl = epoch_seconds, unit_ttl
         self.models = set(models) if models is not None else None
         self.payments = PaymentBook(client, confirmations)
         self._lock = threading.Lock()
@@ -110,14 +114,19 @@ class EpochService:
         if now - started < self.epoch_seconds or not pending:
             return []
         epoch = self.client.vault.next_epoch(model_id)
-        manifest = check_manifest(self.client, self.store, model_id, self._confirmed_block())
-        chosen, note = self._affordable(model_id, pending, manifest)
-        report = self._report(model_id, epoch, chosen, manifest) if chosen else None
+        block = self._confirmed_block()
+        if block < self._last_post_block(model_id):
+            return []  # the residue must see every epoch posted so far: wait for confirmations
+        manifest = check_manifest(self.client, self.store, model_id, block)
+        ledger = read_ledger(self.client, self.store, model_id, block, self.unit_ttl)
+        chosen, note = self._affordable(model_id, pending, manifest, ledger)
+        deferred = ledger.deferrable(_keys(pending[len(chosen) :]))
+        report = self._report(model_id, epoch, chosen, manifest, ledger, deferred) if chosen else None
         if report is None or report.total == 0:
             self.receipts.start_window(model_id, now, restart=True)  # try again a window later
             detail = note or f"{len(pending)} receipt(s) pay nothing yet"
             return [EpochEvent(model_id, epoch, "waiting" if note else "skipped", detail)]
-        count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block)
+        count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block, deferred)
         detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
         closed = EpochEvent(model_id, epoch, "closed", detail)
         record = self.receipts.epochs(model_id, ("closed",))[-1]
@@ -129,21 +138,28 @@ class EpochService:
         head = int(self.client.w3.eth.block_number)
         return max(0, head - self.payments.confirmations + 1)
 
+    def _last_post_block(self, model_id: int) -> int:
+        start = self.client.deployment.block_number
+        posts = self.client.vault.get_events("EpochPosted", start, "latest", model_id)
+        return posts[-1].block_number if posts else 0
+
     def _unit_values(self, receipts: Sequence[Receipt]) -> dict[int, int]:
         payments = self.payments.many(r.payment_id for r in receipts)
         return {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
 
     def _affordable(
-        self, model_id: int, pending: list[Receipt], manifest: ManifestCheck
+        self, model_id: int, pending: list[Receipt], manifest: ManifestCheck, ledger: PoolLedger
     ) -> tuple[list[Receipt], str]:
-        """The longest run of the oldest pending receipts whose total the free stake can back, and a
-        note when that is not all of them (the rest wait for the next epoch)."""
+        """The longest run of the oldest pending receipts whose total (residue included) the free stake
+        can back, and a note when that is not all of them (the rest wait for the next epoch)."""
         units = self._unit_values(pending)
         free, bps = self._free_stake(), self.client.vault.collateral_bps()
 
         def fits(count: int) -> bool:
-            total = epoch_accounts(pending[:count], units, manifest.payable).total
-            return total * bps // BPS <= free  # the vault's own collateral rounding
+            deferred = ledger.deferrable(_keys(pending[count:]))
+            accounts, residue = epoch_payout(pending[:count], units, manifest.payable, ledger, deferred)
+            total = accounts.total + residue.paid
+            return collateral_for(total, bps) <= free
 
         if fits(len(pending)):
             return pending, ""
@@ -162,7 +178,13 @@ class EpochService:
         return self.client.workers.free_stake(self.client.address)
 
     def _report(
-        self, model_id: int, epoch: int, receipts: Sequence[Receipt], manifest: ManifestCheck
+        self,
+        model_id: int,
+        epoch: int,
+        receipts: Sequence[Receipt],
+        manifest: ManifestCheck,
+        ledger: PoolLedger,
+        deferred: tuple[UnitKey, ...],
     ) -> EpochReport:
         payments = self.payments.many(r.payment_id for r in receipts)
         return build_report(
@@ -174,17 +196,22 @@ class EpochService:
             receipts,
             payments,
             manifest,
+            ledger,
+            deferred,
         )
 
     def report_for(self, record: EpochRecord) -> EpochReport:
-        """The report this service posts for a closed epoch: its receipts, checked at its block."""
+        """The report this service posts for a closed epoch: its receipts, checked (manifest, residue) at
+        its block, with the units it deferred."""
         model_id, epoch = record.model_id, record.epoch
         block = record.manifest_block
         if not block:  # closed by an older version that did not record it: pin it now, once
             block = self._confirmed_block()
             self.receipts.update_epoch(model_id, epoch, record.state, manifest_block=block)
         manifest = check_manifest(self.client, self.store, model_id, block)
-        return self._report(model_id, epoch, self.receipts.epoch_receipts(model_id, epoch), manifest)
+        ledger = read_ledger(self.client, self.store, model_id, block, self.unit_ttl)
+        receipts = self.receipts.epoch_receipts(model_id, epoch)
+        return self._report(model_id, epoch, receipts, manifest, ledger, record.deferred)
 
     # -- posting -------------------------------------------------------------------------------------
 
@@ -290,6 +317,10 @@ class EpochService:
         log.warning("model %s epoch %s struck: %s", record.model_id, record.epoch, why)
         detail = f"{why}; its {released} receipt(s) go to the next epoch"
         return EpochEvent(record.model_id, record.epoch, "struck", detail, tx)
+
+
+def _keys(receipts: Sequence[Receipt]) -> list[UnitKey]:
+    return [(r.payment_id, r.request_index) for r in receipts]
 
 
 def run_in_background(

@@ -9,3 +9,7 @@ class RewardsError(OpenLedgerError):
 
 class ReceiptError(RewardsError):
     """A receipt is malformed, tampered with, or not signed by whom it should be."""
+
+
+class ReportMalformed(RewardsError):
+    """Bytes that are not a well-formed epoch report of this format."""

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     root TEXT NOT NULL DEFAULT '',
     total TEXT NOT NULL DEFAULT '0',
     manifest_block INTEGER NOT NULL DEFAULT 0,
+    deferred TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (model_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
@@ -68,7 +69,8 @@ class EpochRecord:
     report_cid: str = ""
     root: str = ""
     total: int = 0
-    manifest_block: int = 0  # the block the model's manifest entries were checked at
+    manifest_block: int = 0  # the block the model's manifest entries (and the residue) were read at
+    deferred: tuple[tuple[int, int], ...] = ()  # answered units of expired payments left for later
 
 
 def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
@@ -184,9 +186,16 @@ class ReceiptLog:
     # -- epochs --------------------------------------------------------------------------------------
 
     def close_epoch(
-        self, model_id: int, epoch: int, closed_at: int, receipts: list[Receipt], manifest_block: int = 0
+        self,
+        model_id: int,
+        epoch: int,
+        closed_at: int,
+        receipts: list[Receipt],
+        manifest_block: int = 0,
+        deferred: tuple[tuple[int, int], ...] = (),
     ) -> int:
-        """Assign exactly `receipts` (still pending) to `epoch` and record the epoch as closed, atomically."""
+        """Assign exactly `receipts` (still pending) to `epoch` and record the epoch as closed, atomically,
+        with the units it leaves for later (`deferred`, see residue.py)."""
         keys = [(r.payment_id, r.request_index) for r in receipts]
         with self._transaction() as db:
             taken = db.execute(
@@ -205,9 +214,9 @@ class ReceiptLog:
                 if changed != 1:
                     raise RewardsError(f"receipt {payment_id}/{index} is not pending for model {model_id}")
             db.execute(
-                "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at, manifest_block) "
-                "VALUES (?, ?, 'closed', ?, ?, ?)",
-                (model_id, epoch, len(keys), closed_at, manifest_block),
+                "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at, manifest_block, deferred) "
+                "VALUES (?, ?, 'closed', ?, ?, ?, ?)",
+                (model_id, epoch, len(keys), closed_at, manifest_block, _keys_json(deferred)),
             )
             db.execute(
                 "INSERT INTO windows (model_id, started_at) VALUES (?, ?) "
@@ -244,12 +253,12 @@ class ReceiptLog:
     def epochs(self, model_id: int, states: tuple[str, ...] = EPOCH_STATES) -> list[EpochRecord]:
         marks = ",".join("?" * len(states))
         rows = self._query(
-            "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total, manifest_block "
-            f"FROM epochs WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
+            "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total, manifest_block, "
+            f"deferred FROM epochs WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
             model_id,
             *states,
         )
-        return [EpochRecord(*row[:7], total=int(row[7]), manifest_block=int(row[8])) for row in rows]
+        return [_epoch_record(row) for row in rows]
 
     def window_start(self, model_id: int) -> int | None:
         rows = self._query("SELECT started_at FROM windows WHERE model_id = ?", model_id)
@@ -263,8 +272,20 @@ class ReceiptLog:
             db.execute(f"{verb} INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at))
 
 
+def _keys_json(keys: tuple[tuple[int, int], ...]) -> str:
+    return json.dumps([list(k) for k in keys])
+
+
+def _epoch_record(row: tuple) -> EpochRecord:
+    deferred = tuple((int(pid), int(index)) for pid, index in json.loads(row[9]))
+    return EpochRecord(*row[:7], total=int(row[7]), manifest_block=int(row[8]), deferred=deferred)
+
+
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Logs written before the manifest check was recorded get its column (0: checked at the post block)."""
+    """Logs written before the manifest check (0: checked at the post block) or the deferred units of the
+    residue rule were recorded get their columns."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
     if "manifest_block" not in columns:
         db.execute("ALTER TABLE epochs ADD COLUMN manifest_block INTEGER NOT NULL DEFAULT 0")
+    if "deferred" not in columns:
+        db.execute("ALTER TABLE epochs ADD COLUMN deferred TEXT NOT NULL DEFAULT '[]'")

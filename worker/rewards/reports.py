@@ -8,12 +8,16 @@ from worker.storage import ContentStore, verified_fetch
 from worker.storage.errors import ContentNotFoundError
 
 
-def load_report(store: ContentStore, cid: str) -> EpochReport:
+def fetch_report(store: ContentStore, cid: str) -> bytes:
+    """The report's bytes, verified against `cid` (RewardsError when the store does not have them)."""
     try:
-        raw = verified_fetch(store, cid, max_bytes=MAX_REPORT_BYTES)
+        return verified_fetch(store, cid, max_bytes=MAX_REPORT_BYTES)
     except ContentNotFoundError:
         raise RewardsError(
             f"epoch report {cid} is not in the content store ({store.location}): fetch it from the poster "
             "or point IPFS_API at a node that has it"
         ) from None
-    return EpochReport.from_bytes(raw)
+
+
+def load_report(store: ContentStore, cid: str) -> EpochReport:
+    return EpochReport.from_bytes(fetch_report(store, cid))

@@ -6,8 +6,11 @@ hash) and is for this model; no request unit is counted twice (within the report
 epoch); every payment exists on-chain for this model with the terms the report states, and covers the
 receipt's request index; the model's manifest entries are checked against the chain at the block the
 report names (at the posting block if it names none), and only the addresses they leave payable are
-paid. Then the amounts, the root and the total are recomputed from the receipts and the on-chain payment
-terms and compared with what was posted.
+paid. The residue (residue.py) is recomputed at the block the report names: the pool's `available`
+there, the model's `InferencePaid` events up to it, the units spent by the reports of the epochs standing
+there and the report's unit TTL, which must be the protocol's; the block must precede the post and
+follow every earlier post of the model. Then the amounts (receipt amounts plus residue shares), the root
+and the total are recomputed and compared with what was posted.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from worker.chain.client import ChainClient
+from worker.chain.events import DecodedEvent
 from worker.chain.types import EpochStatus, Payment
 from worker.merkle import ClaimTree
 from worker.rewards.aggregation import epoch_accounts
@@ -22,8 +26,10 @@ from worker.rewards.claims import report_cids
 from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms
 from worker.rewards.errors import ReceiptError, RewardsError
-from worker.rewards.receipts import receipt_domain
+from worker.rewards.ledger import read_ledger
+from worker.rewards.receipts import Receipt, receipt_domain
 from worker.rewards.reports import load_report
+from worker.rewards.residue import UNIT_TTL, Residue, residue_for, with_residue
 from worker.storage import ContentStore
 
 
@@ -154,9 +160,79 @@ def _manifest_check(
     return check
 
 
+def _residue_block(
+    client: ChainClient, report: EpochReport, result: EpochVerification, posted: DecodedEvent
+) -> int:
+    """The block the residue is recomputed at (the report's); one that is missing, not before the post
+    or before an earlier post of the model is a problem."""
+    block = report.residue.block
+    if not block:
+        result.problems.append(
+            "the report pays no residue (no residueBlock): the pool's residue must be paid"
+        )
+        return posted.block_number - 1
+    if block >= posted.block_number:
+        result.problems.append(
+            f"the residue was read at block {block}, not before the post ({posted.block_number})"
+        )
+    start, here = client.deployment.block_number, (posted.block_number, posted.log_index)
+    earlier = client.vault.get_events("EpochPosted", start, posted.block_number, result.model_id)
+    late = [e for e in earlier if (e.block_number, e.log_index) < here and e.block_number > block]
+    if late:
+        result.problems.append(
+            f"the residue was read at block {block}, before epoch {late[-1].args['epoch']} was posted "
+            f"(block {late[-1].block_number}): that epoch's residue would be paid twice"
+        )
+    return block
+
+
+def _residue_amounts(
+    client: ChainClient,
+    store: ContentStore,
+    report: EpochReport,
+    result: EpochVerification,
+    counted: list[Receipt],
+    amounts: dict[str, int],
+    posted: DecodedEvent,
+    unit_ttl: int,
+) -> dict[str, int]:
+    """The leaves: `amounts` plus the residue recomputed from the chain; a stated residue that differs
+    (kept by the poster, split otherwise, wrong TTL) is a problem."""
+    if report.residue.unit_ttl != unit_ttl:
+        result.problems.append(
+            f"the report's unit TTL is {report.residue.unit_ttl} s, the protocol's is {unit_ttl} s"
+        )
+    block = _residue_block(client, report, result, posted)
+    try:
+        ledger = read_ledger(client, store, result.model_id, block, unit_ttl)
+    except (RewardsError, ValueError) as exc:
+        result.problems.append(f"cannot recompute the residue at block {block}: {exc}")
+        return amounts
+    keys = [(r.payment_id, r.request_index) for r in counted]
+    residue = residue_for(ledger, amounts, keys, report.residue.deferred)
+    if residue != report.residue:
+        result.problems.append(_residue_problem(report.residue, residue))
+    return with_residue(amounts, residue)
+
+
+def _residue_problem(stated: Residue, recomputed: Residue) -> str:
+    return (
+        f"the report's residue split differs from the one recomputed at block {recomputed.block}: residue "
+        f"{stated.residue_in} stated, {recomputed.residue_in} recomputed (pool available "
+        f"{recomputed.available}, outstanding units {recomputed.outstanding}); paid {stated.paid} to "
+        f"{len(stated.shares)} address(es), {recomputed.paid} to {len(recomputed.shares)} expected"
+    )
+
+
 def verify_epoch(
-    client: ChainClient, store: ContentStore, model_id: int, epoch: int, check_history: bool = True
+    client: ChainClient,
+    store: ContentStore,
+    model_id: int,
+    epoch: int,
+    check_history: bool = True,
+    unit_ttl: int = UNIT_TTL,
 ) -> EpochVerification:
+    """Recompute the posted epoch; `unit_ttl` is the protocol's (a devnet may shorten it)."""
     onchain = client.vault.get_epoch(model_id, epoch)
     posted = client.vault.epoch_posted_event(model_id, epoch)
     if onchain.status == EpochStatus.NONE or posted is None:
@@ -171,7 +247,8 @@ def verify_epoch(
     check = _manifest_check(client, store, report, result, posted.block_number)
     counted = [r for r in report.receipts if r.payment_id in payments]
     units = {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
-    amounts = epoch_accounts(counted, units, check.payable if check is not None else None).amounts
+    base = epoch_accounts(counted, units, check.payable if check is not None else None).amounts
+    amounts = _residue_amounts(client, store, report, result, counted, base, posted, unit_ttl)
     if amounts != report.amounts:
         result.problems.append(_amounts_problem(report.amounts, amounts))
     result.receipts, result.contributors = len(report.receipts), len(amounts)

@@ -1,6 +1,8 @@
-"""The payment gate: a request is answered only if it spends an unused unit of a confirmed on-chain payment
-for this model, authorized by the payer's signature over this exact body. Anything else is HTTP 402
-with a message that says what is wrong and what to do."""
+"""The payment gate: a request is answered only if it spends an unused, unexpired unit of a confirmed
+on-chain payment for this model, authorized by the payer's signature over this exact body. Anything else
+is HTTP 402 with a message that says what is wrong and what to do. A payment's units expire `unit_ttl`
+seconds of chain time after its block (rewards/residue.py: the value of units never used is then paid to
+the contributors of later epochs), refused with code `payment_expired`."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ from dataclasses import dataclass
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Payment
+from worker.rewards.ledger import block_time
 from worker.rewards.payments import PaymentBook
 from worker.rewards.receipt_log import ReceiptLog
 from worker.rewards.receipts import hash_hex
+from worker.rewards.residue import UNIT_TTL, expires_at, is_expired
 from worker.serve.authorization import RequestAuthorization, request_domain
 from worker.serve.errors import PaymentRequired
 
@@ -24,9 +28,13 @@ class PaidRequest:
 
 
 class PaymentGate:
-    def __init__(self, client: ChainClient, receipts: ReceiptLog, confirmations: int = 1):
+    def __init__(
+        self, client: ChainClient, receipts: ReceiptLog, confirmations: int = 1, unit_ttl: int = UNIT_TTL
+    ):
+        self.client, self.unit_ttl = client, unit_ttl
         self.book = PaymentBook(client, confirmations)
         self.receipts = receipts
+        self._paid_at: dict[int, int] = {}  # payment id -> its block's timestamp
         self.vault = client.vault.address
         self.domain = request_domain(client.sender.chain_id, self.vault)
 
@@ -60,6 +68,7 @@ class PaymentGate:
                 "pay for more requests",
                 code="payment_exhausted",
             )
+        self._check_unexpired(payment)
         signer = auth.signer(self.domain, model_id, body)
         if signer != payment.payer:
             raise PaymentRequired(
@@ -74,3 +83,23 @@ class PaymentGate:
                 code="payment_replayed",
             )
         return PaidRequest(payment, index, hash_hex(body))
+
+    def paid_at(self, payment: Payment) -> int:
+        """The timestamp of the payment's block (cached: a confirmed payment's block does not move)."""
+        if payment.payment_id not in self._paid_at:
+            self._paid_at[payment.payment_id] = block_time(self.client, payment.block_number)
+        return self._paid_at[payment.payment_id]
+
+    def expires_at(self, payment: Payment) -> int:
+        """The chain time from which the payment's units are refused."""
+        return expires_at(self.paid_at(payment), self.unit_ttl)
+
+    def _check_unexpired(self, payment: Payment) -> None:
+        now, paid_at = self.client.latest_timestamp(), self.paid_at(payment)
+        if is_expired(paid_at, self.unit_ttl, now):
+            raise PaymentRequired(
+                f"payment {payment.payment_id} expired at chain time {expires_at(paid_at, self.unit_ttl)} "
+                f"(now {now}): its units may be used for {self.unit_ttl} s after the payment's block, and "
+                "the value of the unused ones goes to the model's contributors; pay again",
+                code="payment_expired",
+            )

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from worker.chain.client import ChainClient
 from worker.rewards.receipt_log import DuplicateReceipt, ReceiptLog
 from worker.rewards.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
+from worker.rewards.residue import UNIT_TTL
 from worker.serve.catalog import ModelCatalog
 from worker.serve.errors import InvalidRequest, PaymentRequired, RequestTooLarge, ServeError
 from worker.serve.payments import PaidRequest, PaymentGate
@@ -33,6 +34,7 @@ class ServeConfig:
     max_text_chars: int = 4000  # the default per-record limit of a Datanet
     max_tokens: int = 64
     confirmations: int = 1
+    unit_ttl: int = UNIT_TTL  # seconds of chain time a paid unit stays usable (rewards/residue.py)
     answers: AnswerSettings = field(default_factory=AnswerSettings)
 
 
@@ -79,7 +81,7 @@ class InferenceService:
         self.client, self.receipts = client, receipts
         self.config = config or ServeConfig()
         self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
-        self.gate = PaymentGate(client, receipts, self.config.confirmations)
+        self.gate = PaymentGate(client, receipts, self.config.confirmations, self.config.unit_ttl)
         self.domain = receipt_domain(client.sender.chain_id, client.vault.address)
 
     # -- answers -------------------------------------------------------------------------------------
@@ -203,6 +205,7 @@ class InferenceService:
             "payer": found.payment.payer,
             "requestCount": found.payment.request_count,
             "confirmations": found.confirmations,
+            "expiresAt": self.gate.expires_at(found.payment),
             "used": used,
             "nextIndex": free[0] if free else None,
         }

@@ -2,13 +2,54 @@
 pragma solidity ^0.8.24;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {DatanetFixtures} from "../utils/DatanetFixtures.sol";
+import {OpenToken} from "../../../contracts/token/OpenToken.sol";
+import {DatanetRegistry} from "../../../contracts/datanet/DatanetRegistry.sol";
 import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.sol";
 
 /// @notice contribute, contributeWithPermit, review, releaseStake, withdrawContribution: every path.
 contract DatanetRegistryContributionsTest is DatanetFixtures {
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+    /// @dev A real-length CIDv1 (59 characters: longer than one storage word).
+    string internal constant LONG_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+    /// @dev Storage layout (`forge inspect DatanetRegistry storageLayout`): slot 1 packs datanetCount,
+    ///      contributionCount and totalStakeHeld; slot 4 is the contributions mapping.
+    bytes32 internal constant COUNTERS_SLOT = bytes32(uint256(1));
+    uint256 internal constant CONTRIBUTIONS_SLOT = 4;
+
+    function _contributeCid(address who, string memory cid) internal returns (uint256 id) {
+        vm.prank(who);
+        id = registry.contribute(datanetId, cid, 1024, 10);
+    }
+
+    /// @dev (contributionId, contentCid) of the one ContributionSubmitted among `logs`.
+    function _submittedCid(Vm.Log[] memory logs) internal view returns (uint256 id, string memory cid) {
+        uint256 found;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter != address(registry)) continue;
+            if (logs[i].topics[0] != IDatanetRegistry.ContributionSubmitted.selector) continue;
+            id = uint256(logs[i].topics[1]);
+            (cid,,,,) = abi.decode(logs[i].data, (string, uint64, uint32, uint256, uint64));
+            ++found;
+        }
+        assertEq(found, 1, "one ContributionSubmitted");
+    }
+
+    /// @dev (contributionId, reasonCid) of the one ContributionReviewed among `logs`.
+    function _reviewedReason(Vm.Log[] memory logs) internal view returns (uint256 id, string memory reason) {
+        uint256 found;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter != address(registry)) continue;
+            if (logs[i].topics[0] != IDatanetRegistry.ContributionReviewed.selector) continue;
+            id = uint256(logs[i].topics[1]);
+            (, reason,,) = abi.decode(logs[i].data, (bool, string, uint256, uint256));
+            ++found;
+        }
+        assertEq(found, 1, "one ContributionReviewed");
+    }
 
     // ------------------------------------------------------------------ contribute
 
@@ -30,14 +71,119 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
         IDatanetRegistry.Contribution memory c = registry.getContribution(id);
         assertEq(c.datanetId, datanetId);
         assertEq(c.contributor, alice);
-        assertEq(c.contentCid, _cid(1));
         assertEq(c.byteSize, 1024);
         assertEq(c.recordCount, 10);
         assertEq(c.stake, STAKE);
         assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Pending));
         assertEq(c.submittedAt, 2_000_000);
-        assertEq(c.reasonCid, "");
         assertFalse(c.stakeReleased);
+    }
+
+    /// @dev The CID is not stored, so the event is its only on-chain copy: it must carry it in full, however
+    ///      long, and the (contributor, CID) key must resolve it back to the id.
+    function test_contribute_eventCarriesTheFullCid() public {
+        string memory cid = string.concat(LONG_CID, LONG_CID, LONG_CID); // 177 bytes: six ABI words
+        vm.recordLogs();
+        uint256 id = _contributeCid(alice, cid);
+        (uint256 loggedId, string memory logged) = _submittedCid(vm.getRecordedLogs());
+        assertEq(loggedId, id);
+        assertEq(logged, cid);
+        assertEq(registry.contributionIdByCid(datanetId, alice, logged), id);
+        assertEq(registry.contributionIdByCid(datanetId, alice, LONG_CID), 0, "a prefix is another key");
+    }
+
+    /// @dev What makes contribute cheap: it writes five storage slots whatever the CID's length (the global
+    ///      counters, the datanet's counters, the (contributor, CID) key and the two-slot record), and the
+    ///      record's third slot stays empty.
+    function test_contribute_writesFiveSlotsWhateverTheCidLength() public {
+        assertEq(_slotsWritten(_cid(1)), 5);
+        assertEq(_slotsWritten(string.concat(LONG_CID, LONG_CID, LONG_CID, LONG_CID)), 5);
+        bytes32 base = keccak256(abi.encode(uint256(2), CONTRIBUTIONS_SLOT));
+        assertTrue(vm.load(address(registry), base) != bytes32(0), "slot 0 of the record");
+        assertTrue(vm.load(address(registry), bytes32(uint256(base) + 1)) != bytes32(0), "slot 1 of the record");
+        assertEq(vm.load(address(registry), bytes32(uint256(base) + 2)), bytes32(0), "no third slot");
+    }
+
+    function _slotsWritten(string memory cid) internal returns (uint256 unique) {
+        vm.record();
+        _contributeCid(alice, cid);
+        (, bytes32[] memory writes) = vm.accesses(address(registry));
+        for (uint256 i = 0; i < writes.length; ++i) {
+            bool seen;
+            for (uint256 j = 0; j < i; ++j) {
+                if (writes[j] == writes[i]) seen = true;
+            }
+            if (!seen) ++unique;
+        }
+    }
+
+    /// @dev Every packed field at its type's maximum survives the round trip, and later writes to a slot
+    ///      (status, stakeReleased) leave its neighbours intact.
+    function test_contribute_packedFieldsRoundTripAtTheirMaximum() public {
+        uint256 maxStake = type(uint128).max;
+        OpenToken big = new OpenToken(address(this), maxStake * 2);
+        DatanetRegistry fresh = new DatanetRegistry(big, admin);
+        // Slot 1 packs (datanetCount, contributionCount, totalStakeHeld): start one id short of uint64's end.
+        vm.store(address(fresh), COUNTERS_SLOT, bytes32(uint256(type(uint64).max - 1)));
+        assertEq(fresh.datanetCount(), type(uint64).max - 1);
+        vm.prank(owner);
+        uint256 dn = fresh.createDatanet("bafymeta", treasury, _policy(maxStake, 0, 5_000), _curators());
+        assertEq(dn, type(uint64).max);
+        big.transfer(alice, maxStake);
+        vm.prank(alice);
+        big.approve(address(fresh), maxStake);
+        vm.warp(type(uint40).max);
+        vm.prank(alice);
+        uint256 id = fresh.contribute(dn, LONG_CID, type(uint64).max, type(uint32).max);
+
+        IDatanetRegistry.Contribution memory c = fresh.getContribution(id);
+        assertEq(c.contributor, alice);
+        assertEq(c.submittedAt, type(uint40).max);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Pending));
+        assertFalse(c.stakeReleased);
+        assertEq(c.recordCount, type(uint32).max);
+        assertEq(c.datanetId, type(uint64).max);
+        assertEq(c.byteSize, type(uint64).max);
+        assertEq(c.stake, maxStake);
+        assertEq(fresh.totalStakeHeld(), maxStake);
+        assertEq(fresh.getDatanet(dn).contributionCount, 1);
+
+        vm.prank(curator);
+        fresh.review(id, false, "bafyreason");
+        c = fresh.getContribution(id);
+        assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Rejected));
+        assertTrue(c.stakeReleased);
+        assertEq(c.contributor, alice);
+        assertEq(c.submittedAt, type(uint40).max);
+        assertEq(c.recordCount, type(uint32).max);
+        assertEq(c.datanetId, type(uint64).max);
+        assertEq(c.byteSize, type(uint64).max);
+        assertEq(c.stake, maxStake);
+        assertEq(big.balanceOf(treasury), maxStake / 2);
+        assertEq(big.balanceOf(alice), maxStake - maxStake / 2);
+        assertEq(fresh.totalStakeHeld(), 0);
+
+        vm.expectRevert(abi.encodeWithSelector(bytes4(keccak256("Panic(uint256)")), 0x11));
+        vm.prank(owner);
+        fresh.createDatanet("bafymeta", treasury, _policy(0, 0, 0), _curators()); // ids are uint64
+    }
+
+    /// @dev A stake is stored as a uint128: a policy above that cannot take contributions (SafeCast).
+    function test_contribute_revertsWhenTheStakeOverflowsUint128() public {
+        uint256 tooBig = uint256(type(uint128).max) + 1;
+        uint256 dn = _createDatanet(_policy(tooBig, REVIEW, SLASH_BPS));
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, tooBig));
+        _contribute(alice, dn, 1);
+    }
+
+    /// @dev Contribution ids are uint64: the counter refuses to wrap.
+    function test_contribute_revertsWhenContributionIdsRunOut() public {
+        bytes32 counters = vm.load(address(registry), COUNTERS_SLOT);
+        vm.store(address(registry), COUNTERS_SLOT, counters | bytes32(uint256(type(uint64).max) << 64));
+        assertEq(registry.contributionCount(), type(uint64).max);
+        assertEq(registry.datanetCount(), 1, "neighbouring counter intact");
+        vm.expectRevert(abi.encodeWithSelector(bytes4(keccak256("Panic(uint256)")), 0x11));
+        _contribute(alice, datanetId, 1);
     }
 
     function test_contribute_sameCidInAnotherDatanetIsFine() public {
@@ -212,9 +358,12 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
 
         IDatanetRegistry.Contribution memory c = registry.getContribution(id);
         assertEq(uint8(c.status), uint8(IDatanetRegistry.ContributionStatus.Accepted));
-        assertEq(c.reasonCid, "bafyok");
         assertFalse(c.stakeReleased);
+        assertEq(c.contributor, alice, "status write keeps its slot neighbours");
+        assertEq(c.recordCount, 10);
         assertEq(registry.acceptedCount(datanetId), 1);
+        assertEq(registry.getDatanet(datanetId).acceptedCount, 1);
+        assertEq(registry.getDatanet(datanetId).contributionCount, 1);
         assertEq(token.balanceOf(address(registry)), STAKE);
         assertEq(registry.totalStakeHeld(), STAKE);
     }
@@ -235,6 +384,26 @@ contract DatanetRegistryContributionsTest is DatanetFixtures {
         assertEq(token.balanceOf(address(registry)), 0);
         assertEq(registry.totalStakeHeld(), 0);
         assertEq(registry.acceptedCount(datanetId), 0);
+    }
+
+    /// @dev The reason is not stored: the event carries it in full (and an empty one stays empty).
+    function test_review_eventCarriesTheFullReason() public {
+        uint256 first = _contribute(alice, datanetId, 1);
+        uint256 second = _contribute(alice, datanetId, 2);
+        string memory reason = string.concat(LONG_CID, LONG_CID);
+        vm.recordLogs();
+        vm.prank(curator);
+        registry.review(first, false, reason);
+        (uint256 id, string memory logged) = _reviewedReason(vm.getRecordedLogs());
+        assertEq(id, first);
+        assertEq(logged, reason);
+
+        vm.recordLogs();
+        vm.prank(curator);
+        registry.review(second, true, "");
+        (id, logged) = _reviewedReason(vm.getRecordedLogs());
+        assertEq(id, second);
+        assertEq(logged, "");
     }
 
     function test_review_rejectWithFullSlash() public {

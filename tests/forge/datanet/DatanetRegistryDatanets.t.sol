@@ -63,6 +63,7 @@ contract DatanetRegistryDatanetsTest is DatanetFixtures {
         assertEq(d.createdAt, 1_000_000);
         assertEq(d.versionCount, 0);
         assertEq(d.contributionCount, 0);
+        assertEq(d.acceptedCount, 0);
         assertTrue(registry.isCurator(id, curator));
         assertTrue(registry.isCurator(id, bob));
         assertFalse(registry.isCurator(id, alice));

@@ -91,12 +91,18 @@ contract DatanetRegistryFuzzTest is DatanetFixtures {
 
     function testFuzz_contribute_recordsArbitraryContent(string calldata cid, uint64 byteSize, uint32 records) public {
         vm.assume(bytes(cid).length > 0 && byteSize > 0 && records > 0);
+        vm.warp(1_700_000_000);
+        vm.recordLogs();
         vm.prank(bob);
         uint256 id = registry.contribute(datanetId, cid, byteSize, records);
         IDatanetRegistry.Contribution memory c = registry.getContribution(id);
-        assertEq(c.contentCid, cid);
+        assertEq(c.contributor, bob);
+        assertEq(c.datanetId, datanetId);
         assertEq(c.byteSize, byteSize);
         assertEq(c.recordCount, records);
+        assertEq(c.submittedAt, 1_700_000_000);
+        // The CID is only in the event: in full, with the stored fields, whatever its content or length.
+        _assertSubmitted(id, cid, byteSize, records);
         assertEq(registry.contributionIdByCid(datanetId, bob, cid), id);
         assertEq(registry.contributionIdByCid(datanetId, alice, cid), 0);
 
@@ -109,6 +115,19 @@ contract DatanetRegistryFuzzTest is DatanetFixtures {
         uint256 copy = registry.contribute(datanetId, cid, byteSize, records);
         assertEq(registry.contributionIdByCid(datanetId, alice, cid), copy);
         assertEq(registry.contributionIdByCid(datanetId, bob, cid), id);
+    }
+
+    /// @dev The first recorded log (the stake's Transfer follows) is `id`'s ContributionSubmitted with these values.
+    function _assertSubmitted(uint256 id, string memory cid, uint64 byteSize, uint32 records) internal {
+        Vm.Log memory submitted = vm.getRecordedLogs()[0];
+        assertEq(submitted.emitter, address(registry));
+        assertEq(submitted.topics[0], IDatanetRegistry.ContributionSubmitted.selector);
+        assertEq(uint256(submitted.topics[1]), id);
+        (string memory logged, uint64 loggedSize, uint32 loggedRecords,,) =
+            abi.decode(submitted.data, (string, uint64, uint32, uint256, uint64));
+        assertEq(logged, cid);
+        assertEq(loggedSize, byteSize);
+        assertEq(loggedRecords, records);
     }
 
     function testFuzz_stakeTakenFromPolicy(uint256 stake, uint8 count) public {

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {DatanetRegistry} from "../../../contracts/datanet/DatanetRegistry.sol";
 import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.sol";
 import {ReentrantToken} from "./mocks/ReentrantToken.sol";
@@ -36,7 +36,7 @@ contract DatanetRegistryReentrancyTest is Test {
 
     function _armAndExpect(bytes memory callback) internal {
         token.arm(address(registry), callback);
-        vm.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
     }
 
     function test_contribute_cannotBeReentered() public {

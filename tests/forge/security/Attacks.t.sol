@@ -312,17 +312,16 @@ contract AttacksTest is SecurityBase {
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.LeaseStillActive.selector, jobId, cap));
         models.cancelJob(jobId);
 
-        // The attacker front-runs the cancellation by re-claiming the expired lease and renews again...
-        vm.warp(cap + 1);
-        vm.prank(attacker);
-        models.claimJob(jobId);
-        uint64 cap2 = uint64(block.timestamp) + MAX_LEASE;
-        _renewUntilCap(jobId, cap2);
-        vm.warp(cap2 + 1);
-        vm.prank(attacker);
-        models.claimJob(jobId);
-        // ...but past the job's hard deadline nobody can claim, and the requester cancels whatever the lease.
+        // The attacker front-runs each cancellation by re-claiming its expired lease and renewing again...
         uint64 hardDeadline = requestedAt + JOB_DEADLINE;
+        while (cap + 1 <= hardDeadline) {
+            vm.warp(cap + 1);
+            vm.prank(attacker);
+            models.claimJob(jobId);
+            cap = uint64(block.timestamp) + MAX_LEASE;
+            _renewUntilCap(jobId, cap);
+        }
+        // ...but past the job's hard deadline nobody can claim, and the requester cancels whatever the lease.
         vm.warp(hardDeadline + 1);
         assertGt(models.getJob(jobId).leaseExpiresAt, block.timestamp, "lease still active");
         vm.prank(attacker);

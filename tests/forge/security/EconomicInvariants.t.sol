@@ -125,7 +125,9 @@ contract EconomicInvariantsTest is SecurityBase {
             if (e.status != IRewardVault.EpochStatus.Posted && e.status != IRewardVault.EpochStatus.Challenged) {
                 continue;
             }
-            assertEq(e.lockedStake, uint256(e.total) * bps / BPS, "collateral = total * collateralBps");
+            // Rounded up: the lock is never a wei under the ratio.
+            assertEq(e.lockedStake, (uint256(e.total) * bps + BPS - 1) / BPS, "collateral = total * collateralBps");
+            assertGe(e.lockedStake * BPS, uint256(e.total) * bps, "collateral never under the ratio");
             assertGe(e.lockedStake, e.total, "collateral >= value posted");
         }
         assertEq(handler.inactivePosts(), 0, "inactive provider posted");

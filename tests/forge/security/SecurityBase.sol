@@ -35,7 +35,7 @@ abstract contract SecurityBase is Test {
     uint64 internal constant RULING = 7 days;
     uint64 internal constant LEASE = 1 days;
     uint64 internal constant MAX_LEASE = 3 days;
-    uint64 internal constant JOB_DEADLINE = 7 days;
+    uint64 internal constant JOB_DEADLINE = 14 days;
     uint64 internal constant CLAIM_PERIOD = 180 days;
     uint256 internal constant CONTRIBUTION_STAKE = 10 ether;
 

@@ -30,7 +30,7 @@ abstract contract ModelFixtures is Test {
     uint256 internal constant COLLATERAL_BPS = 15_000;
     uint64 internal constant RULING = 7 days;
     uint64 internal constant MAX_LEASE = 3 days;
-    uint64 internal constant JOB_DEADLINE = 7 days;
+    uint64 internal constant JOB_DEADLINE = 14 days;
     uint64 internal constant CLAIM_PERIOD = 180 days;
 
     OpenToken internal token;

@@ -30,6 +30,8 @@ contract StakeHandler is Test {
     mapping(uint256 contributionId => uint256) public slashedAmount;
     mapping(uint256 contributionId => uint256) public refundedAmount;
     mapping(bytes4 selector => uint256) public successes;
+    /// @dev The CID each successful submission sent (the registry keeps only its hash, in the key).
+    mapping(uint256 contributionId => string) public cidOf;
 
     constructor(OpenToken token_, DatanetRegistry registry_) {
         token = token_;
@@ -76,7 +78,8 @@ contract StakeHandler is Test {
         string memory cid = string.concat("bafycid", vm.toString(cidSeed % 16));
         uint256 before = token.balanceOf(actor);
         vm.prank(actor);
-        try registry.contribute(dnId, cid, 100, 1) returns (uint256) {
+        try registry.contribute(dnId, cid, 100, 1) returns (uint256 id) {
+            cidOf[id] = cid;
             ghostDeposited += before - token.balanceOf(actor);
             ++successes[this.contribute.selector];
         } catch {}
@@ -92,8 +95,9 @@ contract StakeHandler is Test {
         try registry.contributeWithPermit(
             1 + (datanetSeed % count), cid, 100, 1, 0, 27, bytes32(0), bytes32(0)
         ) returns (
-            uint256
+            uint256 id
         ) {
+            cidOf[id] = cid;
             ghostDeposited += before - token.balanceOf(actor);
             ++successes[this.contributeWithBadPermit.selector];
         } catch {}
