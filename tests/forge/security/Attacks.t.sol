@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {SecurityBase} from "./SecurityBase.sol";
-import {ClaimTree} from "./ClaimTree.sol";
+import {MerkleHelper} from "../utils/MerkleHelper.sol";
 import {OpenTimelock} from "../../../contracts/governance/OpenTimelock.sol";
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.sol";
@@ -428,13 +428,13 @@ contract AttacksTest is SecurityBase {
         uint40 claimDeadline = _epoch(modelId, epoch).deadline;
         assertEq(claimDeadline, block.timestamp + CLAIM_PERIOD);
         vault.claim(
-            modelId, epoch, 0, contributor, 60 ether, ClaimTree.proof(tree, ClaimTree.leaf(0, contributor, 60 ether))
+            modelId, epoch, 0, contributor, 60 ether, MerkleHelper.proof(tree, MerkleHelper.leaf(0, contributor, 60 ether))
         );
 
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.ClaimPeriodActive.selector, modelId, epoch, claimDeadline));
         vault.sweepEpoch(modelId, epoch);
         vm.warp(uint256(claimDeadline) + 1);
-        bytes32[] memory proof1 = ClaimTree.proof(tree, ClaimTree.leaf(1, contributor2, 40 ether));
+        bytes32[] memory proof1 = MerkleHelper.proof(tree, MerkleHelper.leaf(1, contributor2, 40 ether));
         vm.expectRevert(abi.encodeWithSelector(IRewardVault.ClaimPeriodOver.selector, modelId, epoch, claimDeadline));
         vault.claim(modelId, epoch, 1, contributor2, 40 ether, proof1);
 

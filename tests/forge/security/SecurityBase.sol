@@ -11,7 +11,7 @@ import {IDatanetRegistry} from "../../../contracts/interfaces/IDatanetRegistry.s
 import {IDatanetVersions} from "../../../contracts/interfaces/IDatanetVersions.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
-import {ClaimTree} from "./ClaimTree.sol";
+import {MerkleHelper} from "../utils/MerkleHelper.sol";
 
 /// @notice Self-contained deployment for the security suites (issue 12): the real OpenToken,
 ///         DatanetRegistry, WorkerRegistry, ModelRegistry and RewardVault, administered by this contract
@@ -228,12 +228,12 @@ abstract contract SecurityBase is Test {
 
     /// @dev Root of a one-leaf tree (0, account, amount).
     function _rootOne(address account, uint256 amount) internal pure returns (bytes32) {
-        return ClaimTree.leaf(0, account, amount);
+        return MerkleHelper.leaf(0, account, amount);
     }
 
     /// @dev Tree of (i, accounts[i], amounts[i]).
     function _tree(address[] memory accounts, uint256[] memory amounts) internal pure returns (bytes32[] memory) {
-        return ClaimTree.build(ClaimTree.leaves(accounts, amounts));
+        return MerkleHelper.buildTree(MerkleHelper.leaves(accounts, amounts));
     }
 
     function _post(uint256 id, address poster, bytes32 root, uint256 total) internal returns (uint64 epoch) {

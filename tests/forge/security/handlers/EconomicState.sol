@@ -11,7 +11,7 @@ import {ModelRegistry} from "../../../../contracts/model/ModelRegistry.sol";
 import {RewardVault} from "../../../../contracts/rewards/RewardVault.sol";
 import {IModelRegistry} from "../../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../../contracts/interfaces/IRewardVault.sol";
-import {ClaimTree} from "../ClaimTree.sol";
+import {MerkleHelper} from "../../utils/MerkleHelper.sol";
 
 /// @notice The deployed system, the actors and the ghost state of the economic invariant suite: which
 ///         roots and results are fraudulent (governance judges on them), what the attacker + colluder
@@ -226,8 +226,8 @@ abstract contract EconomicState is CommonBase, StdCheats, StdUtils {
 
     function _proof(uint256 id, uint64 epoch, uint256 index) internal view returns (bytes32[] memory) {
         RootInfo storage r = roots[id][epoch];
-        bytes32[] memory tree = ClaimTree.build(ClaimTree.leaves(r.accounts, r.amounts));
-        return ClaimTree.proof(tree, ClaimTree.leaf(index, r.accounts[index], r.amounts[index]));
+        bytes32[] memory tree = MerkleHelper.buildTree(MerkleHelper.leaves(r.accounts, r.amounts));
+        return MerkleHelper.proof(tree, MerkleHelper.leaf(index, r.accounts[index], r.amounts[index]));
     }
 
     function _isApproved(uint256 id, address account) internal view returns (bool) {

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IModelRegistry} from "../../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../../contracts/interfaces/IRewardVault.sol";
-import {ClaimTree} from "../ClaimTree.sol";
+import {MerkleHelper} from "../../utils/MerkleHelper.sol";
 import {EconomicState} from "./EconomicState.sol";
 
 /// @notice The single steps {EconomicHandler} is made of: each performs one action of one actor on the
@@ -109,7 +109,7 @@ abstract contract EconomicSteps is EconomicState {
         returns (bool posted)
     {
         (address[] memory accounts, uint256[] memory amounts) = _leaves(total, leafSeed, fraudulent);
-        bytes32 root = ClaimTree.build(ClaimTree.leaves(accounts, amounts))[0];
+        bytes32 root = MerkleHelper.buildTree(MerkleHelper.leaves(accounts, amounts))[0];
         uint64 epoch = _postableEpoch(id);
         bool active = workers.isActiveWorker(poster);
         vm.prank(poster);
