@@ -225,7 +225,7 @@ interface IRewardVault is IChallengeSettlement {
     /// @notice Set how long finalized epochs stay claimable (1 .. MAX_WINDOW); applies to epochs
     ///         finalized later.
     /// @dev GOVERNANCE_ROLE. Emits {ClaimPeriodSet}. Reverts {WindowOutOfRange}.
-    function setClaimPeriod(uint64 claimPeriod) external;
+    function setClaimPeriod(uint64 value) external;
 
     // ------------------------------------------------------------------ views
 
