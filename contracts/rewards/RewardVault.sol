@@ -24,17 +24,18 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
+    /// @dev One slot per model, already written by the model's first payment, so a model's first epoch
+    ///      root writes no fresh slot for its counter. 104 bits hold 2e31 wei, far above OPEN's supply.
     struct Pool {
-        uint128 available;
-        uint128 reserved;
+        uint104 available;
+        uint104 reserved;
+        uint48 nextEpoch;
     }
 
     IModelRegistry public immutable modelRegistry;
 
     /// @inheritdoc IRewardVault
     uint256 public paymentCount;
-    /// @inheritdoc IRewardVault
-    mapping(uint256 modelId => uint64) public nextEpoch;
     /// @inheritdoc IRewardVault
     uint64 public claimPeriod = 180 days;
 
@@ -85,20 +86,20 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     {
         if (modelRegistry.computeProviderOf(modelId) != msg.sender) revert NotComputeProvider(modelId, msg.sender);
         if (!workerRegistry.isActiveWorker(msg.sender)) revert ProviderNotActive(modelId, msg.sender);
-        uint64 next = nextEpoch[modelId];
+        Pool storage p = _pools[modelId];
+        uint64 next = p.nextEpoch;
         if (epoch > next) revert EpochOutOfOrder(modelId, epoch, next);
         Epoch storage e = _epochs[modelId][epoch];
         if (e.status != EpochStatus.None) revert EpochAlreadyPosted(modelId, epoch);
         if (root == bytes32(0)) revert EmptyField("root");
         if (total == 0) revert ZeroAmount();
         if (bytes(reportCid).length == 0) revert EmptyField("reportCid");
-        Pool storage p = _pools[modelId];
         if (total > p.available) revert InsufficientPool(modelId, p.available, total);
 
         uint256 collateral = _collateralFor(total);
-        p.available -= uint128(total);
-        p.reserved += uint128(total);
-        if (epoch == next) nextEpoch[modelId] = next + 1;
+        p.available -= uint104(total);
+        p.reserved += uint104(total);
+        if (epoch == next) p.nextEpoch = uint48(next + 1); // one epoch per call: 2**48 is out of reach
         uint40 deadline = uint40(block.timestamp + challengeWindow);
         e.root = root;
         e.poster = msg.sender;
@@ -206,8 +207,8 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         uint256 unclaimed = total - e.claimed;
         e.status = EpochStatus.Swept;
         Pool storage p = _pools[modelId];
-        p.reserved -= uint128(total);
-        p.available += uint128(unclaimed);
+        p.reserved -= uint104(total);
+        p.available += uint104(unclaimed);
         emit EpochSwept(modelId, epoch, unclaimed);
     }
 
@@ -234,6 +235,11 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     function pool(uint256 modelId) external view returns (uint256 available, uint256 reserved) {
         Pool storage p = _pools[modelId];
         return (p.available, p.reserved);
+    }
+
+    /// @inheritdoc IRewardVault
+    function nextEpoch(uint256 modelId) external view returns (uint64) {
+        return _pools[modelId].nextEpoch;
     }
 
     /// @inheritdoc IRewardVault
@@ -267,13 +273,13 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         _credit(treasury, shares[0]);
         _credit(owner, shares[1]);
         _credit(provider, shares[2]);
-        _pools[modelId].available += shares[3].toUint128();
+        _pools[modelId].available += shares[3].toUint104();
     }
 
     /// @dev Deletes a struck-down or voided epoch (it may be posted again) and returns its total to the
     ///      pool's available balance.
     function _strike(uint256 modelId, uint64 epoch, Epoch storage e) private {
-        uint128 total = e.total;
+        uint104 total = e.total;
         Pool storage p = _pools[modelId];
         p.reserved -= total;
         p.available += total;
