@@ -209,7 +209,9 @@ interface IModelRegistry is IChallengeSettlement {
     ///      {AlreadyLive}.
     function activateResult(uint256 jobId) external;
 
-    /// @notice Remove `provider` as `modelId`'s compute provider (no-op if it no longer is).
+    /// @notice Remove `provider` as `modelId`'s compute provider (if it still is) and remember it: its
+    ///         later results for this model never go live by themselves, only by the owner's
+    ///         {activateResult}.
     /// @dev The bound RewardVault, when a challenge against `provider`'s epoch root is upheld. Emits
     ///      {ProviderRevoked}. Reverts {NotRewardVault}.
     function revokeProvider(uint256 modelId, address provider) external;
@@ -279,7 +281,8 @@ interface IModelRegistry is IChallengeSettlement {
     function lapseChallenge(uint256 jobId) external;
 
     /// @notice After the challenge window: bounty credited to the worker and collateral released; the
-    ///         model goes Live with this adapter if it has no active provider, else the owner decides.
+    ///         model goes Live with this adapter if it has no active provider and the worker is not one
+    ///         it revoked, else the owner decides.
     /// @dev Anyone, Submitted and now > challengeDeadline. Emits {JobFinalized}, {Credited}, and {ModelLive}
     ///      or {ResultAwaitingOwner}. Reverts {UnknownJob}, {InvalidJobStatus}, {ChallengeWindowOpen}.
     function finalize(uint256 jobId) external;
@@ -314,6 +317,9 @@ interface IModelRegistry is IChallengeSettlement {
 
     /// @notice Whether `modelId` has a finalized adapter (false for unknown ids).
     function isLive(uint256 modelId) external view returns (bool);
+
+    /// @notice Whether `account` was revoked as `modelId`'s provider and not re-accepted by the owner since.
+    function isRevokedProvider(uint256 modelId, address account) external view returns (bool);
 
     /// @notice Whether `account` may request training for `modelId` (its owner or approved).
     function isApprovedRequester(uint256 modelId, address account) external view returns (bool);

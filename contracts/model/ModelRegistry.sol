@@ -37,6 +37,7 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 jobId => Job) private _jobs;
     mapping(uint256 modelId => mapping(address account => bool)) private _requesters;
+    mapping(uint256 modelId => mapping(address provider => bool)) private _revoked;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE (the timelock in deployments).
     constructor(
@@ -100,6 +101,8 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         Model storage m = _ownedModel(job.modelId);
         if (job.status != JobStatus.Finalized) revert InvalidJobStatus(jobId, job.status);
         if (m.liveJobId == jobId) revert AlreadyLive(job.modelId, jobId);
+        // The owner's acceptance is what lets a revoked provider serve this model again.
+        delete _revoked[job.modelId][job.worker];
         _goLive(m, job.modelId, jobId, job.worker, job.result.adapterCid);
     }
 
@@ -107,10 +110,11 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     function revokeProvider(uint256 modelId, address provider) external {
         if (msg.sender != rewardVault) revert NotRewardVault(msg.sender);
         Model storage m = _models[modelId];
-        // A root struck after the owner already moved on must not unseat the new provider.
-        if (m.computeProvider != provider) return;
-        m.computeProvider = address(0);
+        // Remembered whoever serves now: a caught provider's later results wait for the owner.
+        _revoked[modelId][provider] = true;
         emit ProviderRevoked(modelId, provider);
+        // A root struck after the owner already moved on must not unseat the new provider.
+        if (m.computeProvider == provider) m.computeProvider = address(0);
     }
 
     /// @inheritdoc IModelRegistry
@@ -296,8 +300,9 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         emit JobFinalized(jobId, modelId, worker, bounty);
         Model storage m = _models[modelId];
         // A model that already has a working provider changes adapter and provider only when its owner
-        // accepts the new result (activateResult); a model without one goes live on what it asked for.
-        if (_hasActiveProvider(m)) emit ResultAwaitingOwner(modelId, jobId, worker);
+        // accepts the new result (activateResult); a model without one goes live on what it asked for,
+        // unless the result's worker is a provider this model revoked.
+        if (_hasActiveProvider(m) || _revoked[modelId][worker]) emit ResultAwaitingOwner(modelId, jobId, worker);
         else _goLive(m, modelId, jobId, worker, job.result.adapterCid);
         workerRegistry.unlock(worker, collateral);
     }
@@ -346,6 +351,11 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     function isApprovedRequester(uint256 modelId, address account) external view returns (bool) {
         Model storage m = _models[modelId];
         return m.status != ModelStatus.None && (account == m.owner || _requesters[modelId][account]);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function isRevokedProvider(uint256 modelId, address account) external view returns (bool) {
+        return _revoked[modelId][account];
     }
 
     /// @inheritdoc IModelRegistry

@@ -287,13 +287,17 @@ contract ModelRegistryModelsTest is ModelFixtures {
     }
 
     /// @dev A root struck after the owner moved on must not unseat the new provider: a no-op, no event.
-    function test_revokeProvider_ofFormerProviderIsANoOp() public {
+    /// @dev A root of a former provider struck late does not unseat the current one, but is remembered:
+    ///      that worker's later results for this model wait for the owner.
+    function test_revokeProvider_ofFormerProviderKeepsCurrentAndRemembersIt() public {
         uint256 id = _liveModel();
-        vm.recordLogs();
+        vm.expectEmit(address(models));
+        emit IModelRegistry.ProviderRevoked(id, worker2);
         vm.prank(address(vault));
         models.revokeProvider(id, worker2);
-        assertEq(vm.getRecordedLogs().length, 0);
         assertEq(models.computeProviderOf(id), worker);
+        assertTrue(models.isRevokedProvider(id, worker2));
+        assertFalse(models.isRevokedProvider(id, worker));
     }
 
     function test_revokeProvider_revertsForAnyoneButTheVault() public {

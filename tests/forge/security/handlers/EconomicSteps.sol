@@ -254,12 +254,14 @@ abstract contract EconomicSteps is EconomicState {
         } catch {}
     }
 
-    /// @dev Anyone finalizes; the model goes live with this result only if it had no active provider
-    ///      (and the job was asked for by its owner or an approved requester).
+    /// @dev Anyone finalizes; the model goes live with this result only if it had no active provider,
+    ///      the job was asked for by its owner or an approved requester, and its worker is not a provider
+    ///      the model revoked (that one waits for the owner's activateResult).
     function _finalizeJob(uint256 jobId) internal {
         IModelRegistry.Job memory j = models.getJob(jobId);
         (bool servable,,,) = models.paymentTerms(j.modelId);
-        if (!servable && _isApproved(j.modelId, j.requester)) _consent(j.modelId, j.worker);
+        bool revoked = models.isRevokedProvider(j.modelId, j.worker);
+        if (!servable && !revoked && _isApproved(j.modelId, j.requester)) _consent(j.modelId, j.worker);
         try models.finalize(jobId) {
             hits[servable ? bytes32("finalizeAwaitingOwner") : bytes32("finalizeGoesLive")]++;
             if (fraudJob[jobId]) fraudResultsFinalized++;
