@@ -4,35 +4,11 @@ pragma solidity ^0.8.24;
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
-import {ModelFixtures} from "../utils/ModelFixtures.sol";
+import {SubmittedJobFixtures} from "../utils/SubmittedJobFixtures.sol";
 
 /// @notice Results past their window: finalization (live, or awaiting the owner), activation by the owner,
 ///         payouts, and the stake locks across the lifecycle.
-contract ModelRegistryResultsTest is ModelFixtures {
-    uint256 internal modelId;
-    uint256 internal jobId;
-    uint64 internal deadline;
-
-    function setUp() public override {
-        super.setUp();
-        (modelId, jobId) = _submittedJob();
-        deadline = models.getJob(jobId).challengeDeadline;
-    }
-
-    function _challenge() internal {
-        vm.prank(challenger);
-        models.challengeResult(jobId, "bafyreason");
-    }
-
-    function _resolve(bool upheld) internal {
-        vm.prank(gov);
-        models.resolveChallenge(jobId, upheld);
-    }
-
-    function _expectStatus(IModelRegistry.JobStatus status) internal {
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.InvalidJobStatus.selector, jobId, status));
-    }
-
+contract ModelRegistryResultsTest is SubmittedJobFixtures {
     // ------------------------------------------------------------------ finalize
 
     function test_finalize_paysWorkerAndMakesModelLive() public {

@@ -5,37 +5,11 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
-import {VaultFixtures} from "../utils/VaultFixtures.sol";
+import {PaidPoolFixtures} from "../utils/PaidPoolFixtures.sol";
 
 /// @notice Epoch challenges: challenge, resolution (upheld slashes and revokes the provider; rejected reopens
 ///         the window), lapse.
-contract RewardVaultEpochChallengesTest is VaultFixtures {
-    bytes32 internal constant ROOT = keccak256("root");
-    uint256 internal poolBalance;
-
-    function setUp() public override {
-        super.setUp();
-        poolBalance = _pay(100); // 50 OPEN in the pool
-    }
-
-    function _challenge(uint64 epoch) internal {
-        vm.prank(challenger);
-        vault.challengeEpoch(modelId, epoch, "bafyreason");
-    }
-
-    function _resolve(uint64 epoch, bool upheld) internal {
-        vm.prank(gov);
-        vault.resolveEpochChallenge(modelId, epoch, upheld);
-    }
-
-    function _expectStatus(uint64 epoch, IRewardVault.EpochStatus status) internal {
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.InvalidEpochStatus.selector, modelId, epoch, status));
-    }
-
-    function _pool() internal view returns (uint256 available, uint256 reserved) {
-        return vault.pool(modelId);
-    }
-
+contract RewardVaultEpochChallengesTest is PaidPoolFixtures {
     /// @dev The model's owner has `trainer` retrain it; the model has no active provider, so the result
     ///      goes live with `trainer` as the new provider.
     function _reinstateWith(address trainer) internal {

@@ -4,36 +4,10 @@ pragma solidity ^0.8.24;
 import {IChallengeSettlement} from "../../../contracts/interfaces/IChallengeSettlement.sol";
 import {IRewardVault} from "../../../contracts/interfaces/IRewardVault.sol";
 import {IWorkerRegistry} from "../../../contracts/interfaces/IWorkerRegistry.sol";
-import {VaultFixtures} from "../utils/VaultFixtures.sol";
+import {PaidPoolFixtures} from "../utils/PaidPoolFixtures.sol";
 
 /// @notice Epoch roots: posting (provider, order, reservation, collateral) and finalization.
-contract RewardVaultEpochsTest is VaultFixtures {
-    bytes32 internal constant ROOT = keccak256("root");
-    uint256 internal poolBalance;
-
-    function setUp() public override {
-        super.setUp();
-        poolBalance = _pay(100); // 50 OPEN in the pool
-    }
-
-    function _challenge(uint64 epoch) internal {
-        vm.prank(challenger);
-        vault.challengeEpoch(modelId, epoch, "bafyreason");
-    }
-
-    function _resolve(uint64 epoch, bool upheld) internal {
-        vm.prank(gov);
-        vault.resolveEpochChallenge(modelId, epoch, upheld);
-    }
-
-    function _expectStatus(uint64 epoch, IRewardVault.EpochStatus status) internal {
-        vm.expectRevert(abi.encodeWithSelector(IRewardVault.InvalidEpochStatus.selector, modelId, epoch, status));
-    }
-
-    function _pool() internal view returns (uint256 available, uint256 reserved) {
-        return vault.pool(modelId);
-    }
-
+contract RewardVaultEpochsTest is PaidPoolFixtures {
     // ------------------------------------------------------------------ postEpochRoot
 
     function test_postEpochRoot_reservesAndLocks() public {
