@@ -43,7 +43,8 @@ def test_a_lapsed_challenge_puts_the_receipts_in_the_next_epoch(serving) -> None
 
 
 def _make_provider_again(live) -> None:
-    """The owner asks for training again; the revoked worker's new result goes live (no provider now)."""
+    """The owner asks for training again and, the worker having been revoked, accepts its new result
+    itself (a revoked provider's result never goes live by `finalize` alone)."""
     owner, worker = live.client(MODEL_OWNER), live.client(WORKER)
     result = owner.models.get_job(live.job_id).result
     job = owner.models.request_training(live.model_id, 10 * OPEN).created_id
@@ -53,6 +54,8 @@ def _make_provider_again(live) -> None:
     )
     live.chain.dev.increase_time(worker.models.params().challenge_window + 1)
     worker.models.finalize(job)
+    assert owner.models.get_model(live.model_id).compute_provider == ZERO_ADDRESS  # waits for the owner
+    owner.models.activate_result(job)
 
 
 def test_an_upheld_challenge_revokes_the_poster_whose_receipts_wait_until_it_serves_again(serving) -> None:
