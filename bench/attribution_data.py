@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from worker.attribution import Analyzer, AttributionArguments, AttributionIndex
+from worker.canonical import canonical_json
 from worker.data.sentiment_corpus import sentiment_records
-from worker.train import TrainingSpec, canonical_json, train
+from worker.train import TrainingSpec, train
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".bench-cache" / "attribution"
@@ -51,7 +52,7 @@ def bench_spec(seed: int = 0, cpu_threads: int = 2) -> TrainingSpec:
 def data_key(train_records: list[dict[str, str]], queries: list[dict[str, str]]) -> str:
     """Cache key: ground truth is only reusable for the same data and task spec."""
     payload = canonical_json({"train": train_records, "queries": queries, "spec": bench_spec(0).to_dict()})
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return hashlib.sha256(payload).hexdigest()[:16]
 
 
 def trained_model(name: str, records: list[dict], seed: int = 0) -> Path:

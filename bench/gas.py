@@ -36,8 +36,8 @@ from worker.chain.devnet import LocalChain  # noqa: E402
 from worker.chain.sender import Call  # noqa: E402
 from worker.chain.types import Policy  # noqa: E402
 from worker.merkle import ClaimTree  # noqa: E402
+from worker.units import OPEN  # noqa: E402
 
-OPEN = 10**18
 SIZES = (10, 100, 1000)
 CLAIM_SAMPLE = 20
 TRANSFER_GAS_LIMIT = 100_000

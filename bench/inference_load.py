@@ -38,13 +38,14 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from worker.canonical import canonical_json  # noqa: E402
 from worker.chain.client import ChainClient  # noqa: E402
-from worker.data import canonical_json  # noqa: E402
 from worker.demo import datanet_stage  # noqa: E402
-from worker.demo.actors import OPEN, Actors  # noqa: E402
+from worker.demo.actors import Actors  # noqa: E402
 from worker.demo.journal import Journal  # noqa: E402
 from worker.merkle import ClaimTree  # noqa: E402
 from worker.storage import LocalStore, add_directory  # noqa: E402
+from worker.units import OPEN  # noqa: E402
 
 CACHE = ROOT / ".bench-cache" / "inference"
 TEXTS = [
@@ -115,7 +116,7 @@ def _trained(records: list[dict], root: str, console: Console) -> tuple[Path, di
 def live_model(actors: Actors, store: LocalStore, console: Console) -> int:
     published = datanet_stage.run(actors, store, Journal(Console(quiet=True)))
     worker, owner = actors.client(actors.worker), actors.client(actors.model_owner)
-    from worker.data import load_version
+    from worker.datanet.loading import load_version
     from worker.jobs.inputs import training_records
 
     root = published.manifest.merkle_root()
@@ -347,8 +348,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     console = Console(stderr=args.json)
+    from worker.billing import ReceiptLog
     from worker.chain.devnet import LocalChain
-    from worker.rewards import ReceiptLog
 
     workdir = CACHE / "run"
     shutil.rmtree(workdir, ignore_errors=True)

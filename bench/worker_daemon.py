@@ -35,8 +35,8 @@ from worker.daemon.db import Database  # noqa: E402
 from worker.daemon.follower import ChainFollower  # noqa: E402
 from worker.daemon.ledger import Ledger  # noqa: E402
 from worker.daemon.outbox import Outbox  # noqa: E402
+from worker.units import OPEN  # noqa: E402
 
-OPEN = 10**18
 PER_BLOCK = 1_000
 SET_PRICE_GAS = 60_000
 

@@ -19,8 +19,7 @@ from worker.chain.accounts import Signature
 from worker.chain.client import ChainClient
 from worker.chain.connection import connect
 from worker.chain.deployment import load_deployment
-
-OPEN = 10**18
+from worker.units import OPEN
 
 
 class ApeSigner(ApeAccountSigner):

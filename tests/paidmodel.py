@@ -17,9 +17,10 @@ import pytest
 from tinymodels import generation_records, sentiment_records
 
 from worker.attribution import AttributionArguments, FeatureArguments, attribute
+from worker.billing import ReceiptLog
+from worker.canonical import canonical_json
 from worker.chain.devnet import LocalChain
 from worker.chain.types import Policy
-from worker.data import canonical_json
 from worker.datanet.contributing import prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
@@ -27,12 +28,11 @@ from worker.datanet.publishing import publish_version
 from worker.datanet.versions import load_published_version
 from worker.jobs import publish_result
 from worker.jobs.inputs import training_records as provenance_records
-from worker.rewards import ReceiptLog
 from worker.serve import InferenceClient, InferenceService, ServeConfig, ServerThread, create_app
 from worker.storage import LocalStore
 from worker.train import TrainingSpec, train
+from worker.units import OPEN
 
-OPEN = 10**18
 PRICE = 2 * OPEN
 DATANET_OWNER, CURATOR, CONTRIBUTORS, MODEL_OWNER, WORKER, USER, STRANGER = 1, 2, (3, 4, 5), 7, 8, 9, 10
 ARGS = AttributionArguments(features=FeatureArguments(projection_dim=64))

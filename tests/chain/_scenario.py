@@ -6,8 +6,8 @@ from eth_utils import keccak
 
 from worker.chain.devnet import LocalChain
 from worker.chain.types import Policy
+from worker.units import OPEN
 
-OPEN = 10**18
 STAKE = 10 * OPEN
 BOUNTY = 500 * OPEN
 WORKER_STAKE = 1_000 * OPEN  # covers the 1.5x collateral a claim of BOUNTY locks

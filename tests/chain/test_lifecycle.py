@@ -15,8 +15,8 @@ from worker.chain.governance import pass_proposal, resolve_challenge_proposal
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import ContributionStatus, EpochStatus, JobStatus, ModelStatus, Policy
 from worker.merkle import ClaimTree
+from worker.units import OPEN
 
-OPEN = 10**18
 FUNDING = 10_000 * OPEN
 STAKE = 10 * OPEN
 SLASH_BPS = 2_500

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from worker.cli import app
 from worker.storage import LocalStore
+from worker.units import OPEN
 
 if TYPE_CHECKING:
     from worker.chain.devnet import LocalChain
 
-OPEN = 10**18
 runner = CliRunner()  # result.stdout: --json output only; warnings and errors are in result.stderr
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from conftest import OPEN, CliHome
 
+from worker.canonical import canonical_json
 from worker.chain.devnet import LocalChain
 from worker.chain.types import ContributionStatus, Policy
-from worker.data import canonical_json
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.versions import load_published_version
 from worker.storage import compute_cid

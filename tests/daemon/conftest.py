@@ -15,19 +15,19 @@ from pathlib import Path
 import pytest
 from tinymodels import sentiment_records, tiny_bert
 
+from worker.canonical import canonical_json
 from worker.chain.devnet import LocalChain
 from worker.chain.types import Policy
-from worker.data import canonical_json
 from worker.datanet.contributing import prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import publish_version
 from worker.storage import LocalStore
 from worker.train import TrainingSpec
+from worker.units import OPEN
 
 __all__ = ["tiny_bert"]
 
-OPEN = 10**18
 OWNER, CURATOR, MODEL_OWNER, WORKER, OTHER_WORKER = 1, 2, 6, 7, 8
 CONTRIBUTORS = (3, 4, 5)
 ROOT = Path(__file__).resolve().parents[2]

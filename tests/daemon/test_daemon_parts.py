@@ -15,8 +15,6 @@ from worker.chain.devnet import LocalChain
 from worker.daemon import FollowerSettings, ReorgTooDeep
 from worker.daemon.lease import LeaseKeeper, LeaseLost
 
-OPEN = 10**18
-
 
 def _signed_transfer(world: World, nonce: int) -> tuple[str, bytes]:
     """A transfer signed by the worker's key and never broadcast: what a crash right after signing leaves."""

@@ -13,7 +13,7 @@ from test_daemon_faults import FAST_RETRIES, _released
 from test_daemon_lifecycle import daemon_for, run_until_status
 
 from worker.chain.types import JobStatus
-from worker.data import DatasetManifest
+from worker.data.manifest import DatasetManifest
 
 STAKE = 300 * OPEN  # what daemon_for stakes
 

@@ -9,18 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from worker.data import (
-    ContributionEntry,
-    DatasetManifest,
-    DatasetRecord,
-    RecordSchema,
-    load_manifest,
-    load_version,
-    split_records,
-    split_score,
-)
+from worker.data import RecordSchema, split_records, split_score
+from worker.data.manifest import ContributionEntry, DatasetManifest
+from worker.datanet.loading import DatasetRecord, load_version
 from worker.errors import DataError
-from worker.storage import CidMismatchError, LocalStore
+from worker.storage import CidMismatchError, LocalStore, verified_fetch
 
 SCHEMA = RecordSchema("classification", ("pos", "neg"))
 ALICE = "0x" + "a1" * 20
@@ -46,7 +39,7 @@ def published(tmp_path: Path) -> tuple[LocalStore, DatasetManifest, str]:
 
 def test_version_loads_with_provenance(published: tuple[LocalStore, DatasetManifest, str]) -> None:
     store, manifest, manifest_cid = published
-    assert load_manifest(store, manifest_cid) == manifest
+    assert DatasetManifest.from_json(verified_fetch(store, manifest_cid)) == manifest
     records = load_version(manifest, store, SCHEMA, expected_root=manifest.merkle_root())
     assert [(r.contribution_id, r.index) for r in records] == [(4, 0), (4, 1), (4, 2), (9, 0), (9, 1)]
     assert records[0].contributor.lower() == ALICE and records[3].contributor.lower() == BOB

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from worker.data import LEAF_ENCODING, ContributionEntry, DatanetMetadata, DatasetManifest, RecordLimits
+from worker.data import RecordLimits
+from worker.data.manifest import LEAF_ENCODING, ContributionEntry, DatasetManifest
+from worker.data.metadata import DatanetMetadata
 from worker.errors import DataError
 from worker.merkle import StandardMerkleTree
 from worker.storage import KUBO_DEFAULT_PROFILE, PROJECT_PROFILE, compute_cid

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from worker.canonical import canonical_json
 from worker.chain.devnet import LocalChain
 from worker.chain.types import ContributionStatus, Policy
-from worker.data import canonical_json
 from worker.datanet.contributing import check_submittable, prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
@@ -19,8 +19,8 @@ from worker.datanet.state import _submitted_ids, datanet_contributions, fetch_me
 from worker.datanet.versions import ManifestEntryMismatch, export_version, load_published_manifest
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import LocalStore
+from worker.units import OPEN
 
-OPEN = 10**18
 OWNER, CURATOR = 1, 2
 
 

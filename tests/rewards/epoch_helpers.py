@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from paidmodel import WORKER
 
-from worker.rewards import UNIT_TTL, EpochReport, EpochService, build_report, load_report, read_ledger
+from worker.billing import UNIT_TTL
+from worker.rewards import EpochReport, EpochService, build_report, load_report, read_ledger
 
 EPOCH = 600
 TEXTS = ("good great happy", "awful sad grim", "love nice fine", "hate terrible poor")

@@ -6,11 +6,13 @@ import random
 
 import pytest
 
+from worker.billing import Receipt, ReceiptBody
+from worker.billing.receipts import json_hash, receipt_domain, sign_receipt
 from worker.chain.accounts import dev_signer
 from worker.merkle import CLAIM_LEAF, StandardMerkleTree
-from worker.rewards import PPM, EpochReport, PaymentTerms, Receipt, ReceiptBody, RewardsError, build_report
+from worker.rewards import EpochReport, PaymentTerms, RewardsError, build_report
 from worker.rewards.aggregation import epoch_amounts, receipt_amounts
-from worker.rewards.receipts import json_hash, receipt_domain, sign_receipt
+from worker.units import PPM
 
 VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 A, B, C = (dev_signer(i).address for i in (3, 4, 5))

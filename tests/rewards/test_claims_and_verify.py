@@ -9,9 +9,9 @@ from epoch_helpers import answer, finalized_epoch, hand_report, posted_epoch
 from paidmodel import CONTRIBUTORS, WORKER, cli_env
 from typer.testing import CliRunner
 
+from worker.billing import Receipt
 from worker.cli.rewards_commands import verify_epoch as verify_epoch_command
 from worker.rewards import (
-    Receipt,
     RewardsError,
     build_report,
     claim,

@@ -8,8 +8,9 @@ from __future__ import annotations
 from epoch_helpers import EPOCH, TEXTS
 from paidmodel import CONTRIBUTORS, CURATOR, DATANET_OWNER, WORKER, second_live_model
 
+from worker.canonical import canonical_json
 from worker.chain.types import EpochStatus
-from worker.data import ContributionEntry, DatasetManifest, canonical_json
+from worker.data.manifest import ContributionEntry, DatasetManifest
 from worker.datanet.contributing import prepare_contribution_data, upload_and_submit
 from worker.datanet.curation import review_contribution
 from worker.datanet.entries import verify_manifest_entries

@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from apecli import ape_env, ape_executable
 
+from worker.billing import ReceiptBody, receipt_domain, sign_receipt
+from worker.billing.receipts import json_hash
 from worker.chain.types import ModelStatus
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import publish_version
-from worker.rewards import PPM, ReceiptBody, build_report, receipt_domain, sign_receipt
-from worker.rewards.receipts import json_hash
+from worker.rewards import build_report
 from worker.storage import LocalStore
+from worker.units import OPEN, PPM
 
 ROOT = Path(__file__).resolve().parents[2]
-OPEN = 10**18
 OWNER, CURATOR, CONTRIBUTOR, MODEL_OWNER, WORKER, USER = 1, 2, 3, 7, 8, 9
 
 

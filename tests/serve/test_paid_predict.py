@@ -8,10 +8,10 @@ import threading
 import pytest
 from paidmodel import CONTRIBUTORS, MODEL_OWNER, PRICE, STRANGER, WORKER, second_live_model
 
+from worker.billing import Receipt, ReceiptError, receipt_domain
+from worker.billing.authorization import sign_request
 from worker.chain.reverts import TransactionReverted
-from worker.rewards import Receipt, ReceiptError, receipt_domain
 from worker.serve import InferenceFailed
-from worker.serve.authorization import sign_request
 
 
 def _domain(live, chain_id: int | None = None) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tinymodels import sentiment_records
 
-from worker.data import canonical_json
+from worker.canonical import canonical_json
 from worker.storage import LocalStore, add_directory, bundle_files
 from worker.train import TrainingSpec
 from worker.train.catalogue import MODELS_ENV

@@ -9,7 +9,7 @@ import pytest
 
 from worker.data.split import split_records as data_split
 from worker.errors import TrainingError
-from worker.train import ModelSource, TrainingSpec, read_jsonl, resolve_base_model, split_records
+from worker.train import ModelSource, TrainingSpec, read_jsonl, resolve_base_model, split_positions
 from worker.train.records import check_records, resolve_labels
 
 
@@ -70,30 +70,30 @@ def test_models_installed_under_openledger_models_go_by_their_name(tmp_path, mon
 
 
 def test_split_depends_only_on_each_record(records):
-    split = split_records(records, 0.25)
+    split = split_positions(records, 0.25)
     assert split.validation and split.train
     assert sorted(split.train + split.validation) == list(range(len(records)))
-    assert split_records(records, 0.25) == split
+    assert split_positions(records, 0.25) == split
     # Appending records never moves the existing ones to the other side.
-    bigger = split_records(records + [{"text": f"new {i}", "label": "pos"} for i in range(30)], 0.25)
+    bigger = split_positions(records + [{"text": f"new {i}", "label": "pos"} for i in range(30)], 0.25)
     assert [i for i in bigger.validation if i < len(records)] == split.validation
 
 
 def test_split_is_the_datanet_split_in_input_order(records):
-    split = split_records(records, 0.25)
+    split = split_positions(records, 0.25)
     datanet = data_split(records, 0.25)  # the same rule the Datanet export uses
     assert [records[i] for i in split.validation] == sorted(datanet.validation, key=records.index)
     assert split.train == sorted(split.train)  # training keeps the file order; the trainer shuffles
     # The contributor is provenance, not content: the same text from two contributors never straddles.
     twins = [dict(records[0], contributor=f"twin-{k}") for k in range(2)]
-    sides = split_records(twins + records, 0.5)
+    sides = split_positions(twins + records, 0.5)
     assert (0 in sides.validation) == (1 in sides.validation)
 
 
 def test_split_keeps_one_validation_record_when_the_fraction_is_tiny(records):
-    split = split_records(records[:3], 0.01)
+    split = split_positions(records[:3], 0.01)
     assert len(split.validation) == 1 and len(split.train) == 2
-    assert split_records(records, 0.0).validation == []
+    assert split_positions(records, 0.0).validation == []
 
 
 def test_record_checks(records):

@@ -26,7 +26,7 @@ from worker.train.artifacts import checkpoint_paths
 from worker.train.batches import IGNORE, Example, encode_records
 from worker.train.determinism import library_versions, pick_device
 from worker.train.modeling import load_trainable_state, load_trained, read_json, trainable_state
-from worker.train.records import Record, check_records, record_hash, split_records
+from worker.train.records import Record, check_records, record_hash, split_positions
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Analyzer:
             check_records(records, self.spec.task)
         except OpenLedgerError as exc:
             raise AttributionError(f"training records: {exc}") from exc
-        split = split_records(records, self.spec.validation_fraction)
+        split = split_positions(records, self.spec.validation_fraction)
         train = [records[i] for i in split.train]
         dataset = self.model_dir / "dataset.json"
         if dataset.is_file() and read_json(dataset).get("train") != [record_hash(r) for r in train]:

@@ -13,7 +13,8 @@ from worker.attribution.analyzer import Analyzer
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.index import AttributionIndex
 from worker.attribution.report import AttributionReport, rounded, top_k
-from worker.attribution.spans import SpanIndex, record_text
+from worker.attribution.spans import SpanIndex
+from worker.data.schema import record_text
 from worker.train.determinism import library_versions
 from worker.train.records import Record, record_hash
 

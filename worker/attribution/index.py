@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,10 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from worker.canonical import canonical_json
 from worker.errors import AttributionError
+from worker.files import atomic_save, atomic_write
 from worker.train.artifacts import checkpoint_paths
-from worker.train.spec import canonical_json
 
 INDEX_TENSORS = "attribution_index.safetensors"
 INDEX_CONFIG = "attribution_index.json"
@@ -111,8 +110,8 @@ class AttributionIndex:
             record_hashes=self.record_hashes,
             members=[{"name": m.name, "damping": m.damping} for m in self.members],
         )
-        _atomic_write(model_dir / INDEX_TENSORS, lambda p: save_file(tensors, str(p)))
-        _atomic_write(model_dir / INDEX_CONFIG, lambda p: p.write_text(canonical_json(config) + "\n"))
+        atomic_save(model_dir / INDEX_TENSORS, lambda p: save_file(tensors, str(p)))
+        atomic_write(model_dir / INDEX_CONFIG, canonical_json(config) + b"\n")
 
     @classmethod
     def load(cls, model_dir: str | Path) -> AttributionIndex:
@@ -145,14 +144,3 @@ class AttributionIndex:
             config=config,
             mislabel=tensors.get("mislabel"),
         )
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

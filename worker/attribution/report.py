@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from worker.train.spec import canonical_json
+from worker.canonical import canonical_json
 
 METHOD = (
     "projected per-example gradient influence (TRAK-style): LoRA + classifier-head gradients via "
@@ -57,7 +57,7 @@ class AttributionReport:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return canonical_json(self.to_dict())
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return hashlib.sha256(canonical_json(self.to_dict())).hexdigest()

@@ -23,12 +23,6 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def record_text(record: dict[str, Any]) -> str:
-    if "prompt" in record:
-        return f"{record['prompt']} {record.get('completion', '')}"
-    return str(record.get("text", ""))
-
-
 @dataclass(frozen=True)
 class Span:
     record: int  # position of the training record

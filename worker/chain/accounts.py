@@ -22,6 +22,7 @@ from eth_typing import ChecksumAddress
 
 from worker.chain.anvil import DEFAULT_MNEMONIC
 from worker.errors import ChainError
+from worker.files import atomic_write
 
 PRIVATE_KEY_ENV = "OPENLEDGER_PRIVATE_KEY"
 KEYSTORE_ENV = "OPENLEDGER_KEYSTORE"
@@ -133,10 +134,8 @@ def signer_from_keystore(path: Path, password: str | None = None) -> Signer:
 
 def write_keystore(private_key: str, path: Path, password: str, iterations: int | None = None) -> Path:
     """Encrypt a key into a keystore file (scrypt; `iterations` lowers its cost, for tests only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(Account.encrypt(private_key, password, iterations=iterations)))
-    path.chmod(0o600)
-    return path
+    keystore = Account.encrypt(private_key, password, iterations=iterations)
+    return atomic_write(path, json.dumps(keystore), 0o600)
 
 
 @lru_cache(maxsize=64)

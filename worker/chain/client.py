@@ -68,7 +68,10 @@ class ChainClient:
         return DevChain(self.w3)
 
     def latest_timestamp(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        return self.block_timestamp("latest")
+
+    def block_timestamp(self, block: int | str) -> int:
+        return int(self.w3.eth.get_block(block)["timestamp"])
 
     def eth_balance(self, account: str | None = None) -> int:
         return int(self.w3.eth.get_balance(account or self.address))  # type: ignore[arg-type]

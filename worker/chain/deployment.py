@@ -30,6 +30,7 @@ from worker.chain.artifacts import PROTOCOL_CONTRACTS, load_artifact
 from worker.chain.sender import Call, TransactionSender
 from worker.config import load_settings
 from worker.errors import ChainError
+from worker.files import atomic_write
 
 CONTRACTS = PROTOCOL_CONTRACTS
 REGISTRIES = ("DatanetRegistry", "WorkerRegistry", "ModelRegistry", "RewardVault")
@@ -254,10 +255,7 @@ def deployment_path(chain_id: int, deployments_dir: Path | None = None) -> Path:
 
 def save_deployment(deployment: Deployment, deployments_dir: Path | None = None) -> Deployment:
     path = deployment_path(deployment.chain_id, deployments_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    atomic_write(path, json.dumps(deployment.to_json(), indent=2) + "\n")
     return dataclasses.replace(deployment, path=path)
 
 

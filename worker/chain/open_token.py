@@ -9,8 +9,6 @@ from eth_utils import to_checksum_address
 from worker.chain.accounts import Signer
 from worker.chain.bindings import ContractBinding, TxResult
 
-OPEN = 10**18  # one OPEN in wei
-
 _PERMIT_TYPES = {
     "Permit": [
         {"name": "owner", "type": "address"},

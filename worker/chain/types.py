@@ -14,7 +14,6 @@ T = TypeVar("T")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = b"\x00" * 32
 BPS = 10_000  # basis points: the unit of shares and collateral ratios on-chain
-PPM = 1_000_000  # parts per million: the unit of contributor weights in attribution roots and receipts
 
 
 class ContributionStatus(IntEnum):

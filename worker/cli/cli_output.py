@@ -18,10 +18,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from worker.cli.errors import friendly_errors
+from worker.units import OPEN
 
 P = ParamSpec("P")
 R = TypeVar("R")
-OPEN = 10**18
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

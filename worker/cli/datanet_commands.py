@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
-from worker.cli.cli_output import OPEN, byte_progress, emit_json, literal_errors, open_amount, say, warn
+from worker.cli.cli_output import byte_progress, emit_json, literal_errors, open_amount, say, warn
+from worker.units import OPEN
 
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient

@@ -59,8 +59,9 @@ def serve_command(
 ) -> None:
     """Serve paid inference for your live models, with an attribution receipt on every answer, and pay
     their contributors per epoch (receipts aggregated, root posted, finalized after the window)."""
+    from worker.billing import ReceiptLog
     from worker.config import load_settings
-    from worker.rewards import EpochService, ReceiptLog, run_in_background
+    from worker.rewards import EpochService, run_in_background
     from worker.serve import InferenceService, ServeConfig, create_app, serve_forever
     from worker.storage import open_store
 

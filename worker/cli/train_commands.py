@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,20 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.cli.errors import friendly_errors
+from worker.files import atomic_write
 
 console = Console()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _contributor_table(title: str, rows: list[dict[str, Any]]) -> Table:
@@ -157,7 +144,7 @@ def attribute_command(
     report = attribute(
         model, read_jsonl(train_file), queries, args=args, device=device, rebuild_index=rebuild_index
     )
-    _write_atomically(out, report.to_json() + "\n")
+    atomic_write(out, report.to_json() + "\n")
     if as_json:
         typer.echo(
             json.dumps(

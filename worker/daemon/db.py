@@ -1,17 +1,15 @@
 """The worker's durable state in one SQLite file: follower cursor and block-hash window, the decoded
 events it has applied, the job table, and the outbox of signed transactions.
 
-One connection per thread (SQLite's rule); writes go through `transaction()` (BEGIN IMMEDIATE), so the
-effects of a batch of logs and the cursor that covers them commit together or not at all.
+Opened the one way (worker/sqlite.py): the effects of a batch of logs and the cursor that covers them
+commit together or not at all.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from worker.sqlite import SqliteDatabase
 
 SCHEMA_VERSION = 1
 
@@ -65,55 +63,18 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
-class Database:
+class Database(SqliteDatabase):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self.connection.executescript(_SCHEMA)  # executescript commits on its own
+        super().__init__(path, _SCHEMA)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # a commit survives kill -9 and power loss
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection
-        if conn.in_transaction:  # nested: part of the caller's transaction
-            yield conn
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return list(self.connection.execute(sql, params))
-
     def meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
+        return str(rows[0]["value"]) if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from worker.daemon.errors import describe, record_failure
 from worker.daemon.faults import arm_timer, failpoint
 from worker.daemon.lease import LeaseKeeper
 from worker.daemon.tasks import Task
+from worker.files import atomic_write
 from worker.jobs import JobResult, attribute_job, load_job_inputs, publish_result, train_job
 
 KIND = "train"
@@ -203,9 +203,7 @@ class TrainingJobs:
         if path.is_file():
             return json.loads(path.read_text())
         report = attribute_job(inputs, model_dir)
-        tmp = path.with_suffix(".part")
-        tmp.write_text(json.dumps(report))
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(report))
         return report
 
     def _submit(self, task: Task, job: Job) -> None:

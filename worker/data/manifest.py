@@ -13,7 +13,7 @@ from typing import Any, Literal
 from eth_utils import is_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from worker.data.canonical import canonical_json
+from worker.canonical import canonical_json
 from worker.data.metadata import describe_errors
 from worker.errors import DataError
 from worker.merkle import StandardMerkleTree

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from worker.data.canonical import canonical_json
+from worker.canonical import canonical_json
 from worker.data.schema import RecordLimits, RecordSchema
 from worker.errors import DataError, StorageError
 from worker.storage.cid import PROJECT_PROFILE, CidProfile

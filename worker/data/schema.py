@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from worker.errors import DataError
 
-Task = Literal["classification", "generation"]
-TASKS: tuple[str, ...] = ("classification", "generation")
+ModelTask = Literal["classification", "generation"]  # what a Datanet's records (and its models) are for
+MODEL_TASKS: tuple[ModelTask, ...] = ("classification", "generation")
 OPTIONAL_FIELDS = ("contributor",)
 SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
     "classification": (("text", "label"),),
@@ -36,7 +36,7 @@ class RecordLimits:
                 raise DataError(f"record limit {name} must be a positive integer, got {value!r}")
 
 
-class RecordError(Exception):
+class RecordError(DataError):
     """One record breaks the schema; `code` is stable (for scripts), `message` says what to fix."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -47,12 +47,12 @@ class RecordError(Exception):
 
 @dataclass(frozen=True)
 class RecordSchema:
-    task: Task
+    task: ModelTask
     labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise DataError(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
+        if self.task not in MODEL_TASKS:
+            raise DataError(f"unknown task {self.task!r}: use one of {', '.join(MODEL_TASKS)}")
         if self.task == "classification":
             if not self.labels or any(not isinstance(x, str) or not x.strip() for x in self.labels):
                 raise DataError("a classification Datanet needs a non-empty set of non-empty string labels")

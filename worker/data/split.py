@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from worker.data.canonical import canonical_json
+from worker.canonical import canonical_json
 from worker.errors import DataError
 
 T = TypeVar("T")

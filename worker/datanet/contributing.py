@@ -18,21 +18,16 @@ from typing import Literal
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.types import ContributionStatus, Datanet
-from worker.data import (
-    DatanetMetadata,
-    DatasetManifest,
-    DuplicateIndex,
-    ValidationReport,
-    load_version,
-    validate_file,
-    validate_jsonl,
-)
+from worker.data import DuplicateIndex, ValidationReport, validate_file, validate_jsonl
+from worker.data.manifest import DatasetManifest
+from worker.data.metadata import DatanetMetadata
+from worker.datanet.loading import load_version
 from worker.datanet.state import accepted_contributions, fetch_metadata, require_datanet
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import CidMismatchError, ContentStore, compute_cid
+from worker.units import OPEN
 
 UPLOAD_CHUNK = 256 * 1024
-OPEN = 10**18
 Progress = Callable[[int], None]
 _DEDUP_FAILED = "cannot check duplicates against accepted contribution"
 

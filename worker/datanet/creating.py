@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.types import Policy
-from worker.data import DatanetMetadata, RecordLimits
-from worker.data.metadata import describe_errors
+from worker.data import RecordLimits
+from worker.data.metadata import DatanetMetadata, describe_errors
 from worker.errors import ChainError, DataError
 from worker.storage import ContentStore
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from worker.canonical import canonical_json
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.types import Contribution, ContributionStatus
-from worker.data import DatanetMetadata, canonical_json, validate_jsonl
+from worker.data import validate_jsonl
+from worker.data.metadata import DatanetMetadata
 from worker.datanet.state import fetch_metadata, require_contribution, require_datanet
 from worker.errors import ChainError, DataError
 from worker.storage import ContentStore, verified_fetch

@@ -16,7 +16,7 @@ from web3.types import BlockIdentifier
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Contribution, ContributionStatus
-from worker.data import ContributionEntry, DatasetManifest
+from worker.data.manifest import ContributionEntry, DatasetManifest
 
 
 @dataclass(frozen=True)

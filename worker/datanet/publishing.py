@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
-from worker.data import DatanetMetadata, DatasetManifest, load_version
+from worker.data.manifest import DatasetManifest
+from worker.data.metadata import DatanetMetadata
+from worker.datanet.loading import load_version
 from worker.datanet.state import accepted_contributions, fetch_metadata, require_datanet
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import ContentStore

@@ -9,7 +9,8 @@ from web3.exceptions import Web3Exception
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Contribution, ContributionStatus, Datanet, Version
-from worker.data import ContributionEntry, DatanetMetadata
+from worker.data.manifest import ContributionEntry
+from worker.data.metadata import DatanetMetadata
 from worker.errors import ChainError, StorageError
 from worker.storage import ContentNotFoundError, ContentStore, verified_fetch
 

@@ -13,15 +13,17 @@ from pathlib import Path
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Version
-from worker.data import DatasetManifest, DatasetRecord, load_version
-from worker.data.loader import MAX_MANIFEST_BYTES
+from worker.data.manifest import DatasetManifest
 from worker.datanet.entries import verify_manifest_entries
+from worker.datanet.loading import DatasetRecord, load_version
 from worker.datanet.state import fetch_metadata, require_datanet, root_hex
 from worker.errors import ChainError, DataError, StorageError
 from worker.storage import ContentNotFoundError, ContentStore, verified_fetch, verified_fetch_to_path
 
 MANIFEST_FILE = "manifest.json"
 Progress = Callable[[int], None]
+
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from rich.table import Table
 from worker.chain.devnet import LocalChain
 from worker.config import load_settings
 from worker.demo import datanet_stage, rewards_stage, training_stage
-from worker.demo.actors import OPEN, Actors
+from worker.demo.actors import Actors
 from worker.demo.datanet_stage import PublishedDatanet
 from worker.demo.journal import Journal
 from worker.demo.rewards_stage import EpochPayout
 from worker.demo.training_stage import LiveModel
-from worker.jobs.result import PPM
 from worker.storage import LocalStore
+from worker.units import OPEN, PPM
 
 
 def contributor_table(

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from worker.chain.client import ChainClient
 from worker.chain.devnet import LocalChain
-
-OPEN = 10**18
+from worker.units import OPEN
 
 
 @dataclass(frozen=True)

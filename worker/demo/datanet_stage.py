@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from worker.canonical import canonical_json
 from worker.chain.types import Policy
-from worker.data import DatanetMetadata, DatasetManifest, DuplicateIndex, canonical_json
+from worker.data import DuplicateIndex
+from worker.data.manifest import DatasetManifest
+from worker.data.metadata import DatanetMetadata
 from worker.data.sentiment_corpus import LABELS, sentiment_records
 from worker.datanet.contributing import check_submittable, prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata
 from worker.datanet.creating import create_datanet as create_on_chain
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import publish_version
-from worker.demo.actors import OPEN, Actors
+from worker.demo.actors import Actors
 from worker.demo.journal import Journal
 from worker.storage import ContentStore
+from worker.units import OPEN
 
 STAGE = "datanet"
 RECORDS_PER_CONTRIBUTOR = 100

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
+from worker.billing import ReceiptLog
 from worker.config import load_settings
 from worker.data.sentiment_corpus import sentiment_records
-from worker.demo.actors import OPEN, Actors
+from worker.demo.actors import Actors
 from worker.demo.journal import Journal
 from worker.demo.training_stage import LiveModel
-from worker.rewards import EpochEvent, EpochService, ReceiptLog, claim, load_report, verify_epoch
+from worker.rewards import EpochEvent, EpochService, claim, load_report, verify_epoch
 from worker.serve import InferenceClient, InferenceFailed, InferenceService, ServerThread, create_app
 from worker.storage import ContentStore
+from worker.units import OPEN
 
 STAGE = "rewards"
 REQUESTS = 8  # answers the user pays for and receives

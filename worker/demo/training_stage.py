@@ -18,12 +18,13 @@ from worker.chain.reverts import TransactionReverted
 from worker.chain.types import JobStatus
 from worker.daemon import WorkerDaemon, WorkerSettings, worker_home
 from worker.data.sentiment_corpus import LABELS
-from worker.demo.actors import OPEN, Actors
+from worker.demo.actors import Actors
 from worker.demo.datanet_stage import PublishedDatanet
 from worker.demo.journal import Journal
 from worker.jobs import contributor_weights
 from worker.storage import ContentStore, verified_fetch
 from worker.train import TrainingSpec
+from worker.units import OPEN
 
 STAGE = "training"
 PRICE_PER_INFERENCE = 2 * OPEN

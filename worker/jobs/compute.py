@@ -9,7 +9,7 @@ from worker.attribution import AttributionArguments, attribute
 from worker.jobs.inputs import JobInputs
 from worker.train import train
 from worker.train.artifacts import read_metrics
-from worker.train.records import split_records
+from worker.train.records import split_positions
 
 
 def train_job(inputs: JobInputs, workdir: Path, progress: bool = False) -> Path:
@@ -28,7 +28,7 @@ def attribute_job(
     """Model-level attribution measured on the job's own held-out split, so that the measurement set is
     as recomputable as the training set. Also saves the per-query index into `model_dir`. `args`: the
     engine's defaults unless given (a verifier passes those of the report it checks)."""
-    split = split_records(inputs.records, inputs.spec.validation_fraction)
+    split = split_positions(inputs.records, inputs.spec.validation_fraction)
     validation = [inputs.records[i] for i in split.validation]
     return attribute(model_dir, inputs.records, validation, args=args).to_dict()
 

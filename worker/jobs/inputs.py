@@ -8,7 +8,7 @@ from typing import Any
 
 from worker.chain.client import ChainClient
 from worker.chain.types import Job, Model
-from worker.data import DatasetRecord
+from worker.datanet.loading import DatasetRecord
 from worker.datanet.versions import load_published_version
 from worker.errors import OpenLedgerError, TrainingError
 from worker.storage import ContentStore, verified_fetch

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from worker.chain.types import PPM
-from worker.data import canonical_json
+from worker.canonical import canonical_json
 from worker.merkle.standard_tree import StandardMerkleTree
 from worker.storage import ContentStore, add_directory
 from worker.train.artifacts import read_metrics
+from worker.units import PPM
 
 ATTRIBUTION_LEAF = ["address", "uint256"]
 

@@ -1,9 +1,7 @@
-"""Paid answers to contributor payouts: receipts, the durable receipt log, epoch aggregation and reports,
-the epoch service (close, post, finalize), claims with proofs, and epoch verification.
+"""Stored receipts to contributor payouts: epoch aggregation and reports, the epoch service (close, post,
+finalize), claims with proofs, and epoch verification. The receipts themselves, their log and the
+payments they spend are worker.billing.
 
-    receipts      EIP-712 attribution receipts (sign, verify)
-    receipt_log   SQLite log of receipts and epochs (durable before an answer leaves)
-    payments      on-chain InferencePaid lookups with confirmation depth
     aggregation   receipts -> contributor amounts (integer, deterministic; dust stays in the pool)
     eligibility   the model's manifest entries checked against the chain: who may be paid
     residue       paid units expire; each epoch pays the pool's residue (dust, expired, swept) pro rata
@@ -27,34 +25,22 @@ from worker.rewards.claims import (
 from worker.rewards.eligibility import ExcludedEntry, ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report
 from worker.rewards.epoch_service import EpochEvent, EpochService, run_in_background
-from worker.rewards.errors import ReceiptError, RewardsError
+from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
-from worker.rewards.payments import PaymentBook
-from worker.rewards.receipt_log import DuplicateReceipt, EpochRecord, ReceiptLog
-from worker.rewards.receipts import PPM, Receipt, ReceiptBody, receipt_domain, sign_receipt
 from worker.rewards.reports import load_report
-from worker.rewards.residue import UNIT_TTL, PoolLedger, Residue
+from worker.rewards.residue import PoolLedger, Residue
 from worker.rewards.verify import EpochVerification, verify_epoch
 
 __all__ = [
-    "PPM",
-    "UNIT_TTL",
-    "DuplicateReceipt",
     "Entitlement",
     "EpochEvent",
-    "EpochRecord",
     "EpochReport",
     "EpochService",
     "EpochVerification",
     "ExcludedEntry",
     "ManifestCheck",
-    "PaymentBook",
     "PaymentTerms",
     "PoolLedger",
-    "Receipt",
-    "ReceiptBody",
-    "ReceiptError",
-    "ReceiptLog",
     "Residue",
     "RewardsError",
     "build_report",
@@ -66,9 +52,7 @@ __all__ = [
     "load_report",
     "proof_from_report",
     "read_ledger",
-    "receipt_domain",
     "run_in_background",
-    "sign_receipt",
     "submit_claim",
     "sweep",
     "verify_epoch",

@@ -15,7 +15,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from worker.rewards.receipts import PPM, ReceiptBody
+from worker.billing.receipts import ReceiptBody
+from worker.units import PPM
 
 
 @dataclass(frozen=True)

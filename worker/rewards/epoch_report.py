@@ -21,13 +21,14 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from worker.billing.errors import ReceiptError
+from worker.billing.receipts import Receipt
+from worker.canonical import canonical_json
 from worker.chain.types import Payment
-from worker.data.canonical import canonical_json
 from worker.merkle import ClaimLeaf, ClaimTree
 from worker.rewards.aggregation import EpochAccounts, epoch_accounts, receipt_order, unit_value
 from worker.rewards.eligibility import ManifestCheck
-from worker.rewards.errors import ReceiptError, ReportMalformed, RewardsError
-from worker.rewards.receipts import Receipt
+from worker.rewards.errors import ReportMalformed, RewardsError
 from worker.rewards.residue import PoolLedger, Residue, UnitKey, residue_for, with_residue
 
 REPORT_FORMAT = "openledger.epoch/4"

@@ -26,6 +26,9 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from worker.billing.payments import UNIT_TTL, PaymentBook
+from worker.billing.receipt_log import EpochRecord, EpochState, ReceiptLog
+from worker.billing.receipts import Receipt
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted
@@ -34,14 +37,11 @@ from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
-from worker.rewards.payments import PaymentBook
-from worker.rewards.receipt_log import EpochRecord, ReceiptLog
-from worker.rewards.receipts import Receipt
-from worker.rewards.residue import UNIT_TTL, PoolLedger, UnitKey
+from worker.rewards.residue import PoolLedger, UnitKey
 from worker.storage import ContentStore
+from worker.units import OPEN
 
 log = logging.getLogger(__name__)
-OPEN = 10**18
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ class EpochService:
     def _tick_model(self, model_id: int) -> list[EpochEvent]:
         now = self.client.latest_timestamp()
         # our posted epochs are settled even after we stopped serving the model: collateral, receipts
-        events = [self._settle(record, now) for record in self.receipts.epochs(model_id, ("posted",))]
+        posted = self.receipts.epochs(model_id, (EpochState.POSTED,))
+        events = [self._settle(record, now) for record in posted]
         provider = self.client.models.get_model(model_id).compute_provider
         if provider != self.client.address:
             events.append(EpochEvent(model_id, -1, "skipped", f"the compute provider is {provider}, not us"))
@@ -98,8 +99,8 @@ class EpochService:
             detail = "our worker is not active (stake below the minimum, or exiting): nothing can be posted"
             events.append(EpochEvent(model_id, -1, "waiting", detail))
         else:
-            events += [self._post(record) for record in self.receipts.epochs(model_id, ("closed",))]
-            if not self.receipts.epochs(model_id, ("closed",)):
+            events += [self._post(record) for record in self.receipts.epochs(model_id, (EpochState.CLOSED,))]
+            if not self.receipts.epochs(model_id, (EpochState.CLOSED,)):
                 events += self._close_if_due(model_id, now)
         return [e for e in events if e.action != "waiting" or e.detail]
 
@@ -129,7 +130,7 @@ class EpochService:
         count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block, deferred)
         detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
         closed = EpochEvent(model_id, epoch, "closed", detail)
-        record = self.receipts.epochs(model_id, ("closed",))[-1]
+        record = self.receipts.epochs(model_id, (EpochState.CLOSED,))[-1]
         return [closed, self._post(record, report)]
 
     def _confirmed_block(self) -> int:
@@ -236,7 +237,8 @@ class EpochService:
         self._check_ours(model_id, epoch, vault.get_epoch(model_id, epoch), report)
         cid = vault.report_cid(model_id, epoch) or cid  # on-chain: an earlier attempt's, after a crash
         self.receipts.update_epoch(
-            model_id, epoch, "posted", report_cid=cid, root="0x" + report.root.hex(), total=report.total
+            model_id, epoch, EpochState.POSTED, report_cid=cid, root="0x" + report.root.hex(),
+            total=report.total,
         )
         detail = f"root 0x{report.root.hex()[:12]}…, {len(report.amounts)} contributor(s), report {cid}"
         if report.manifest is not None and report.manifest.excluded:
@@ -294,7 +296,7 @@ class EpochService:
                 if exc.error_name != "InvalidEpochStatus":
                     raise
                 return EpochEvent(model_id, epoch, "waiting", f"finalize refused: {exc}")
-        self.receipts.update_epoch(model_id, epoch, "finalized")
+        self.receipts.update_epoch(model_id, epoch, EpochState.FINALIZED)
         return EpochEvent(model_id, epoch, "finalized", "claimable now", tx)
 
     def _challenged(self, record: EpochRecord, onchain: Epoch, now: int) -> EpochEvent:

@@ -19,10 +19,6 @@ from worker.storage import ContentStore
 from worker.storage.errors import InvalidCidError
 
 
-def block_time(client: ChainClient, block: int) -> int:
-    return int(client.w3.eth.get_block(block)["timestamp"])
-
-
 def pool_available(client: ChainClient, model_id: int, block: int) -> int:
     available, _reserved = client.vault.contract.functions.pool(model_id).call(block_identifier=block)
     return int(available)
@@ -36,7 +32,7 @@ def paid_units(client: ChainClient, model_id: int, block: int) -> tuple[PaidUnit
     found = []
     for event in events:
         if event.block_number not in times:
-            times[event.block_number] = block_time(client, event.block_number)
+            times[event.block_number] = client.block_timestamp(event.block_number)
         count = int(event.args["requestCount"])
         value = unit_value(int(event.args["contributorsShare"]), count)
         found.append(PaidUnits(int(event.args["paymentId"]), count, value, times[event.block_number]))
@@ -80,7 +76,7 @@ def read_ledger(
         used |= report_units(store, cid)
     return PoolLedger(
         block=block,
-        timestamp=block_time(client, block),
+        timestamp=client.block_timestamp(block),
         available=pool_available(client, model_id, block),
         unit_ttl=unit_ttl,
         payments=paid_units(client, model_id, block),

@@ -5,7 +5,8 @@ chain and the published reports (ledger.py reads its inputs):
 
 1. **Unit expiry.** A payment's request units may be answered only while chain time is before
    `paidAt + unitTtl`: `paidAt` is the timestamp of the block holding its `InferencePaid` event and
-   `unitTtl` (seconds; UNIT_TTL = 30 days) is a protocol constant recorded in every epoch report.
+   `unitTtl` (seconds; UNIT_TTL = 30 days, worker.billing.payments) is a protocol constant recorded in every
+   epoch report.
    `serve` refuses an expired unit with HTTP 402 `payment_expired`.
 2. **The ledger at the epoch's pinned block B** (the block its manifest entries are checked at, recorded
    in the report as `residueBlock`): the pool's `available` balance at B; every payment of the model
@@ -37,18 +38,9 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-UNIT_TTL = 30 * 24 * 3600  # seconds of chain time a paid unit may be answered after its payment's block
+from worker.billing.payments import UNIT_TTL, is_expired
 
 UnitKey = tuple[int, int]  # (payment id, request index)
-
-
-def expires_at(paid_at: int, unit_ttl: int) -> int:
-    """The first chain time at which the units of a payment made at `paid_at` are expired."""
-    return paid_at + unit_ttl
-
-
-def is_expired(paid_at: int, unit_ttl: int, now: int) -> bool:
-    return now >= expires_at(paid_at, unit_ttl)
 
 
 @dataclass(frozen=True)

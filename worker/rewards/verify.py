@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from worker.billing.errors import ReceiptError
+from worker.billing.payments import UNIT_TTL
+from worker.billing.receipts import Receipt, receipt_domain
 from worker.chain.client import ChainClient
 from worker.chain.events import DecodedEvent
 from worker.chain.types import EpochStatus, Payment
@@ -25,11 +28,10 @@ from worker.rewards.aggregation import epoch_accounts
 from worker.rewards.claims import report_cids
 from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms
-from worker.rewards.errors import ReceiptError, RewardsError
+from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
-from worker.rewards.receipts import Receipt, receipt_domain
 from worker.rewards.reports import load_report
-from worker.rewards.residue import UNIT_TTL, Residue, residue_for, with_residue
+from worker.rewards.residue import Residue, residue_for, with_residue
 from worker.storage import ContentStore
 
 

@@ -10,7 +10,7 @@ store, the payer's request authorization and the payment gate, per-answer attrib
 
 from worker.serve.app import create_app
 from worker.serve.client import InferenceClient, InferenceFailed, PaidAnswer, server_url
-from worker.serve.errors import InvalidRequest, ModelUnavailable, PaymentRequired, RequestTooLarge, ServeError
+from worker.serve.errors import InvalidRequest, ModelUnavailable, RequestTooLarge, ServeError
 from worker.serve.served_model import AnswerSettings
 from worker.serve.server import ServerThread, serve_forever
 from worker.serve.service import InferenceService, ServeConfig
@@ -23,7 +23,6 @@ __all__ = [
     "InvalidRequest",
     "ModelUnavailable",
     "PaidAnswer",
-    "PaymentRequired",
     "RequestTooLarge",
     "ServeConfig",
     "ServeError",

@@ -5,7 +5,7 @@
     POST /v1/completions                  OpenAI body {"model": "<id>", "prompt", "max_tokens"} + "receipt"
     GET  /v1/payments/{id}                a payment's request units and which are used
     GET  /v1/receipts/{payment}/{index}   a stored receipt (e.g. for a client that lost its answer)
-Paid requests carry the payer's authorization headers (worker.serve.authorization). Errors are
+Paid requests carry the payer's authorization headers (worker.billing.authorization). Errors are
 {"error": {"message", "type", "code"}} with 402 for payment problems, 404/409/503 for models, 413 for
 oversized input, 422 for malformed requests. Model work runs in a thread pool, off the event loop.
 """
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from worker.billing.errors import PaymentRequired
 from worker.errors import OpenLedgerError
 from worker.serve.errors import RequestTooLarge, ServeError
 from worker.serve.service import InferenceService
@@ -41,6 +42,10 @@ def create_app(service: InferenceService) -> FastAPI:
     @app.exception_handler(ServeError)
     async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
         return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(PaymentRequired)
+    async def payment_required(_request: Request, exc: PaymentRequired) -> JSONResponse:
+        return _error(402, exc.code, str(exc))
 
     @app.exception_handler(OpenLedgerError)
     async def backend_error(_request: Request, exc: OpenLedgerError) -> JSONResponse:

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 
+from worker.billing.authorization import request_domain, sign_request
+from worker.billing.errors import ReceiptError
+from worker.billing.receipts import Receipt, hash_hex, json_hash, receipt_domain
+from worker.canonical import canonical_json
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
-from worker.data.canonical import canonical_json
-from worker.rewards.errors import ReceiptError
-from worker.rewards.receipts import Receipt, hash_hex, json_hash, receipt_domain
-from worker.serve.authorization import request_domain, sign_request
 from worker.serve.errors import ServeError
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"

@@ -14,13 +14,6 @@ class ServeError(OpenLedgerError):
         self.status = status or type(self).status
 
 
-class PaymentRequired(ServeError):
-    """No valid payment for this request: missing, unknown, unconfirmed, foreign, replayed or spent."""
-
-    status = 402
-    code = "payment_required"
-
-
 class ModelUnavailable(ServeError):
     """Unknown model, not live, or not served by this worker."""
 

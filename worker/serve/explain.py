@@ -18,7 +18,7 @@ import torch
 from eth_utils import is_address, to_checksum_address
 
 from worker.attribution.report import top_k
-from worker.rewards.receipts import PPM
+from worker.units import PPM
 
 _SCORE_FORMAT = "{:.7g}"  # scores travel as strings: hashes of the evidence must not depend on float repr
 

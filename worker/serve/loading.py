@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from worker.attribution import Analyzer, AttributionArguments, AttributionIndex
-from worker.attribution.spans import record_text
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
+from worker.data.schema import record_text
 from worker.datanet.versions import load_published_version
 from worker.errors import OpenLedgerError
 from worker.serve.errors import ModelUnavailable

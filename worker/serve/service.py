@@ -17,13 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from worker.billing.gate import PaidRequest, PaymentGate
+from worker.billing.payments import UNIT_TTL
+from worker.billing.receipt_log import ReceiptLog
+from worker.billing.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
 from worker.chain.client import ChainClient
-from worker.rewards.receipt_log import DuplicateReceipt, ReceiptLog
-from worker.rewards.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
-from worker.rewards.residue import UNIT_TTL
 from worker.serve.catalog import ModelCatalog
-from worker.serve.errors import InvalidRequest, PaymentRequired, RequestTooLarge, ServeError
-from worker.serve.payments import PaidRequest, PaymentGate
+from worker.serve.errors import InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.served_model import Answer, AnswerSettings, ServedModel
 from worker.storage import ContentStore
 
@@ -94,10 +94,9 @@ class InferenceService:
         with served.lock:
             answer = compute(served)
         receipt = self._sign(served, paid, answer)
-        try:
-            self.receipts.record(receipt)  # durable before the answer leaves
-        except DuplicateReceipt as exc:  # a concurrent request spent the same unit first
-            raise PaymentRequired(str(exc), code="payment_replayed") from None
+        # Durable before the answer leaves; DuplicateReceipt (402 payment_replayed) if a concurrent request
+        # spent the same unit first.
+        self.receipts.record(receipt)
         return answer, receipt
 
     def _sign(self, served: ServedModel, paid: PaidRequest, answer: Answer) -> Receipt:

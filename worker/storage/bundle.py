@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from worker.data.canonical import canonical_json
+from worker.canonical import canonical_json
 from worker.errors import StorageError
 from worker.storage.protocol import ContentStore
 from worker.storage.verify import verified_fetch, verified_fetch_to_path

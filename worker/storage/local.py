@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from worker.errors import StorageError
+from worker.files import fsync_dir
 from worker.storage.cid import PROJECT_PROFILE, CidBuilder, CidProfile, parse_cid
 from worker.storage.errors import CidMismatchError, ContentNotFoundError
 from worker.storage.sources import Source, iter_source
@@ -32,14 +33,6 @@ READ_SIZE = 1 << 20
 class GcResult:
     removed_objects: list[str]
     removed_temp_files: int
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalStore:
@@ -82,7 +75,7 @@ class LocalStore:
             cid = self._write_temp(fd, source)
             # Replacing an existing object is harmless (same bytes) and repairs one damaged on disk.
             os.replace(temp, self.objects / cid)
-            _fsync_dir(self.objects)
+            fsync_dir(self.objects)
         except BaseException as exc:
             temp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
@@ -165,7 +158,7 @@ class LocalStore:
         marker = self.pins_dir / cid
         if not marker.exists():
             marker.touch()
-            _fsync_dir(self.pins_dir)
+            fsync_dir(self.pins_dir)
 
     def unpin(self, cid: str) -> None:
         parse_cid(cid)

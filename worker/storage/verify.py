@@ -7,11 +7,11 @@ anchor, the node is not.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from worker.errors import StorageError
+from worker.files import atomic_writer
 from worker.storage.cid import CidBuilder, parse_cid
 from worker.storage.errors import CidMismatchError
 from worker.storage.protocol import ContentStore
@@ -43,17 +43,7 @@ def verified_fetch(store: ContentStore, cid: str, *, max_bytes: int | None = Non
 def verified_fetch_to_path(store: ContentStore, cid: str, path: str | os.PathLike[str], *,
                            max_bytes: int | None = None) -> Path:
     """Download `cid` to `path` in constant memory; `path` appears only once the content is verified."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in verified_stream(store, cid, max_bytes=max_bytes):
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_writer(path) as handle:
+        for chunk in verified_stream(store, cid, max_bytes=max_bytes):
+            handle.write(chunk)
+    return Path(path)

@@ -2,9 +2,9 @@
 
 from worker.train.catalogue import CATALOGUE, ModelSource, resolve_base_model
 from worker.train.modeling import LoadedModel, build_model, load_trained
-from worker.train.records import read_jsonl, record_hash, split_records
+from worker.train.records import read_jsonl, record_hash, split_positions
 from worker.train.run import TrainOutcome, train
-from worker.train.spec import TrainingSpec, canonical_json
+from worker.train.spec import TrainingSpec
 from worker.train.trainer import train_in_memory
 
 __all__ = [
@@ -14,12 +14,11 @@ __all__ = [
     "TrainOutcome",
     "TrainingSpec",
     "build_model",
-    "canonical_json",
     "load_trained",
     "read_jsonl",
     "record_hash",
     "resolve_base_model",
-    "split_records",
+    "split_positions",
     "train",
     "train_in_memory",
 ]

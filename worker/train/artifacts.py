@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from worker.data.canonical import canonical_json
+from worker.canonical import canonical_json
 from worker.errors import TrainingError
+from worker.files import atomic_write
 
 CHECKPOINT_DIR = "checkpoints"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -36,7 +37,7 @@ SET_LIKE_KEYS = ("target_modules", "modules_to_save", "exclude_modules")
 
 
 def write_json(path: Path, value: Any) -> None:
-    path.write_bytes(canonical_json(value) + b"\n")
+    atomic_write(path, canonical_json(value) + b"\n")
 
 
 def portable_adapter_config(config: dict[str, Any], base_model: str) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from worker.data.split import split_records as data_split
+from worker.canonical import canonical_json
+from worker.data.split import split_records
 from worker.errors import DataError, TrainingError
-from worker.train.spec import canonical_json
 
 Record = dict[str, Any]
 
@@ -43,7 +43,7 @@ def read_jsonl(path: str | Path) -> list[Record]:
 
 def record_hash(record: Record) -> str:
     """sha256 of the canonical JSON of the record: its identity for splits and attribution reports."""
-    return hashlib.sha256(canonical_json(record).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(record)).hexdigest()
 
 
 def _text_field(record: Record, key: str, where: str) -> str:
@@ -101,7 +101,7 @@ class _Positioned:
     index: int
 
 
-def split_records(records: Sequence[Record], validation_fraction: float) -> Split:
+def split_positions(records: Sequence[Record], validation_fraction: float) -> Split:
     """The Datanet split (worker.data.split, seed 0) as positions, each side kept in input order.
 
     A record's side depends only on its content ("contributor" excluded, so identical texts from two
@@ -110,7 +110,7 @@ def split_records(records: Sequence[Record], validation_fraction: float) -> Spli
     falls below the threshold. Training order stays the input order (the trainer shuffles by its seed).
     """
     try:
-        sides = data_split([_Positioned(r, i) for i, r in enumerate(records)], validation_fraction)
+        sides = split_records([_Positioned(r, i) for i, r in enumerate(records)], validation_fraction)
     except DataError as exc:
         raise TrainingError(str(exc)) from exc
     if records and not sides.train:

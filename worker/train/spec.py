@@ -10,25 +10,19 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from worker.data.canonical import canonical_json as canonical_bytes
+from worker.canonical import canonical_json
+from worker.data.schema import MODEL_TASKS, ModelTask
 from worker.errors import TrainingError
 
-Task = Literal["classification", "generation"]
-TASKS: tuple[str, ...] = ("classification", "generation")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
-
-
-def canonical_json(value: Any) -> str:
-    """worker.data's canonical JSON as text: one definition of the bytes that hashes and CIDs are over."""
-    return canonical_bytes(value).decode("utf-8")
 
 
 @dataclass(frozen=True)
 class TrainingSpec:
     base_model: str
-    task: Task = "classification"
+    task: ModelTask = "classification"
     labels: tuple[str, ...] = ()
     lora_r: int = 8
     lora_alpha: int = 16
@@ -63,10 +57,10 @@ class TrainingSpec:
         return data
 
     def to_json(self) -> str:
-        return canonical_json(self.to_dict())
+        return canonical_json(self.to_dict()).decode("utf-8")
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return hashlib.sha256(canonical_json(self.to_dict())).hexdigest()
 
     def replace(self, **changes: Any) -> TrainingSpec:
         return dataclasses.replace(self, **changes)
@@ -102,7 +96,7 @@ def _check(condition: bool, message: str) -> None:
 def validate_spec(spec: TrainingSpec) -> None:
     """Reject specs that cannot train, naming the field and the accepted range."""
     _check(bool(spec.base_model), "base_model is empty; use 'minilm', 'smollm2-135m' or a model directory")
-    _check(spec.task in TASKS, f"task {spec.task!r} is not one of {list(TASKS)}")
+    _check(spec.task in MODEL_TASKS, f"task {spec.task!r} is not one of {list(MODEL_TASKS)}")
     _check(spec.optimizer in OPTIMIZERS, f"optimizer {spec.optimizer!r} is not one of {list(OPTIMIZERS)}")
     _check(spec.lora_r >= 1, f"lora_r must be >= 1 (got {spec.lora_r})")
     _check(spec.lora_alpha >= 1, f"lora_alpha must be >= 1 (got {spec.lora_alpha})")

@@ -20,7 +20,7 @@ from worker.errors import TrainingError
 from worker.train.batches import Encoded, Example, collate, encode_records
 from worker.train.determinism import deterministic, pick_device
 from worker.train.modeling import LoadedModel, build_model, trainable_state
-from worker.train.records import Record, Split, check_records, resolve_labels, split_records
+from worker.train.records import Record, Split, check_records, resolve_labels, split_positions
 from worker.train.spec import TrainingSpec
 
 
@@ -53,7 +53,7 @@ def finalize_spec(spec: TrainingSpec, records: Sequence[Record]) -> TrainingSpec
 
 def prepare(loaded: LoadedModel, records: Sequence[Record]) -> Prepared:
     spec = loaded.spec
-    split = split_records(records, spec.validation_fraction)
+    split = split_positions(records, spec.validation_fraction)
     encoded: Encoded = encode_records(records, loaded.tokenizer, spec.task, spec.labels, spec.max_length)
     if encoded.truncated and spec.strict_length:
         raise TrainingError(

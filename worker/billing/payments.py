@@ -1,8 +1,13 @@
-"""Inference payments as the chain records them (`InferencePaid` events), with confirmation depth.
+"""Inference payments as the chain records them (`InferencePaid` events), with confirmation depth, and the
+rule of how long their request units may be spent.
 
 The vault stores no payment struct, so a payment is found by one eth_getLogs on its indexed id. A
 payment with enough confirmations never changes again and is cached; a shallower one is looked up again
 next time, so a reorg that drops it is noticed.
+
+Unit expiry: a payment's request units may be answered only while chain time is before
+`paidAt + unitTtl` (`paidAt`: the timestamp of the block holding the payment). The value of units never
+used goes to the model's contributors in later epochs (worker.rewards.residue).
 """
 
 from __future__ import annotations
@@ -11,9 +16,20 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from worker.billing.errors import PaymentRequired
 from worker.chain.client import ChainClient
 from worker.chain.types import Payment
-from worker.rewards.errors import RewardsError
+
+UNIT_TTL = 30 * 24 * 3600  # seconds of chain time a paid unit may be answered after its payment's block
+
+
+def expires_at(paid_at: int, unit_ttl: int) -> int:
+    """The first chain time at which the units of a payment made at `paid_at` are expired."""
+    return paid_at + unit_ttl
+
+
+def is_expired(paid_at: int, unit_ttl: int, now: int) -> bool:
+    return now >= expires_at(paid_at, unit_ttl)
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,7 @@ class PaymentBook:
         self.client = client
         self.confirmations = confirmations
         self._final: dict[int, Payment] = {}
+        self._paid_at: dict[int, int] = {}  # payment id -> its block's timestamp
         self._lock = threading.Lock()
 
     def status(self, payment_id: int) -> PaymentStatus:
@@ -47,17 +64,31 @@ class PaymentBook:
         return PaymentStatus(payment, depth)
 
     def confirmed(self, payment_id: int) -> Payment:
-        """The payment, which must exist with enough confirmations (RewardsError otherwise)."""
+        """The payment, which must exist with enough confirmations (PaymentRequired otherwise)."""
         found = self.status(payment_id)
         if found.payment is None:
-            raise RewardsError(
-                f"payment {payment_id} is not on-chain (RewardVault {self.client.vault.address})"
+            raise PaymentRequired(
+                f"payment {payment_id} is not on-chain (RewardVault {self.client.vault.address}): send "
+                "payForInference first and wait until it is mined",
+                code="payment_unknown",
             )
         if found.confirmations < self.confirmations:
-            raise RewardsError(
-                f"payment {payment_id} has {found.confirmations} of {self.confirmations} confirmations"
+            raise PaymentRequired(
+                f"payment {payment_id} has {found.confirmations} of the {self.confirmations} confirmations "
+                "this server requires: retry in a few blocks",
+                code="payment_unconfirmed",
             )
         return found.payment
 
     def many(self, payment_ids: Iterable[int]) -> dict[int, Payment]:
         return {pid: self.confirmed(pid) for pid in sorted(set(payment_ids))}
+
+    def paid_at(self, payment: Payment) -> int:
+        """The timestamp of the payment's block (cached: a confirmed payment's block does not move)."""
+        with self._lock:
+            known = self._paid_at.get(payment.payment_id)
+        if known is None:
+            known = self.client.block_timestamp(payment.block_number)
+            with self._lock:
+                self._paid_at[payment.payment_id] = known
+        return known

@@ -1,23 +1,21 @@
 """The payment gate: a request is answered only if it spends an unused, unexpired unit of a confirmed
 on-chain payment for this model, authorized by the payer's signature over this exact body. Anything else
-is HTTP 402 with a message that says what is wrong and what to do. A payment's units expire `unit_ttl`
-seconds of chain time after its block (rewards/residue.py: the value of units never used is then paid to
-the contributors of later epochs), refused with code `payment_expired`."""
+is PaymentRequired (HTTP 402) with a code and a message that says what is wrong and what to do. A
+payment's units expire `unit_ttl` seconds of chain time after its block (worker.billing.payments),
+refused with code `payment_expired`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from worker.billing.authorization import RequestAuthorization, request_domain
+from worker.billing.errors import PaymentRequired
+from worker.billing.payments import UNIT_TTL, PaymentBook, expires_at, is_expired
+from worker.billing.receipt_log import ReceiptLog
+from worker.billing.receipts import hash_hex
 from worker.chain.client import ChainClient
 from worker.chain.types import Payment
-from worker.rewards.ledger import block_time
-from worker.rewards.payments import PaymentBook
-from worker.rewards.receipt_log import ReceiptLog
-from worker.rewards.receipts import hash_hex
-from worker.rewards.residue import UNIT_TTL, expires_at, is_expired
-from worker.serve.authorization import RequestAuthorization, request_domain
-from worker.serve.errors import PaymentRequired
 
 
 @dataclass(frozen=True)
@@ -34,32 +32,18 @@ class PaymentGate:
         self.client, self.unit_ttl = client, unit_ttl
         self.book = PaymentBook(client, confirmations)
         self.receipts = receipts
-        self._paid_at: dict[int, int] = {}  # payment id -> its block's timestamp
         self.vault = client.vault.address
         self.domain = request_domain(client.sender.chain_id, self.vault)
 
     def check(self, model_id: int, headers: Mapping[str, str], body: bytes) -> PaidRequest:
-        """The paid request unit `body` spends; PaymentRequired (402) when there is none."""
+        """The paid request unit `body` spends; PaymentRequired when there is none."""
         auth = RequestAuthorization.from_headers(headers)
         pid, index = auth.payment_id, auth.index
-        found = self.book.status(pid)
-        payment = found.payment
-        if payment is None:
-            raise PaymentRequired(
-                f"payment {pid} is not on-chain (RewardVault {self.vault}): send payForInference first and "
-                "wait until it is mined",
-                code="payment_unknown",
-            )
+        payment = self.book.confirmed(pid)
         if payment.model_id != model_id:
             raise PaymentRequired(
                 f"payment {pid} paid for model {payment.model_id}, not model {model_id}: pay for this model",
                 code="payment_wrong_model",
-            )
-        if found.confirmations < self.book.confirmations:
-            raise PaymentRequired(
-                f"payment {pid} has {found.confirmations} of the {self.book.confirmations} confirmations "
-                "this server requires: retry in a few blocks",
-                code="payment_unconfirmed",
             )
         if index >= payment.request_count:
             raise PaymentRequired(
@@ -84,18 +68,12 @@ class PaymentGate:
             )
         return PaidRequest(payment, index, hash_hex(body))
 
-    def paid_at(self, payment: Payment) -> int:
-        """The timestamp of the payment's block (cached: a confirmed payment's block does not move)."""
-        if payment.payment_id not in self._paid_at:
-            self._paid_at[payment.payment_id] = block_time(self.client, payment.block_number)
-        return self._paid_at[payment.payment_id]
-
     def expires_at(self, payment: Payment) -> int:
         """The chain time from which the payment's units are refused."""
-        return expires_at(self.paid_at(payment), self.unit_ttl)
+        return expires_at(self.book.paid_at(payment), self.unit_ttl)
 
     def _check_unexpired(self, payment: Payment) -> None:
-        now, paid_at = self.client.latest_timestamp(), self.paid_at(payment)
+        now, paid_at = self.client.latest_timestamp(), self.book.paid_at(payment)
         if is_expired(paid_at, self.unit_ttl, now):
             raise PaymentRequired(
                 f"payment {payment.payment_id} expired at chain time {expires_at(paid_at, self.unit_ttl)} "

@@ -1,4 +1,5 @@
-"""Canonical JSON: one byte string per value (sorted keys, no spaces, UTF-8), so equal data has equal CIDs."""
+"""Canonical JSON: one byte string per value (sorted keys, no spaces, UTF-8), so equal data has equal CIDs
+and hashes. Every file or message that someone else hashes is written through this one function."""
 
 from __future__ import annotations
 

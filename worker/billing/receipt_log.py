@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
+from worker.billing.errors import BillingError, DuplicateReceipt
+from worker.billing.receipts import Receipt
+from worker.canonical import canonical_json
 from worker.chain.deployment import Deployment
 from worker.config import load_settings
-from worker.data.canonical import canonical_json
-from worker.rewards.errors import RewardsError
-from worker.rewards.receipts import Receipt
+from worker.sqlite import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -52,18 +52,23 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
 """
-EPOCH_STATES = ("closed", "posted", "finalized", "struck")
 
 
-class DuplicateReceipt(RewardsError):
-    """The (payment, request index) pair already has a receipt: that request unit was spent."""
+class EpochState(StrEnum):
+    CLOSED = "closed"  # receipts assigned to the epoch, not yet posted
+    POSTED = "posted"  # root on-chain, in its challenge window
+    FINALIZED = "finalized"  # claimable
+    STRUCK = "struck"  # voided on-chain (upheld or lapsed challenge): its receipts are pending again
+
+
+EPOCH_STATES = tuple(EpochState)
 
 
 @dataclass(frozen=True)
 class EpochRecord:
     model_id: int
     epoch: int
-    state: str  # closed (receipts assigned) | posted | finalized | struck (receipts pending again)
+    state: EpochState
     receipts: int
     closed_at: int
     report_cid: str = ""
@@ -83,16 +88,9 @@ def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
 
 class ReceiptLog:
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self._db = SqliteDatabase(path, SCHEMA)
+        self.path = self._db.path
+        with self._db.transaction() as db:
             _add_missing_columns(db)
 
     @classmethod
@@ -100,23 +98,13 @@ class ReceiptLog:
         return cls(default_log_path(deployment, home))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
-    def _query(self, sql: str, *args: object) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def _query(self, sql: str, *args: object) -> list[sqlite3.Row]:
+        return self._db.query(sql, args)
 
     # -- receipts ------------------------------------------------------------------------------------
 
@@ -203,7 +191,7 @@ class ReceiptLog:
                 (model_id, epoch),
             ).fetchone()
             if taken:
-                raise RewardsError(f"epoch {epoch} of model {model_id} is already closed in {self.path}")
+                raise BillingError(f"epoch {epoch} of model {model_id} is already closed in {self.path}")
             db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
             for payment_id, index in keys:
                 changed = db.execute(
@@ -212,7 +200,7 @@ class ReceiptLog:
                     (epoch, payment_id, index, model_id),
                 ).rowcount
                 if changed != 1:
-                    raise RewardsError(f"receipt {payment_id}/{index} is not pending for model {model_id}")
+                    raise BillingError(f"receipt {payment_id}/{index} is not pending for model {model_id}")
             db.execute(
                 "INSERT INTO epochs (model_id, epoch, state, receipts, closed_at, manifest_block, deferred) "
                 "VALUES (?, ?, 'closed', ?, ?, ?, ?)",
@@ -240,9 +228,8 @@ class ReceiptLog:
                 db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
         return int(released)
 
-    def update_epoch(self, model_id: int, epoch: int, state: str, **fields: str | int) -> None:
-        if state not in EPOCH_STATES:
-            raise ValueError(f"unknown epoch state {state!r}")
+    def update_epoch(self, model_id: int, epoch: int, state: EpochState | str, **fields: str | int) -> None:
+        state = EpochState(state)  # ValueError for an unknown state
         sets = ", ".join(f"{name} = ?" for name in ("state", *fields))
         values = [state, *(str(v) if name == "total" else v for name, v in fields.items())]
         with self._transaction() as db:
@@ -276,9 +263,14 @@ def _keys_json(keys: tuple[tuple[int, int], ...]) -> str:
     return json.dumps([list(k) for k in keys])
 
 
-def _epoch_record(row: tuple) -> EpochRecord:
-    deferred = tuple((int(pid), int(index)) for pid, index in json.loads(row[9]))
-    return EpochRecord(*row[:7], total=int(row[7]), manifest_block=int(row[8]), deferred=deferred)
+def _epoch_record(row: sqlite3.Row) -> EpochRecord:
+    values = tuple(row)
+    deferred = tuple((int(pid), int(index)) for pid, index in json.loads(values[9]))
+    model_id, epoch, state, receipts, closed_at, report_cid, root = values[:7]
+    return EpochRecord(
+        model_id, epoch, EpochState(state), receipts, closed_at, report_cid, root,
+        total=int(values[7]), manifest_block=int(values[8]), deferred=deferred,
+    )
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 from eth_utils import keccak
 
+from worker.billing.errors import PaymentRequired
+from worker.billing.receipts import eip712_domain
 from worker.chain.accounts import Signer, recover_typed_data
-from worker.rewards.receipts import eip712_domain
-from worker.serve.errors import PaymentRequired
 
 REQUEST_DOMAIN = "OpenLedger Inference"
 PAYMENT_HEADER = "X-OpenLedger-Payment"

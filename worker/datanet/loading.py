@@ -16,8 +16,6 @@ from worker.errors import DataError
 from worker.storage.protocol import ContentStore
 from worker.storage.verify import verified_fetch
 
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class DatasetRecord:
@@ -27,10 +25,6 @@ class DatasetRecord:
     contributor: str
     index: int
     record: dict[str, str]
-
-
-def load_manifest(store: ContentStore, manifest_cid: str) -> DatasetManifest:
-    return DatasetManifest.from_json(verified_fetch(store, manifest_cid, max_bytes=MAX_MANIFEST_BYTES))
 
 
 def load_version(manifest: DatasetManifest, store: ContentStore, schema: RecordSchema | None = None,

@@ -16,10 +16,10 @@ from eth_utils import is_address, keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from worker.billing.errors import ReceiptError
+from worker.canonical import canonical_json
 from worker.chain.accounts import Signer, recover_typed_data
-from worker.chain.types import PPM
-from worker.data.canonical import canonical_json
-from worker.rewards.errors import ReceiptError
+from worker.units import PPM
 
 RECEIPT_DOMAIN = "OpenLedger Receipt"
 RECEIPT_VERSION = "1"

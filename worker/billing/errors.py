@@ -1,0 +1,33 @@
+"""Errors of a paid request. Each carries a stable `code`; the HTTP layer (worker.serve.app) turns a
+PaymentRequired into 402 with that code, and any other BillingError into 503 (the worker's own storage
+or chain reads failed, not the caller's request)."""
+
+from __future__ import annotations
+
+from worker.errors import OpenLedgerError
+
+
+class BillingError(OpenLedgerError):
+    code = "billing_error"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code or type(self).code
+
+
+class PaymentRequired(BillingError):
+    """No valid payment for this request: missing, unknown, unconfirmed, foreign, replayed or spent."""
+
+    code = "payment_required"
+
+
+class DuplicateReceipt(PaymentRequired):
+    """The (payment, request index) pair already has a receipt: that request unit was spent."""
+
+    code = "payment_replayed"
+
+
+class ReceiptError(BillingError):
+    """A receipt is malformed, tampered with, or not signed by whom it should be."""
+
+    code = "receipt_invalid"
