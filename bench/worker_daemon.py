@@ -42,8 +42,7 @@ SET_PRICE_GAS = 60_000
 
 
 def _model(chain: LocalChain) -> int:
-    sys.path.insert(0, str(ROOT / "tests" / "chain"))
-    from _scenario import datanet_with_version, fund
+    from worker.demo.scenarios import datanet_with_version, fund
 
     datanet_id = datanet_with_version(chain)
     fund(chain, (6,))

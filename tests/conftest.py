@@ -6,6 +6,9 @@ package are imported inside the fixtures, so tests of storage, data, training or
 - `contracts_built`: runs `forge build` (contracts only) once if an artifact under out/ is missing or older
   than its source.
 - `anvil_rpc`: one Anvil for the session (free port, deterministic dev accounts).
+- plugins `tinymodels` (tiny BERT/Llama checkpoints, toy records), `paidmodel` (a live paid model on the
+  devnet, a server on loopback) and `workerworld` (a Datanet, a model and a training request for the
+  worker and `verify job` tests), whose fixtures every folder sees.
 - `devnet` / `admin_devnet`: a LocalChain each (two deployments on that Anvil: governance-only, and one
   whose deployer kept its admin roles), rewound with evm_snapshot/evm_revert around every test.
 Names stay clear of ape's pytest fixtures (`chain`, `accounts`, `networks`, `project`): `ape test tests/ape`
@@ -21,6 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+# The shared test helpers, loaded once as plugins: their fixtures (tiny models, live paid models, a
+# server on loopback) are visible to every test folder without re-exporting them in each conftest.
+pytest_plugins = ("tinymodels", "paidmodel", "workerworld")
 
 if TYPE_CHECKING:
     from worker.chain.devnet import LocalChain

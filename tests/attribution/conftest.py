@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tinymodels import generation_data, generation_records, records, sentiment_records, tiny_bert, tiny_llama
-
-__all__ = ["generation_data", "records", "tiny_bert", "tiny_llama"]
+from tinymodels import generation_records, sentiment_records
 
 
 @pytest.fixture(scope="session")

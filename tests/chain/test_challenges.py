@@ -11,9 +11,8 @@ from eth_utils import keccak
 from worker.chain.devnet import LocalChain
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import ZERO_ADDRESS, EpochStatus, JobStatus
+from worker.demo.scenarios import fund, live_model, model_with_job, registered_worker
 from worker.merkle import ClaimTree
-
-from ._scenario import fund, live_model, model_with_job, registered_worker
 
 
 def test_upheld_epoch_challenge_slashes_the_poster_and_revokes_it(admin_devnet: LocalChain) -> None:

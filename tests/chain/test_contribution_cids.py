@@ -10,9 +10,8 @@ import pytest
 
 from worker.chain.devnet import LocalChain
 from worker.chain.types import ContributionStatus
+from worker.demo.scenarios import datanet_with_version
 from worker.errors import ChainError
-
-from ._scenario import datanet_with_version
 
 CONTRIBUTOR, CURATOR = 3, 2
 LONG_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # 59 characters

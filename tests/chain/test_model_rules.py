@@ -11,8 +11,15 @@ from worker.chain.devnet import LocalChain
 from worker.chain.model_registry import NotApprovedRequesterError
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import JobStatus
-
-from ._scenario import BOUNTY, OPEN, WORKER_STAKE, fund, live_model, model_with_job, registered_worker
+from worker.demo.scenarios import (
+    BOUNTY,
+    OPEN,
+    WORKER_STAKE,
+    fund,
+    live_model,
+    model_with_job,
+    registered_worker,
+)
 
 OWNER, STRANGER = 6, 9  # the model owner of `model_with_job`, and anyone else
 

@@ -7,8 +7,7 @@ from eth_utils import keccak
 
 from worker.chain.devnet import LocalChain
 from worker.chain.reverts import TransactionReverted
-
-from ._scenario import STAKE, datanet_with_version, fund, model_with_job, registered_worker
+from worker.demo.scenarios import STAKE, datanet_with_version, fund, model_with_job, registered_worker
 
 GOVERNANCE_ROLE = keccak(text="GOVERNANCE_ROLE")
 

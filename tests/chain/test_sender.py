@@ -12,9 +12,8 @@ from worker.chain.accounts import dev_signer
 from worker.chain.devnet import LocalChain
 from worker.chain.retry import RetryPolicy, is_transient, with_retries
 from worker.chain.sender import TransactionSender
+from worker.demo.scenarios import OPEN
 from worker.errors import ChainError
-
-from ._scenario import OPEN
 
 
 def test_concurrent_sends_from_one_account_get_distinct_nonces(devnet: LocalChain) -> None:

@@ -3,11 +3,11 @@ before any gas, the owner delegates, and a retrained result goes live only when 
 
 from __future__ import annotations
 
-from chain._scenario import live_model, registered_worker
 from conftest import CliHome
 from eth_utils import keccak
 
 from worker.chain.devnet import LocalChain
+from worker.demo.scenarios import live_model, registered_worker
 
 MODEL_OWNER, STRANGER, NEW_WORKER = "6", "5", 8
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import WORKER, World, run_worker
+from workerworld import WORKER, World, run_worker
 
 from worker.chain.types import JobStatus
 

@@ -9,10 +9,9 @@ import threading
 import time
 
 import pytest
-from conftest import CONTRIBUTORS, OTHER_WORKER, WORKER, World, contribute
 from rpc_proxy import RpcProxy
-from test_daemon_lifecycle import daemon_for
 from tinymodels import sentiment_records
+from workerworld import CONTRIBUTORS, OTHER_WORKER, WORKER, World, contribute, daemon_for
 
 from worker.chain.accounts import dev_signer
 from worker.chain.client import ChainClient

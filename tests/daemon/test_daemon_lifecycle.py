@@ -3,32 +3,11 @@ attributed adapter on the content store, a submitted result, and (after the wind
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import OPEN, WORKER, World
+from workerworld import WORKER, World, daemon_for, run_until_status
 
 from worker.chain.types import JobStatus
-from worker.daemon import WorkerDaemon, WorkerSettings, worker_status
+from worker.daemon import worker_status
 from worker.storage import bundle_files
-
-
-def daemon_for(world: World, index: int = WORKER, home: Path | None = None, **changes) -> WorkerDaemon:
-    settings = WorkerSettings(
-        home=home or world.home / f"worker-{index}",
-        poll_interval=0.05,
-        max_wait=0.2,
-        stake=300 * OPEN,
-        base_models=(),
-        allow_local_models=True,
-        **changes,
-    )
-    return WorkerDaemon.open(world.client(index), world.store, settings)
-
-
-def run_until_status(
-    daemon: WorkerDaemon, world: World, job_id: int, status: JobStatus, timeout: float = 120
-) -> None:
-    daemon.run(until=lambda: world.client(0).models.get_job(job_id).status == status, timeout=timeout)
 
 
 def test_a_request_is_trained_posted_and_finalized(world: World) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from chain._scenario import model_with_job, registered_worker
-from conftest import WORKER, World
-from test_daemon_lifecycle import daemon_for
+from workerworld import WORKER, World, daemon_for
 
 from worker.chain.devnet import LocalChain
 from worker.daemon import FollowerSettings, ReorgTooDeep
 from worker.daemon.lease import LeaseKeeper, LeaseLost
+from worker.demo.scenarios import model_with_job, registered_worker
 
 
 def _signed_transfer(world: World, nonce: int) -> tuple[str, bytes]:

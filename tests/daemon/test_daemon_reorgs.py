@@ -4,8 +4,7 @@ nothing is posted for an event that no longer exists."""
 from __future__ import annotations
 
 import pytest
-from conftest import World
-from test_daemon_lifecycle import daemon_for
+from workerworld import World, daemon_for
 
 from worker.daemon import WorkerDaemon
 from worker.daemon.training import TrainingJobs

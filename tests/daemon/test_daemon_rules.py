@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conftest import MODEL_OWNER, OPEN, OTHER_WORKER, OWNER, WORKER, World
 from eth_utils import keccak
 from test_daemon_faults import FAST_RETRIES, _released
-from test_daemon_lifecycle import daemon_for, run_until_status
+from workerworld import MODEL_OWNER, OPEN, OTHER_WORKER, OWNER, WORKER, World, daemon_for, run_until_status
 
 from worker.chain.types import JobStatus
 from worker.data.manifest import DatasetManifest

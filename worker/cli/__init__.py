@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "worker.cli.chain_commands",
     "worker.cli.storage_commands",
     "worker.cli.datanet_commands",
+    "worker.cli.contribution_commands",
     "worker.cli.model_commands",
     "worker.cli.train_commands",
     "worker.cli.worker_commands",
@@ -32,13 +33,7 @@ _COMMAND_MODULES = (
 
 def _register_all() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that journey is not built yet
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(name).register(app)
 
 
 _register_all()

@@ -1,5 +1,4 @@
 """`openledger node`, `openledger deploy`, `openledger status`: a local chain, the protocol on it, and a look.
-Also the account options every signing command shares (keystore, ape account, dev account).
 
 web3 and the chain package are imported inside the commands so that `openledger --help` stays fast.
 """
@@ -7,97 +6,25 @@ web3 and the chain package are imported inside the commands so that `openledger 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from worker.cli.errors import friendly_errors
-
-if TYPE_CHECKING:
-    from web3 import Web3
-
-    from worker.chain.accounts import Signer
-    from worker.chain.client import ChainClient
+from worker.cli.options import (
+    ANVIL_CHAIN_ID,
+    DevAccountOption,
+    JsonOption,
+    KeystoreOption,
+    RpcOption,
+    connect_rpc,
+    resolve_cli_signer,
+)
 
 console = Console()
-ANVIL_CHAIN_ID = 31337
-
-RpcOption = Annotated[
-    str | None, typer.Option("--rpc", help="RPC endpoint (default: $OPENLEDGER_RPC or http://127.0.0.1:8545)")
-]
-KeystoreOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--keystore", help="Encrypted key file; password from $OPENLEDGER_KEYSTORE_PASSWORD or a prompt"
-    ),
-]
-DevAccountOption = Annotated[
-    int | None, typer.Option("--dev-account", help="Use Anvil dev account N (local chains only)")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
-
-ApeAccountOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ape-account",
-        help="Sign with this ape account (its keyfile in ~/.ape/accounts); passphrase from "
-        "$OPENLEDGER_KEYSTORE_PASSWORD or a prompt",
-    ),
-]
-
-
-def ape_keyfile(alias: str) -> Path:
-    """An ape account's keyfile: the same encrypted JSON format as an eth-account keystore."""
-    from worker.errors import ChainError
-
-    folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
-    path = folder / "accounts" / f"{alias}.json"
-    if not path.is_file():
-        raise ChainError(
-            f"no ape account {alias!r} (looked for {path}): create it with `ape accounts generate {alias}` "
-            f"or `ape accounts import {alias}`"
-        )
-    return path
-
-
-def wallet_client(
-    rpc: str | None, keystore: Path | None, dev_account: int | None, ape_account: str | None
-) -> ChainClient:
-    """A signing client: the key from the environment, a keystore, an ape account or a dev account."""
-    from worker.cli.datanet_commands import connect_client
-    from worker.errors import ChainError
-
-    if ape_account is not None:
-        if keystore is not None:
-            raise ChainError("give either --keystore or --ape-account, not both")
-        keystore = ape_keyfile(ape_account)
-    return connect_client(rpc, keystore, dev_account, signing=True)
-
-
-def _connect(rpc: str | None) -> Web3:
-    from worker.chain.connection import connect
-    from worker.config import load_settings
-
-    return connect(rpc or load_settings().rpc_url)
-
-
-def _signer(w3: Web3, keystore: Path | None, dev_account: int | None, required: bool) -> Signer | None:
-    """The active account; on a local Anvil with nothing configured, dev account 0."""
-    from worker.chain.accounts import resolve_signer
-    from worker.errors import ChainError
-
-    if dev_account is None and keystore is None and int(w3.eth.chain_id) == ANVIL_CHAIN_ID:
-        dev_account = 0
-    try:
-        return resolve_signer(keystore, dev_account)
-    except ChainError:
-        if required:
-            raise
-        return None
 
 
 @friendly_errors
@@ -137,8 +64,8 @@ def _deploy(
 
     from worker.chain.deployment import DeploymentConfig, deploy_system
 
-    w3 = _connect(rpc)
-    signer = _signer(w3, keystore, dev_account, required=True)
+    w3 = connect_rpc(rpc)
+    signer = resolve_cli_signer(w3, keystore, dev_account, required=True)
     assert signer is not None
     config = dataclasses.replace(DeploymentConfig.for_profile(profile), keep_deployer_admin=keep_admin)
     return deploy_system(
@@ -193,7 +120,7 @@ def _status(rpc: str | None, keystore: Path | None, dev_account: int | None) -> 
     from worker.chain.deployment import artifact_drift, load_deployment
     from worker.errors import ChainError
 
-    w3 = _connect(rpc)
+    w3 = connect_rpc(rpc)
     out: dict[str, Any] = {
         "rpc": w3.provider.endpoint_uri,
         "chainId": int(w3.eth.chain_id),  # type: ignore[attr-defined]
@@ -210,7 +137,7 @@ def _status(rpc: str | None, keystore: Path | None, dev_account: int | None) -> 
         "addresses": deployment.addresses,
         "rebuiltSinceDeploy": artifact_drift(deployment),
     }
-    signer = _signer(w3, keystore, dev_account, required=False)
+    signer = resolve_cli_signer(w3, keystore, dev_account, required=False)
     if signer is not None:
         client = ChainClient(w3, signer, deployment)
         out["account"] = {

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 from worker.cli.cli_output import (
     byte_progress,
     emit_json,
@@ -23,7 +22,7 @@ from worker.cli.cli_output import (
     say,
     warn,
 )
-from worker.cli.datanet_commands import connect_client
+from worker.cli.options import DevAccountOption, JsonOption, KeystoreOption, RpcOption, connect_client
 
 if TYPE_CHECKING:
     from worker.datanet.contributing import DuplicateFinding, PreparedContribution

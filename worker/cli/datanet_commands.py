@@ -8,15 +8,21 @@ with none of these, dev account 0. Read-only commands sign nothing.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 from worker.cli.cli_output import byte_progress, emit_json, literal_errors, open_amount, say, warn
-from worker.units import OPEN
+from worker.cli.options import (
+    DevAccountOption,
+    JsonOption,
+    KeystoreOption,
+    RpcOption,
+    connect_client,
+    parse_duration,
+    parse_open,
+)
 
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient
@@ -26,49 +32,6 @@ datanet_app = typer.Typer(
     help="Datanets: create one, look at them, export a published version.",
     no_args_is_help=True,
 )
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def connect_client(
-    rpc: str | None, keystore: Path | None, dev_account: int | None, *, signing: bool
-) -> ChainClient:
-    """A client on the recorded (and verified) deployment; reads use a throwaway key, never a prompt."""
-    from eth_account import Account
-
-    from worker.chain.accounts import LocalSigner
-    from worker.chain.client import ChainClient
-    from worker.chain.deployment import load_deployment
-    from worker.cli.chain_commands import _connect, _signer
-
-    w3 = _connect(rpc)
-    deployment = load_deployment(w3)
-    signer = _signer(w3, keystore, dev_account, required=True) if signing else None
-    return ChainClient(w3, signer or LocalSigner(Account.create(), "read-only"), deployment)
-
-
-def parse_open(text: str, option: str) -> int:
-    """'10' or '0.5' OPEN -> wei."""
-    try:
-        wei = Decimal(text) * OPEN
-    except InvalidOperation as exc:
-        raise typer.BadParameter(
-            f"{text!r} is not an amount of OPEN (e.g. 10 or 0.5)", param_hint=option
-        ) from exc
-    if not wei.is_finite() or wei < 0 or wei != wei.to_integral_value():
-        raise typer.BadParameter(
-            f"{text!r} is not a non-negative amount with at most 18 decimals", param_hint=option
-        )
-    return int(wei)
-
-
-def parse_duration(text: str, option: str) -> int:
-    """'3600', '90s', '30m', '12h', '7d' -> seconds."""
-    text = text.strip().lower()
-    unit = DURATION_UNITS.get(text[-1:], None)
-    number = text[:-1] if unit else text
-    if not number.isdigit():
-        raise typer.BadParameter(f"{text!r} is not a duration (e.g. 3600, 30m, 12h, 7d)", param_hint=option)
-    return int(number) * (unit or 1)
 
 
 def _labels(text: str) -> list[str]:
@@ -357,8 +320,5 @@ def publish_version_command(
 
 
 def register(app: typer.Typer) -> None:
-    from worker.cli import contribution_commands
-
     app.add_typer(datanet_app)
     app.command("publish-version")(publish_version_command)
-    contribution_commands.register(app)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 from worker.cli.cli_output import emit_json, literal_errors, open_amount, say
+from worker.cli.options import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient
@@ -63,7 +63,7 @@ def approve_requester_command(
     as_json: JsonOption = False,
 ) -> None:
     """Let ADDRESS request training for MODEL_ID (model owner), or stop it with --revoke."""
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
 
     account = _address(address)
     client = connect_client(rpc, keystore, dev_account, signing=True)
@@ -87,7 +87,7 @@ def request_training_command(
     as_json: JsonOption = False,
 ) -> None:
     """Post a training job for MODEL_ID with an escrowed bounty (its owner or an approved requester)."""
-    from worker.cli.datanet_commands import connect_client, parse_open
+    from worker.cli.options import connect_client, parse_open
 
     amount = parse_open(bounty, "--bounty")
     client = connect_client(rpc, keystore, dev_account, signing=True)
@@ -111,7 +111,7 @@ def activate_command(
 ) -> None:
     """Make finalized job JOB_ID its model's live adapter, served by the worker that trained it (owner)."""
     from worker.chain.types import JobStatus
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.errors import ChainError
 
     client = connect_client(rpc, keystore, dev_account, signing=True)

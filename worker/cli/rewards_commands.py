@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from worker.cli.chain_commands import (
+from worker.cli.cli_output import emit_json, literal_errors, open_amount, say
+from worker.cli.options import (
     ApeAccountOption,
     DevAccountOption,
     JsonOption,
@@ -20,7 +21,6 @@ from worker.cli.chain_commands import (
     RpcOption,
     wallet_client,
 )
-from worker.cli.cli_output import emit_json, literal_errors, open_amount, say
 
 if TYPE_CHECKING:
     from worker.rewards import Entitlement
@@ -100,7 +100,7 @@ def show_command(
 ) -> None:
     """Every posted epoch that pays ADDRESS: amount, state (in challenge window, claimable, claimed,
     expired) and the deadline that matters (claimable after / claim by)."""
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.datanet.creating import checked_address
     from worker.rewards import entitlements
     from worker.storage import open_store
@@ -195,7 +195,7 @@ def verify_epoch(
 ) -> None:
     """Recompute a posted epoch from the receipts in its report (every signature checked, every payment
     read from the chain) and compare root and total with what was posted; exit 1 on a mismatch."""
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.rewards import verify_epoch as recompute
     from worker.storage import open_store
 

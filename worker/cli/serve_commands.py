@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from worker.cli.chain_commands import (
+from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, warn
+from worker.cli.options import (
     ApeAccountOption,
     DevAccountOption,
     JsonOption,
@@ -21,7 +22,6 @@ from worker.cli.chain_commands import (
     RpcOption,
     wallet_client,
 )
-from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, warn
 
 if TYPE_CHECKING:
     from worker.rewards import EpochEvent
@@ -178,7 +178,7 @@ def infer_command(
 ) -> None:
     """Pay for len(INPUTS) answers (payForInference), ask the model's server, print each answer with its
     attribution receipt (signature checked against the model's registered compute provider)."""
-    from worker.cli.datanet_commands import parse_open
+    from worker.cli.options import parse_open
     from worker.serve import InferenceClient, server_url
 
     client = wallet_client(rpc, keystore, dev_account, ape_account)

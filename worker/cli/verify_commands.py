@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from worker.cli.chain_commands import JsonOption, RpcOption
 from worker.cli.errors import friendly_errors
+from worker.cli.options import JsonOption, RpcOption
 
 # Exit codes of `verify job`: scripts must tell "challenge it" from "rerun with the poster's versions".
 EXIT_MISMATCH = 1
@@ -40,7 +40,7 @@ def job_command(
     recorded other library versions (torch, transformers, peft, ...) than ours, which can change the
     bits; rerun with the poster's versions before challenging.
     """
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.jobs.verify import Verdict, verify_job
     from worker.storage import open_store
 

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from worker.cli.chain_commands import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 from worker.cli.errors import friendly_errors
+from worker.cli.options import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient
@@ -82,7 +82,7 @@ def run_command(
     """Follow the chain and work: claim training jobs this worker can serve, train, attribute, post the
     result, finalize after the window; with --auto-review, curate new contributions. Ctrl-C stops it;
     run it again to resume exactly where it was (state in $OPENLEDGER_HOME/worker/)."""
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.daemon import WorkerDaemon
     from worker.daemon.logs import configure_logging
     from worker.storage import open_store
@@ -128,7 +128,7 @@ def status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Cursor, lag to the chain head, jobs by state and the last errors of this account's worker."""
-    from worker.cli.datanet_commands import connect_client
+    from worker.cli.options import connect_client
     from worker.daemon.db import Database
     from worker.daemon.status import worker_status
     from worker.errors import ConfigError

@@ -8,8 +8,8 @@ from typing import Any
 
 from worker.chain.types import ContributionStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.errors import record_failure
 from worker.daemon.tasks import Task
+from worker.daemon.verdicts import record_failure
 from worker.data import validate_jsonl
 from worker.datanet.contributing import accepted_duplicate_index
 from worker.datanet.curation import check_content, review_contribution

@@ -22,7 +22,6 @@ from worker.chain.client import ChainClient
 from worker.chain.connection import genesis_hash
 from worker.daemon.context import WorkerContext
 from worker.daemon.db import Database
-from worker.daemon.errors import RpcDown, rpc_unavailable
 from worker.daemon.follower import ChainFollower, PollResult
 from worker.daemon.ledger import Ledger
 from worker.daemon.outbox import Outbox
@@ -30,6 +29,7 @@ from worker.daemon.review import AutoReview
 from worker.daemon.settings import WorkerSettings
 from worker.daemon.tasks import TaskStore
 from worker.daemon.training import TrainingJobs
+from worker.daemon.verdicts import RpcDown, rpc_unavailable
 from worker.errors import ConfigError
 from worker.storage import ContentStore
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.errors import describe, record_failure
 from worker.daemon.faults import arm_timer, failpoint
 from worker.daemon.lease import LeaseKeeper
 from worker.daemon.tasks import Task
+from worker.daemon.verdicts import describe, record_failure
 from worker.files import atomic_write
 from worker.jobs import JobResult, attribute_job, load_job_inputs, publish_result, train_job
 

@@ -8,7 +8,6 @@ from typing import Any
 from worker.attribution import AttributionArguments, attribute
 from worker.jobs.inputs import JobInputs
 from worker.train import train
-from worker.train.artifacts import read_metrics
 from worker.train.records import split_positions
 
 
@@ -31,7 +30,3 @@ def attribute_job(
     split = split_positions(inputs.records, inputs.spec.validation_fraction)
     validation = [inputs.records[i] for i in split.validation]
     return attribute(model_dir, inputs.records, validation, args=args).to_dict()
-
-
-def job_metrics(model_dir: Path) -> dict[str, Any]:
-    return read_metrics(model_dir)

@@ -1,6 +1,7 @@
-"""A small world for worker tests on a real Anvil: a Datanet of toy sentiment records from three
-contributors, a published version, a tiny-BERT model bound to it, and a training request; plus helpers
-to run the worker in-process or as a real `openledger worker run` process."""
+"""A pytest plugin (tests/conftest.py loads it): a small world for worker tests on a real Anvil, a
+Datanet of toy sentiment records from three contributors, a published version, a tiny-BERT model bound
+to it and a training request; plus helpers to run the worker in-process or as a real `openledger worker
+run` process."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from tinymodels import sentiment_records, tiny_bert
+from tinymodels import sentiment_records
 
 from worker.canonical import canonical_json
 from worker.chain.devnet import LocalChain
-from worker.chain.types import Policy
+from worker.chain.types import JobStatus, Policy
+from worker.daemon import WorkerDaemon, WorkerSettings
 from worker.datanet.contributing import prepare_contribution_data, upload_and_submit
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
@@ -26,11 +28,9 @@ from worker.storage import LocalStore
 from worker.train import TrainingSpec
 from worker.units import OPEN
 
-__all__ = ["tiny_bert"]
-
 OWNER, CURATOR, MODEL_OWNER, WORKER, OTHER_WORKER = 1, 2, 6, 7, 8
 CONTRIBUTORS = (3, 4, 5)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -146,3 +146,22 @@ def no_failpoint() -> Iterator[None]:
     yield
     if saved is not None:
         os.environ["OPENLEDGER_FAILPOINT"] = saved
+
+
+def daemon_for(world: World, index: int = WORKER, home: Path | None = None, **changes) -> WorkerDaemon:
+    settings = WorkerSettings(
+        home=home or world.home / f"worker-{index}",
+        poll_interval=0.05,
+        max_wait=0.2,
+        stake=300 * OPEN,
+        base_models=(),
+        allow_local_models=True,
+        **changes,
+    )
+    return WorkerDaemon.open(world.client(index), world.store, settings)
+
+
+def run_until_status(
+    daemon: WorkerDaemon, world: World, job_id: int, status: JobStatus, timeout: float = 120
+) -> None:
+    daemon.run(until=lambda: world.client(0).models.get_job(job_id).status == status, timeout=timeout)

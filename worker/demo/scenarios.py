@@ -1,16 +1,27 @@
-"""Small building blocks for chain tests: funded accounts, a datanet with a version, a model with a job."""
+"""Chain states in a few calls, for tests and benchmarks on a local chain: funded accounts, a datanet
+with a version, a model with an open job, a registered worker, a live model with a paid-in pool. The ids
+they return come from the transactions' own events."""
 
 from __future__ import annotations
 
 from eth_utils import keccak
 
+from worker.chain.bindings import TxResult
 from worker.chain.devnet import LocalChain
 from worker.chain.types import Policy
+from worker.errors import ChainError
 from worker.units import OPEN
 
 STAKE = 10 * OPEN
 BOUNTY = 500 * OPEN
 WORKER_STAKE = 1_000 * OPEN  # covers the 1.5x collateral a claim of BOUNTY locks
+
+
+def created(result: TxResult, what: str) -> int:
+    """The id the transaction's creation event carries."""
+    if result.created_id is None:
+        raise ChainError(f"{what}: the transaction {result.tx_hash} emitted no creation event")
+    return result.created_id
 
 
 def fund(chain: LocalChain, indices: tuple[int, ...], amount: int = 10_000 * OPEN) -> None:
@@ -22,16 +33,16 @@ def datanet_with_version(chain: LocalChain, owner: int = 1, curator: int = 2, co
     """A datanet (owner, one curator) with one accepted contribution and version 1; returns its id."""
     fund(chain, (owner, curator, contributor))
     policy = Policy(STAKE, 3600, 2_500)
-    datanet_id = (
-        chain.client(owner)
-        .datanets.create_datanet(
-            "bafymeta", chain.client(owner).address, policy, [chain.client(curator).address]
-        )
-        .created_id
+    owner_client = chain.client(owner)
+    datanet_id = created(
+        owner_client.datanets.create_datanet(
+            "bafymeta", owner_client.address, policy, [chain.client(curator).address]
+        ),
+        "createDatanet",
     )
-    assert datanet_id is not None
-    contribution = chain.client(contributor).datanets.contribute(datanet_id, "bafy-one", 100, 5).created_id
-    assert contribution is not None
+    contribution = created(
+        chain.client(contributor).datanets.contribute(datanet_id, "bafy-one", 100, 5), "contribute"
+    )
     chain.client(curator).datanets.review(contribution, True)
     chain.client(owner).datanets.publish_version(datanet_id, keccak(text="v1"), "bafymanifest", 5, 1)
     return datanet_id
@@ -42,10 +53,9 @@ def model_with_job(chain: LocalChain, model_owner: int = 6, price: int = 2 * OPE
     datanet_id = datanet_with_version(chain)
     fund(chain, (model_owner,))
     owner = chain.client(model_owner)
-    model_id = owner.models.register_model(datanet_id, 1, "minilm", "bafyspec", price).created_id
-    assert model_id is not None
-    job_id = owner.models.request_training(model_id, BOUNTY).created_id
-    assert job_id is not None
+    registered = owner.models.register_model(datanet_id, 1, "minilm", "bafyspec", price)
+    model_id = created(registered, "registerModel")
+    job_id = created(owner.models.request_training(model_id, BOUNTY), "requestTraining")
     return model_id, job_id
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from worker.chain.retry import is_transient
 from worker.chain.reverts import TransactionReverted
 from worker.daemon.lease import LeaseLost
-from worker.errors import AttributionError, DataError, TrainingError
+from worker.errors import AttributionError, ChainError, DataError, TrainingError
 from worker.jobs import JobInputError
 from worker.storage.errors import CidMismatchError, ContentNotFoundError, InvalidCidError
 
@@ -68,7 +68,7 @@ def classify(exc: BaseException) -> Verdict:
     return Verdict.RETRY
 
 
-class RpcDown(Exception):
+class RpcDown(ChainError):
     """Raised to the loop: the chain cannot be reached; the task keeps its progress."""
 
 

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import torch
-from conftest import OTHER_WORKER, ROOT, World
-from test_daemon_lifecycle import daemon_for
 from typer.testing import CliRunner
+from workerworld import OTHER_WORKER, ROOT, World, daemon_for
 
 from worker.attribution import AttributionArguments
 from worker.chain.types import JobStatus
