@@ -21,7 +21,7 @@ help:
 	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
 	@echo "make test    forge tests (unit, fuzz, invariants) + pytest (integration on a real Anvil)"
 	@echo "make demo    start Anvil, deploy, run the whole lifecycle and print what happened"
-	@echo "make lint    slither (no high/medium findings) + ruff"
+	@echo "make lint    slither (no high/medium findings) + ruff + mypy (strict on worker/)"
 	@echo "make bench   gas, storage, worker, inference and attribution benchmarks"
 
 setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx build
@@ -69,6 +69,7 @@ test-py: setup
 lint: setup
 	cd $(CURDIR) && slither . --config-file slither.config.json
 	$(VENV)/bin/ruff check worker tests scripts bench
+	$(VENV)/bin/mypy
 
 demo: setup
 	$(PY) -m worker.demo

@@ -7,7 +7,7 @@ trained on, the index must belong to this adapter, and every query must have som
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ class Analyzer:
             return [(p.stem, load_file(str(p))) for p in paths]
         return [("final", {k: v.cpu() for k, v in trainable_state(self.model).items()})]
 
-    def _each_member(self):
+    def _each_member(self) -> Iterator[str]:
         """Swap each member's LoRA + head weights into the loaded model in place (tiny tensors, no reload)."""
         loaded_last = False
         try:
@@ -160,7 +160,8 @@ class Analyzer:
         enc = self.loaded.tokenizer(
             text, truncation=True, max_length=self.spec.max_length, return_tensors="pt"
         )
-        return self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0]
+        logits: torch.Tensor = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits[0]
+        return logits
 
     def predict(self, text: str) -> str:
         return self.spec.labels[int(self.logits(text).argmax())]
@@ -205,12 +206,8 @@ class Analyzer:
         if self._final_only():
             out = self.featurizer.featurize(examples, "measurement")
             return [out.features], out.values, queries
-        feats, measurements = [], None
-        for _ in self._each_member():
-            out = self.featurizer.featurize(examples, "measurement")
-            feats.append(out.features)
-            measurements = out.values
-        return feats, measurements, queries
+        outs = [self.featurizer.featurize(examples, "measurement") for _ in self._each_member()]
+        return [o.features for o in outs], outs[-1].values, queries
 
     def _final_only(self) -> bool:
         return self.args.score.query_checkpoints == "final" or len(self.members) == 1
@@ -240,5 +237,7 @@ class Analyzer:
             outs = [self.featurizer.featurize([example], "measurement") for _ in self._each_member()]
             features, value = [o.features for o in outs], outs[-1].values
         if predicted:
+            # still True only on the final_only and stacked paths, which both set logits
+            assert logits is not None
             query = dict(query, label=self.spec.labels[int(logits.argmax())])
         return MeasuredQuery(query, features, value.cpu(), None if logits is None else logits.cpu())

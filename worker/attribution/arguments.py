@@ -26,7 +26,7 @@ class FeatureArguments:
     # bench/attribution.py: LDS is flat within 0.01 from the top block alone to the top half
     # (0.455-0.466) and falls as lower blocks are added (0.438 with all six); a third (two of minilm's
     # six blocks, ten of a 30-block LM) sits in that plateau at about a third of the full backward pass.
-    # The README lists every share.
+    # docs/BENCHMARKS.md lists every share.
     lora_layers: float = 0.33
     # "all": ensemble over every per-epoch checkpoint saved in training; "final": the adapter alone.
     checkpoints: str = "all"
@@ -51,7 +51,7 @@ class ScoreArguments:
     # "final": at the final adapter, the model that answered the query: one backward pass, scored against
     #   the mean over checkpoints of the preconditioned training features. Fast: the interactive default.
     # "all": at every checkpoint, each scored against its own checkpoint's features (TracIn-CP pairing):
-    #   one stacked pass over all checkpoints, ~2x the cost, a little more accurate (see the README).
+    #   one stacked pass over all checkpoints, ~2x the cost, a little more accurate (see docs/BENCHMARKS.md).
     query_checkpoints: str = "final"
     # Run the one-query forward/backward through torch.compile: ~1.4x faster per query on CPU after a
     # one-off compilation (~15-50 s on first use, so for long-running servers, not one-shot commands).

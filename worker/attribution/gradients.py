@@ -14,7 +14,7 @@ import functools
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +28,15 @@ from worker.train.batches import Example, collate
 
 HEAD_MARKER = "modules_to_save"  # peft's name for the trained copy of the classifier head
 _LAYER = re.compile(r"\.(\d+)\.")
+
+Scalar = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, target) -> loss or measurement
+StepResult = tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]  # (gradients, value, logits)
+Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], StepResult]  # (input_ids, bias, target) -> ...
+# (params, input_ids, bias, targets) -> (per-example gradients by parameter name, values)
+BatchedGrad = Callable[
+    [dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor],
+    tuple[dict[str, torch.Tensor], torch.Tensor],
+]
 
 
 @dataclass
@@ -91,9 +100,10 @@ class GradientFeaturizer:
         pad_id: int,
         device: torch.device,
         compiled: bool = False,
-    ):
+    ) -> None:
         self.model, self.task, self.args, self.pad_id, self.device = model, task, args, pad_id, device
-        self.compiled, self._compiled = compiled, {}
+        self.compiled = compiled
+        self._compiled: dict[tuple[str, bool], Step] = {}
         model.eval()
         shapes = {n: p.shape for n, p in tracked_parameters(model, args).items()}
         if not shapes:
@@ -101,17 +111,19 @@ class GradientFeaturizer:
         self.projector = RandomProjector(
             shapes, args.projection_dim, args.projection_kind, args.projection_seed, device
         )
-        self._scalars = {"loss": task.training_loss, "measurement": task.measurement}
+        self._scalars: dict[str, Scalar] = {"loss": task.training_loss, "measurement": task.measurement}
         self._fns = {kind: self._vmapped(fn) for kind, fn in self._scalars.items()}
         # the live parameters, in the projector's order, for the plain-autograd single-example path
         named = dict(model.named_parameters())
         self._live = [named[n] for n in self.projector.names]
         self._trainable = trainable_names(model)
 
-    def _vmapped(self, scalar_fn):
+    def _vmapped(self, scalar_fn: Scalar) -> BatchedGrad:
         model = self.model
 
-        def one(params, input_ids, bias, target):
+        def one(
+            params: dict[str, torch.Tensor], input_ids: torch.Tensor, bias: torch.Tensor, target: torch.Tensor
+        ) -> torch.Tensor:
             out = functional_call(
                 model, params, (), {"input_ids": input_ids[None], "attention_mask": bias[None]}
             )
@@ -119,7 +131,7 @@ class GradientFeaturizer:
 
         return vmap(grad_and_value(one), in_dims=(None, 0, 0, 0))
 
-    def _batch(self, examples: Sequence[Example]):
+    def _batch(self, examples: Sequence[Example]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         batch = collate(examples, self.pad_id)
         bias = torch.stack([self.task.additive_mask(m) for m in batch["attention_mask"]])
         return batch["input_ids"].to(self.device), bias.to(self.device), batch["labels"].to(self.device)
@@ -170,7 +182,7 @@ class GradientFeaturizer:
 
     def _step(
         self, kind: str, predicted: bool, input_ids: torch.Tensor, bias: torch.Tensor, target: torch.Tensor
-    ):
+    ) -> StepResult:
         logits = self.model(input_ids=input_ids, attention_mask=bias).logits[0]
         if predicted:
             target = _predicted(logits)
@@ -188,7 +200,7 @@ class GradientFeaturizer:
             grads, value, logits = self._single(kind, predicted)(input_ids, bias, targets[0])
         return Gradients(torch.cat([g.reshape(-1) for g in grads])[None], value.reshape(1), logits)
 
-    def _single(self, kind: str, predicted: bool):
+    def _single(self, kind: str, predicted: bool) -> Step:
         """The one-example step, eager or, with `compiled`, through torch.compile (dynamic shapes: one
         compilation, ~15-50 s on first use, then ~1.4x faster on CPU as elementwise ops get fused; float
         rounding differs from eager by ~1e-6 relative). A model the compiler cannot handle falls back
@@ -200,7 +212,7 @@ class GradientFeaturizer:
         if key not in self._compiled:
             self._compiled[key] = torch.compile(eager, dynamic=True)
 
-        def guarded(*args):
+        def guarded(*args: torch.Tensor) -> StepResult:
             try:
                 return self._compiled[key](*args)
             except Exception as exc:  # noqa: BLE001 - any compiler failure: eager gives the same numbers

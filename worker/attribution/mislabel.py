@@ -43,7 +43,8 @@ def leave_one_out_margin(u: torch.Tensor, ridge: float) -> torch.Tensor:
     solved = torch.linalg.solve(gram, u.T).T  # (n, k): row i is (U^T U + ridge I)^-1 u_i
     fitted = solved @ u.sum(0)
     leverage = (solved * u).sum(1)
-    return (fitted - leverage) / (1 - leverage)
+    margin: torch.Tensor = (fitted - leverage) / (1 - leverage)
+    return margin
 
 
 def mislabel_scores(index: AttributionIndex) -> torch.Tensor:

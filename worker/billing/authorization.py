@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from worker.billing.errors import PaymentRequired
 from worker.billing.receipts import eip712_domain

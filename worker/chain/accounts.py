@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
+from eth_typing import ChecksumAddress, HexStr
 
 from worker.chain.anvil import DEFAULT_MNEMONIC
 from worker.errors import ChainError
@@ -134,14 +134,15 @@ def signer_from_keystore(path: Path, password: str | None = None) -> Signer:
 
 def write_keystore(private_key: str, path: Path, password: str, iterations: int | None = None) -> Path:
     """Encrypt a key into a keystore file (scrypt; `iterations` lowers its cost, for tests only)."""
-    keystore = Account.encrypt(private_key, password, iterations=iterations)
+    keystore = Account.encrypt(HexStr(private_key), password, iterations=iterations)
     return atomic_write(path, json.dumps(keystore), 0o600)
 
 
 @lru_cache(maxsize=64)
 def _dev_account(index: int, mnemonic: str) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
-    return Account.from_mnemonic(mnemonic, account_path=DEV_ACCOUNT_PATH.format(index=index))
+    account: LocalAccount = Account.from_mnemonic(mnemonic, account_path=DEV_ACCOUNT_PATH.format(index=index))
+    return account
 
 
 def dev_signer(index: int, mnemonic: str = DEFAULT_MNEMONIC) -> Signer:

@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from worker.config import project_root
 from worker.errors import ChainError
@@ -193,7 +194,9 @@ def _preferred_owner(declared_in: tuple[str, ...]) -> str | None:
         if name in declared_in:
             return name
     concrete = [c for c in declared_in if not (c.startswith("I") and c[1:2].isupper())]
-    return (concrete or list(declared_in) or [None])[0]
+    if concrete:
+        return concrete[0]
+    return declared_in[0] if declared_in else None
 
 
 def plain_value(value: Any) -> Any:

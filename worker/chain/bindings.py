@@ -7,10 +7,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_typing import ChecksumAddress
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from worker.chain.artifacts import Artifact, load_artifact
 from worker.chain.events import DecodedEvent
@@ -102,7 +102,11 @@ class ContractBinding:
         )
 
     def get_events(
-        self, event: str, from_block: int = 0, to_block: int | str = "latest", *indexed: int | str | None
+        self,
+        event: str,
+        from_block: int = 0,
+        to_block: BlockIdentifier = "latest",
+        *indexed: int | str | None,
     ) -> list[DecodedEvent]:
         """Every `event` this contract emitted in [from_block, to_block], decoded, in chain order.
 

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from worker.chain.accounts import Signer, resolve_signer
 from worker.chain.artifacts import ErrorTable
@@ -70,7 +71,7 @@ class ChainClient:
     def latest_timestamp(self) -> int:
         return self.block_timestamp("latest")
 
-    def block_timestamp(self, block: int | str) -> int:
+    def block_timestamp(self, block: BlockIdentifier) -> int:
         return int(self.w3.eth.get_block(block)["timestamp"])
 
     def eth_balance(self, account: str | None = None) -> int:

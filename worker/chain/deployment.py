@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 from worker.chain.accounts import Signer
@@ -151,7 +152,9 @@ class _Deployer:
         factory = self.sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         data = bytes.fromhex(factory.constructor(*args).data_in_transaction[2:])
         receipt = self.sender.send(Call(name, "constructor", None, data))
-        address = to_checksum_address(receipt["contractAddress"])
+        created = receipt["contractAddress"]
+        assert created is not None  # a mined contract creation always has it
+        address = to_checksum_address(created)
         self.addresses[name], self.hashes[name] = address, artifact.bytecode_hash
         self.last_block = int(receipt["blockNumber"])
         self.progress(f"{name} at {address} (gas {receipt['gasUsed']})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.connection import DevChain

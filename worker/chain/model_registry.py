@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.types import Job, Model, ModelParams, from_abi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from worker.chain.accounts import Signer
 from worker.chain.bindings import ContractBinding, TxResult
@@ -68,12 +68,13 @@ class OpenToken(ContractBinding):
         """An EIP-2612 permit by `signer` for `spender`, bound to this token, chain and the owner's nonce."""
         _, name, version, chain_id, verifying, _, _ = self.view("eip712Domain")
         domain = {"name": name, "version": version, "chainId": int(chain_id), "verifyingContract": verifying}
+        spender = to_checksum_address(spender)
         message = {
             "owner": signer.address,
-            "spender": to_checksum_address(spender),
+            "spender": spender,
             "value": value,
             "nonce": self.nonces(signer.address),
             "deadline": deadline,
         }
         sig = signer.sign_typed_data(domain, _PERMIT_TYPES, message)
-        return Permit(signer.address, message["spender"], value, deadline, sig.v, sig.r, sig.s)
+        return Permit(signer.address, spender, value, deadline, sig.v, sig.r, sig.s)

@@ -40,8 +40,8 @@ class TransactionReverted(ChainError):
     def error_name(self) -> str | None:
         return self.revert.error_name if self.revert else None
 
-    @property  # type: ignore[override]
-    def args(self) -> dict[str, Any]:  # noqa: D401 - see class docstring
+    @property
+    def args(self) -> dict[str, Any]:  # type: ignore[override]  # noqa: D401 - see class docstring
         return dict(self.revert.args) if self.revert else {}
 
     @property

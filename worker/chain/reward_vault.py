@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
+from web3.types import BlockIdentifier
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.events import DecodedEvent
@@ -37,7 +38,7 @@ class RewardVault(ContractBinding):
         ref = request_ref if request_ref is not None else os.urandom(32)
         return self.transact("payForInference", model_id, request_count, max_price, ref)
 
-    def get_payment(self, payment_id: int, to_block: int | str = "latest") -> Payment | None:
+    def get_payment(self, payment_id: int, to_block: BlockIdentifier = "latest") -> Payment | None:
         """The `InferencePaid` event of `payment_id` (mined at or before `to_block`), or None.
 
         The vault keeps no payment struct in storage (the event is the record), so this is one

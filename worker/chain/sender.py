@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import BlockIdentifier, TxParams, TxReceipt
 
 from worker.chain.accounts import Signer
 from worker.chain.artifacts import ErrorTable, error_table
@@ -36,6 +36,7 @@ GAS_HEADROOM = 25_000
 
 
 SignedHook = Callable[[str, bytes, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class TransactionSender:
             self._errors = error_table()
         return self._errors
 
-    def _rpc(self, fn: Any) -> Any:
+    def _rpc(self, fn: Callable[[], T]) -> T:
         return with_retries(fn, self.retry)
 
     def _pending_nonce(self) -> int:
@@ -101,10 +102,14 @@ class TransactionSender:
             tx["to"] = call.to
         return tx
 
-    def call(self, call: Call, block: int | str = "latest") -> bytes:
+    def call(self, call: Call, block: BlockIdentifier = "latest") -> bytes:
         """eth_call as this account; a revert raises TransactionReverted (stage "call")."""
         try:
-            return bytes(self._rpc(lambda: self.w3.eth.call(self._base_tx(call), block_identifier=block)))
+            return bytes(
+                self._rpc(
+                    lambda: self.w3.eth.call(cast(TxParams, self._base_tx(call)), block_identifier=block)
+                )
+            )
         except ContractLogicError as exc:
             raise from_logic_error(exc, self.errors, call.contract, call.function, stage="call") from None
 

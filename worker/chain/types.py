@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar, get_type_hints
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 T = TypeVar("T")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.types import Worker, from_abi

@@ -122,8 +122,8 @@ def _status(rpc: str | None, keystore: Path | None, dev_account: int | None) -> 
 
     w3 = connect_rpc(rpc)
     out: dict[str, Any] = {
-        "rpc": w3.provider.endpoint_uri,
-        "chainId": int(w3.eth.chain_id),  # type: ignore[attr-defined]
+        "rpc": w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+        "chainId": int(w3.eth.chain_id),
         "headBlock": int(w3.eth.block_number),
     }
     try:

@@ -44,7 +44,7 @@ def _owned_model(client: ChainClient, model_id: int) -> Model:
 
 
 def _address(text: str) -> str:
-    from eth_utils import is_address, to_checksum_address
+    from eth_utils.address import is_address, to_checksum_address
 
     if not is_address(text):
         raise typer.BadParameter(f"{text!r} is not an Ethereum address", param_hint="ADDRESS")

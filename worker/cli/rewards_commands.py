@@ -8,7 +8,7 @@ EPOCH` by verify_commands.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,7 +35,7 @@ ModelOption = Annotated[
 ]
 
 
-def _row(e: Entitlement) -> dict:
+def _row(e: Entitlement) -> dict[str, Any]:
     return {
         "model": e.model_id,
         "epoch": e.epoch,

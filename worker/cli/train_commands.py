@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from worker.cli.errors import friendly_errors
 from worker.files import atomic_write
+
+if TYPE_CHECKING:
+    from worker.data.schema import ModelTask
 
 console = Console()
 
@@ -66,7 +69,7 @@ def train_command(
     else:
         spec = TrainingSpec(
             base_model=base,
-            task=task,
+            task=cast("ModelTask", task),  # a CLI string: validate_spec checks it
             labels=tuple(x for x in labels.split(",") if x),
             epochs=epochs,
             lr=lr,

@@ -7,7 +7,7 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from worker.cli.options import DevAccountOption, JsonOption, KeystoreOption, Rpc
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient
     from worker.daemon import WorkerSettings
+    from worker.daemon.status import WorkerStatus
 
 console = Console()
 worker_app = typer.Typer(
@@ -33,7 +34,7 @@ def _home(client: ChainClient) -> Path:
     return worker_home(load_settings().home, client)
 
 
-def _settings(client: ChainClient, **options) -> WorkerSettings:
+def _settings(client: ChainClient, **options: Any) -> WorkerSettings:
     from worker.daemon import FollowerSettings, WorkerSettings, default_confirmations
 
     confirmations = options.pop("confirmations")
@@ -146,7 +147,7 @@ def status_command(
     _print_status(status)
 
 
-def _print_status(status) -> None:
+def _print_status(status: WorkerStatus) -> None:
     console.print(
         f"worker {status.worker} chain {status.chain_id}: cursor {status.cursor}, head {status.head}, "
         f"lag {status.lag} block(s); {status.events_indexed} events indexed; "

@@ -7,6 +7,7 @@ it, instead of signing a second one. A transaction can therefore land at most on
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ class Outbox:
         return [self._entry(r) for r in rows]
 
     @staticmethod
-    def _entry(row) -> OutboxEntry:
+    def _entry(row: sqlite3.Row) -> OutboxEntry:
         return OutboxEntry(
             row["tx_hash"],
             row["task_id"],
@@ -102,7 +103,7 @@ class Outbox:
             row["error"],
         )
 
-    def reorged_above(self, db, block: int) -> None:
+    def reorged_above(self, db: sqlite3.Connection, block: int) -> None:
         """Transactions mined in blocks a reorg removed are not facts any more."""
         db.execute("UPDATE outbox SET state = 'reorged' WHERE state = 'mined' AND block > ?", (block,))
 
@@ -134,4 +135,5 @@ class Outbox:
         return done
 
     def _raw(self, tx_hash: str) -> str:
-        return self.db.query("SELECT raw FROM outbox WHERE tx_hash = ?", (tx_hash,))[0]["raw"]
+        raw: str = self.db.query("SELECT raw FROM outbox WHERE tx_hash = ?", (tx_hash,))[0]["raw"]
+        return raw

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from worker.chain.client import ChainClient
 from worker.chain.connection import genesis_hash
@@ -27,13 +28,17 @@ from worker.daemon.ledger import Ledger
 from worker.daemon.outbox import Outbox
 from worker.daemon.review import AutoReview
 from worker.daemon.settings import WorkerSettings
-from worker.daemon.tasks import TaskStore
+from worker.daemon.tasks import Task, TaskStore
 from worker.daemon.training import TrainingJobs
 from worker.daemon.verdicts import RpcDown, rpc_unavailable
 from worker.errors import ConfigError
 from worker.storage import ContentStore
 
 FOLLOWED = ("ModelRegistry", "DatanetRegistry")
+
+
+class TaskHandler(Protocol):
+    def run(self, task: Task) -> None: ...
 
 
 @dataclass
@@ -55,7 +60,7 @@ class WorkerDaemon:
         self.follower = ChainFollower(
             ctx.client.w3, ctx.client.decoder, addresses, ctx.db, self.ledger, ctx.settings.follower
         )
-        self.handlers = {"train": TrainingJobs(ctx), "review": AutoReview(ctx)}
+        self.handlers: dict[str, TaskHandler] = {"train": TrainingJobs(ctx), "review": AutoReview(ctx)}
         self.ticks: list[Callable[[], object]] = []  # extra periodic work (epoch posting)
         self.rpc_failures = 0
 
@@ -125,11 +130,10 @@ class WorkerDaemon:
         return cursor is not None and cursor.block >= head and not pending
 
     def step(self) -> StepReport:
-        report = StepReport(poll=self.follower.poll())
-        if report.poll.reorg_depth:
-            self.ctx.log(
-                "chain.reorg", level=logging.WARNING, depth=report.poll.reorg_depth, cursor=report.poll.cursor
-            )
+        poll = self.follower.poll()
+        report = StepReport(poll=poll)
+        if poll.reorg_depth:
+            self.ctx.log("chain.reorg", level=logging.WARNING, depth=poll.reorg_depth, cursor=poll.cursor)
         for task in self.ctx.tasks.runnable():
             self.handlers[task.kind].run(task)
             report.tasks_run += 1

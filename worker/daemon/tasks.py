@@ -27,7 +27,8 @@ class Backoff:
     max_attempts: int = 5
 
     def delay(self, attempts: int) -> float:
-        return min(self.base * 2 ** max(attempts - 1, 0), self.cap)
+        backoff: float = self.base * 2 ** max(attempts - 1, 0)
+        return min(backoff, self.cap)
 
 
 @dataclass

@@ -201,7 +201,8 @@ class TrainingJobs:
         """Attribution is deterministic but not free: keep the report so a restart does not redo it."""
         path = workdir / "report.json"
         if path.is_file():
-            return json.loads(path.read_text())
+            saved: dict[str, Any] = json.loads(path.read_text())
+            return saved
         report = attribute_job(inputs, model_dir)
         atomic_write(path, json.dumps(report))
         return report

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from worker.data.minhash import MinHasher, jaccard
 from worker.data.schema import record_text
@@ -70,9 +71,9 @@ class DuplicateIndex:
         self._band_mix = np.random.default_rng(seed + 1).integers(1, 2**63, size=self.rows, dtype=np.uint64)
         self._exact: dict[str, tuple[int, int]] = {}
         self._owners: list[tuple[int, int]] = []
-        self._sets: list[np.ndarray] = []
-        self._key_parts: list[np.ndarray] = []
-        self._table: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._sets: list[NDArray[np.uint64]] = []
+        self._key_parts: list[NDArray[np.uint64]] = []
+        self._table: list[tuple[NDArray[np.uint64], NDArray[np.intp]]] | None = None
 
     def __len__(self) -> int:
         return len(self._owners)
@@ -109,12 +110,13 @@ class DuplicateIndex:
                 matches.append(match)
         return sorted(matches, key=lambda m: m.record_index)
 
-    def _band_keys(self, signatures: np.ndarray) -> np.ndarray:
+    def _band_keys(self, signatures: NDArray[np.uint32]) -> NDArray[np.uint64]:
         """One 64-bit key per text and band (a collision only adds a candidate, checked exactly later)."""
         bands = signatures.astype(np.uint64).reshape(len(signatures), self.bands, self.rows)
-        return (bands * self._band_mix).sum(axis=2, dtype=np.uint64)
+        keys: NDArray[np.uint64] = (bands * self._band_mix).sum(axis=2, dtype=np.uint64)
+        return keys
 
-    def _lookup_table(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _lookup_table(self) -> list[tuple[NDArray[np.uint64], NDArray[np.intp]]]:
         """Per band: the indexed keys sorted, and which indexed text each belongs to."""
         if self._table is None:
             empty = np.zeros((0, self.bands), np.uint64)
@@ -123,7 +125,7 @@ class DuplicateIndex:
             self._table = [(keys[order, band], order) for band, order in enumerate(orders)]
         return self._table
 
-    def _candidates(self, keys: np.ndarray) -> dict[int, dict[int, int]]:
+    def _candidates(self, keys: NDArray[np.uint64]) -> dict[int, dict[int, int]]:
         """{query row: {indexed text: number of bands shared}}, by binary search in each band."""
         votes: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         for band, (sorted_keys, owners) in enumerate(self._lookup_table()):
@@ -134,7 +136,9 @@ class DuplicateIndex:
                     votes[row][ident] += 1
         return votes
 
-    def _best_near(self, index: int, votes: dict[int, int], shingles: np.ndarray) -> DuplicateMatch | None:
+    def _best_near(
+        self, index: int, votes: dict[int, int], shingles: NDArray[np.uint64]
+    ) -> DuplicateMatch | None:
         # Most shared bands first: those are the likeliest true matches; cap the exact checks.
         ranked = sorted(votes, key=lambda ident: (-votes[ident], ident))[:MAX_CANDIDATES]
         best: tuple[float, int] | None = None

@@ -8,9 +8,9 @@ contract or a wallet can prove that a contribution belongs to a version.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from worker.canonical import canonical_json
@@ -20,7 +20,7 @@ from worker.merkle import StandardMerkleTree
 from worker.storage.cid import PROJECT_PROFILE, parse_cid
 from worker.storage.errors import InvalidCidError
 
-MANIFEST_FORMAT = "openledger.manifest/1"
+MANIFEST_FORMAT: Final = "openledger.manifest/1"
 LEAF_ENCODING = ("uint256", "address", "string", "uint32")
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1

@@ -3,7 +3,7 @@ on-chain in `createDatanet`), so every worker validates and hashes contributions
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -12,7 +12,7 @@ from worker.data.schema import RecordLimits, RecordSchema
 from worker.errors import DataError, StorageError
 from worker.storage.cid import PROJECT_PROFILE, CidProfile
 
-METADATA_FORMAT = "openledger.datanet/1"
+METADATA_FORMAT: Final = "openledger.datanet/1"
 
 
 class DatanetMetadata(BaseModel):

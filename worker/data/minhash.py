@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 SHINGLE_BYTES = 5
 
 
-def shingle_arrays(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def shingle_arrays(texts: Sequence[str]) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """All shingles of all texts (uint64, text after text) and the start offset of each text's run.
 
     A text shorter than a shingle is padded with zero bytes, so every text has at least one shingle.
@@ -36,7 +37,7 @@ def shingle_arrays(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid], offsets
 
 
-def _ranges(counts: np.ndarray) -> np.ndarray:
+def _ranges(counts: NDArray[np.int64]) -> NDArray[np.int64]:
     """[0..c0-1, 0..c1-1, ...] without a Python loop."""
     total = int(counts.sum())
     run_starts = np.repeat(np.cumsum(counts) - counts, counts)
@@ -50,7 +51,7 @@ class MinHasher:
         self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
 
-    def signatures(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def signatures(self, texts: Sequence[str]) -> tuple[NDArray[np.uint32], list[NDArray[np.uint64]]]:
         """(signatures, shingle sets): a (len(texts), num_perm) uint32 matrix and each text's unique
         shingles (sorted), kept for the exact Jaccard check of LSH candidates."""
         if len(texts) >= 1 << 24:
@@ -69,7 +70,7 @@ class MinHasher:
         return signatures, np.split(values, starts[1:])
 
 
-def _unique_per_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _unique_per_text(texts: Sequence[str]) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
     """Each text's distinct shingles, sorted, concatenated; and where each text's run starts.
     One global sort of (text id << 40 | shingle) instead of one np.unique per text."""
     shingles, offsets = shingle_arrays(texts)
@@ -81,7 +82,7 @@ def _unique_per_text(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return values, starts
 
 
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+def jaccard(a: NDArray[np.uint64], b: NDArray[np.uint64]) -> float:
     """Exact Jaccard similarity of two sorted unique shingle arrays."""
     inter = len(np.intersect1d(a, b, assume_unique=True))
     union = len(a) + len(b) - inter

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -171,7 +171,7 @@ def accepted_duplicate_index(
     return index
 
 
-def _text_fields(record: dict[str, object]) -> dict[str, str]:
+def _text_fields(record: Mapping[str, object]) -> dict[str, str]:
     return {key: value for key, value in record.items() if isinstance(value, str)}
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from eth_utils import is_address, to_checksum_address
+from eth_typing import ChecksumAddress
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import ValidationError
 
 from worker.chain.bindings import TxResult
@@ -14,6 +16,7 @@ from worker.chain.client import ChainClient
 from worker.chain.types import Policy
 from worker.data import RecordLimits
 from worker.data.metadata import DatanetMetadata, describe_errors
+from worker.data.schema import ModelTask
 from worker.errors import ChainError, DataError
 from worker.storage import ContentStore
 
@@ -45,9 +48,9 @@ def build_metadata(
     try:
         return DatanetMetadata(
             name=name,
-            task=task,
+            task=cast(ModelTask, task),  # any string: pydantic validates it (DataError below)
             labels=list(labels),
-            licence=licence,  # type: ignore[arg-type]
+            licence=licence,
             description=description,
             limits=limits or RecordLimits(),
         )
@@ -55,7 +58,7 @@ def build_metadata(
         raise DataError(f"invalid Datanet metadata: {describe_errors(exc)}") from exc
 
 
-def checked_address(value: str, what: str) -> str:
+def checked_address(value: str, what: str) -> ChecksumAddress:
     if not is_address(value):
         raise DataError(f"{what} {value!r} is not an Ethereum address (0x followed by 40 hex digits)")
     return to_checksum_address(value)

@@ -64,9 +64,9 @@ def load_published_manifest(
     require_datanet(client, datanet_id)
     count = client.datanets.version_count(datanet_id)
     if not 1 <= version_id <= count:
-        published = f"versions 1..{count}" if count else "no version yet"
+        existing = f"versions 1..{count}" if count else "no version yet"
         raise ChainError(
-            f"datanet {datanet_id} has no version {version_id} ({published}); "
+            f"datanet {datanet_id} has no version {version_id} ({existing}); "
             "the owner publishes with `openledger publish-version`"
         )
     version = client.datanets.get_version(datanet_id, version_id)

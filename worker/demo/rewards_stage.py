@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from worker.billing import ReceiptLog
 from worker.config import load_settings
@@ -109,7 +109,7 @@ def claim_all(
     vault = actors.client(actors.user).vault
     cid = vault.report_cid(live.model_id, epoch)
     report = load_report(store, cid)
-    by_address = {actors.client(i).address: i for i in actors.contributors}
+    by_address: dict[str, int] = {actors.client(i).address: i for i in actors.contributors}
     for account, amount in report.amounts.items():
         claimer = actors.client(by_address[account])
         journal.tx(

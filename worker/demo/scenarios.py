@@ -4,7 +4,7 @@ they return come from the transactions' own events."""
 
 from __future__ import annotations
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from worker.chain.bindings import TxResult
 from worker.chain.devnet import LocalChain

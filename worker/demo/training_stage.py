@@ -144,11 +144,9 @@ def run(
 ) -> LiveModel:
     journal.stage("2. Model: register, request training; the worker daemon claims, trains, attributes, posts")
     model_id, job_id = register_and_request(actors, store, journal, published)
-    daemon, seen, models = (
-        _worker_daemon(actors, store, home),
-        set(),
-        actors.client(actors.model_owner).models,
-    )
+    daemon = _worker_daemon(actors, store, home)
+    seen: set[str] = set()
+    models = actors.client(actors.model_owner).models
     journal.note(f"worker daemon started (state {daemon.ctx.settings.db_path})")
     daemon.run(until=lambda: models.get_job(job_id).status == JobStatus.SUBMITTED, timeout=1800)
     _journal_worker_txs(daemon, journal, seen)

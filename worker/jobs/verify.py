@@ -128,8 +128,10 @@ def _posted_report(store: ContentStore, report_cid: str) -> dict[str, Any] | str
 
 def _posted_arguments(report: dict[str, Any] | str) -> AttributionArguments | None:
     """The attribution arguments the report declares; None (our defaults) if it declares none usable."""
+    if isinstance(report, str):  # why the report could not be read
+        return None
     try:
-        return AttributionArguments.from_dict(report["arguments"])  # type: ignore[index]
+        return AttributionArguments.from_dict(report["arguments"])
     except (TypeError, KeyError, ValueError, OpenLedgerError):
         return None
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_abi.exceptions import EncodingError
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from worker.errors import OpenLedgerError
 

@@ -16,6 +16,7 @@ and the total are recomputed and compared with what was posted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from worker.billing.errors import ReceiptError
 from worker.billing.payments import UNIT_TTL
@@ -52,7 +53,7 @@ class EpochVerification:
     def ok(self) -> bool:
         return not self.problems and self.root == self.onchain_root and self.total == self.onchain_total
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model_id,
             "epoch": self.epoch,

@@ -12,6 +12,8 @@ oversized input, 422 for malformed requests. Model work runs in a thread pool, o
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -62,29 +64,29 @@ def create_app(service: InferenceService) -> FastAPI:
         return _error(422, "invalid_request", problems)
 
     @app.get("/v1/health")
-    async def health() -> dict:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", "worker": service.client.address}
 
     @app.get("/v1/models")
-    async def models() -> dict:
+    async def models() -> dict[str, Any]:
         return await run_in_threadpool(service.models)
 
     @app.post("/v1/models/{model_id}/predict")
-    async def predict(model_id: int, request: Request) -> dict:
+    async def predict(model_id: int, request: Request) -> dict[str, Any]:
         body = await _body(request, limit)
         return await run_in_threadpool(service.predict, model_id, body, dict(request.headers))
 
     @app.post("/v1/completions")
-    async def completions(request: Request) -> dict:
+    async def completions(request: Request) -> dict[str, Any]:
         body = await _body(request, limit)
         return await run_in_threadpool(service.complete, body, dict(request.headers))
 
     @app.get("/v1/payments/{payment_id}")
-    async def payment(payment_id: int) -> dict:
+    async def payment(payment_id: int) -> dict[str, Any]:
         return await run_in_threadpool(service.payment, payment_id)
 
     @app.get("/v1/receipts/{payment_id}/{index}")
-    async def receipt(payment_id: int, index: int) -> dict:
+    async def receipt(payment_id: int, index: int) -> dict[str, Any]:
         return await run_in_threadpool(service.receipt, payment_id, index)
 
     return app

@@ -122,7 +122,7 @@ class InferenceClient:
 
     def payment(self, payment_id: int) -> dict[str, Any]:
         response = self.http.get(f"/v1/payments/{payment_id}")
-        data = _json(response)
+        data: dict[str, Any] = _json(response)
         if response.status_code != 200:
             raise InferenceFailed(str(data.get("error", {}).get("message")), None, response.status_code)
         return data

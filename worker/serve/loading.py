@@ -47,7 +47,8 @@ def live_model(client: ChainClient, model_id: int) -> Model:
 
 def _attribution_report(client: ChainClient, store: ContentStore, model: Model) -> dict[str, Any]:
     cid = client.models.get_job(model.live_job_id).result.report_cid
-    return json.loads(verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT))
+    report: dict[str, Any] = json.loads(verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT))
+    return report
 
 
 def _adapter_dir(store: ContentStore, adapter_cid: str, cache_dir: Path) -> Path:

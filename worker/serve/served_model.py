@@ -104,6 +104,7 @@ class ServedModel:
             logits, scores = measured.logits, self.index.scores(measured.features)[0]
         else:
             logits, scores = self.analyzer.logits(text), None
+        assert logits is not None  # measure_query always returns a classifier's logits
         probabilities = torch.softmax(logits.double(), dim=-1).tolist()
         labels = self.analyzer.spec.labels
         output = {

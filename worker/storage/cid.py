@@ -10,6 +10,7 @@ files and streams.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -151,7 +152,7 @@ def parse_cid(cid: str) -> ParsedCid:
         if version != 1 or codec not in CODEC_NAMES:
             raise ValueError(f"CIDv{version} with codec 0x{codec:x}; only CIDv1 raw or dag-pb is supported")
         return ParsedCid(1, codec, _parse_multihash(raw, pos))
-    except (ValueError, base64.binascii.Error) as exc:
+    except (ValueError, binascii.Error) as exc:
         raise InvalidCidError(cid, str(exc)) from exc
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from worker.errors import StorageError
 
@@ -13,7 +13,7 @@ READ_SIZE = 1 << 20
 
 # A `str` is a path, never content: encode text yourself (`text.encode()`), so that a typo in a file name
 # cannot silently be stored as data.
-Source = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO | Iterable[bytes]
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO | Iterable[bytes]
 
 
 def iter_source(source: Source, read_size: int = READ_SIZE) -> Iterator[bytes]:
@@ -25,7 +25,7 @@ def iter_source(source: Source, read_size: int = READ_SIZE) -> Iterator[bytes]:
         yield from _iter_path(Path(source), read_size)
         return
     if hasattr(source, "read"):
-        yield from _iter_reader(source, read_size)
+        yield from _iter_reader(cast(_Reader, source), read_size)  # hasattr does not narrow to the protocol
         return
     if isinstance(source, Iterable):
         for chunk in source:
@@ -58,7 +58,13 @@ def _iter_path(path: Path, read_size: int) -> Iterator[bytes]:
         yield from _iter_reader(handle, read_size)
 
 
-def _iter_reader(reader: BinaryIO, read_size: int) -> Iterator[bytes]:
+class _Reader(Protocol):
+    """Anything with a `read(size)`; a text-mode file (returning `str`) is refused when read."""
+
+    def read(self, size: int, /) -> bytes | str: ...
+
+
+def _iter_reader(reader: _Reader, read_size: int) -> Iterator[bytes]:
     while True:
         chunk = reader.read(read_size)
         if not chunk:

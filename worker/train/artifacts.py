@@ -83,4 +83,5 @@ def checkpoint_paths(model_dir: str | Path) -> list[Path]:
 
 
 def read_metrics(model_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(model_dir) / "metrics.json").read_text())
+    metrics: dict[str, Any] = json.loads((Path(model_dir) / "metrics.json").read_text())
+    return metrics

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -30,7 +30,9 @@ class Encoded:
     truncated: list[int]  # positions (in the given records) of records cut to max_length
 
 
-def _encode_classification(record: Record, tokenizer: Any, labels: Sequence[str], max_length: int):
+def _encode_classification(
+    record: Record, tokenizer: Any, labels: Sequence[str], max_length: int
+) -> tuple[Example, bool]:
     ids = tokenizer(record["text"], add_special_tokens=True, truncation=False)["input_ids"]
     label = str(record["label"])
     if label not in labels:
@@ -41,7 +43,7 @@ def _encode_classification(record: Record, tokenizer: Any, labels: Sequence[str]
     return Example(ids, labels.index(label)), cut
 
 
-def _encode_generation(record: Record, tokenizer: Any, max_length: int):
+def _encode_generation(record: Record, tokenizer: Any, max_length: int) -> tuple[Example, bool]:
     if "prompt" in record:
         prompt, completion = record["prompt"], record["completion"]
     else:
@@ -87,6 +89,7 @@ def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]
     else:
         labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
         for row, example in enumerate(examples):
-            labels[row, : len(example.target)] = torch.tensor(example.target)
+            target = cast(list[int], example.target)  # one batch holds one task: per-token labels here
+            labels[row, : len(target)] = torch.tensor(target)
         batch["labels"] = labels
     return batch

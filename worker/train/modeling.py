@@ -41,8 +41,8 @@ def _load_base(source: ModelSource, spec: TrainingSpec, pad_token_id: int | None
     from transformers.utils import logging as hf_logging
 
     # The "newly initialised classifier" notice is expected (that head is what we train): keep it quiet.
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
     # eager attention: deterministic and torch.func-friendly; fp32 everywhere (GGUF is dequantised to it)
     kwargs: dict[str, Any] = {"attn_implementation": "eager", "dtype": torch.float32}
@@ -100,8 +100,9 @@ def load_trained(adapter_dir: str | Path) -> LoadedModel:
     spec = TrainingSpec.from_json(spec_path.read_text())
     loaded = build_model(spec)
     result = set_peft_model_state_dict(loaded.model, load_file(str(weights)))
-    if getattr(result, "unexpected_keys", None):
-        raise TrainingError(f"adapter in {adapter_dir} does not match its spec: {result.unexpected_keys[:3]}")
+    unexpected = getattr(result, "unexpected_keys", None)  # peft annotates a bare `namedtuple`
+    if unexpected:
+        raise TrainingError(f"adapter in {adapter_dir} does not match its spec: {unexpected[:3]}")
     loaded.model.eval()
     return loaded
 
@@ -122,4 +123,5 @@ def load_trainable_state(model: Any, state: dict[str, torch.Tensor]) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data

@@ -82,7 +82,7 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
 @torch.no_grad()
 def evaluate(
     model: Any, examples: Sequence[Example], pad_id: int, device: torch.device, batch_size: int = 32
-):
+) -> dict[str, float]:
     """Mean loss (per example) and, for classification, accuracy."""
     if not examples:
         return {}
