@@ -157,7 +157,7 @@ def load_process(
     from worker.chain.deployment import Deployment
     from worker.serve.client import InferenceClient
 
-    client = ChainClient(connect(rpc), dev_signer(user), Deployment.from_json(deployment))
+    client = ChainClient(connect(rpc), dev_signer(user), Deployment.from_dict(deployment))
     users = [InferenceClient(client, url) for url in urls]
     latencies: list[list[float]] = [[] for _ in urls]
     failures, started = 0, time.perf_counter()
@@ -222,7 +222,7 @@ def run_load(
                 [s.url for s in servers],
                 payments,
                 actors.chain.anvil.rpc_url,
-                actors.chain.deployment.to_json(),
+                actors.chain.deployment.to_dict(),
                 actors.user,
                 model_id,
                 args.requests,

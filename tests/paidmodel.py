@@ -99,7 +99,7 @@ def train_bundle(base: Path, task: str, records: list[dict], workdir: Path, stor
         validation_fraction=0.2,
     )
     train(spec, records, workdir / "model")
-    report = attribute(workdir / "model", records, records[:2], args=ARGS).to_dict()
+    report = attribute(workdir / "model", records, records[:2], args=ARGS)
     result = publish_result(store, workdir / "model", report)
     return spec, result.adapter_cid, result.metrics_cid, result.report_cid, result.root_bytes
 

@@ -80,7 +80,7 @@ def test_stale_deployment_after_a_chain_restart(devnet: LocalChain, deployments_
 def test_stale_deployment_when_the_recorded_block_differs(
     devnet: LocalChain, deployments_dir: Path, tmp_path: Path
 ) -> None:
-    data = read_deployment(31337, deployments_dir).to_json()
+    data = read_deployment(31337, deployments_dir).to_dict()
     data["block_hash"] = "0x" + keccak(text="another chain").hex()
     (tmp_path / "31337.json").write_text(json.dumps(data))
     with pytest.raises(ChainError, match="deployment stale: block .* reset or reorganised"):

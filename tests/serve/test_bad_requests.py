@@ -82,7 +82,7 @@ def test_a_restarted_server_keeps_every_receipt_and_spends_nothing_twice(live, t
         with pytest.raises(InferenceFailed) as caught:
             user.predict(live.model_id, "good great", payment, 0)
         assert caught.value.code == "payment_replayed"
-        assert user.http.get(f"/v1/receipts/{payment}/0").json() == receipt.to_json()
+        assert user.http.get(f"/v1/receipts/{payment}/0").json() == receipt.to_dict()
         assert user.payment(payment)["nextIndex"] == 1
         user.predict(live.model_id, "sad", payment, 1)
         assert second.receipts.count() == 2 and [

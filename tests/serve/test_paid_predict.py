@@ -34,7 +34,7 @@ def test_paid_prediction_returns_a_verified_receipt(serving) -> None:
     assert serving.receipts.count(live.model_id) == 1
     stored = serving.receipts.find(paid.created_id, 0)
     assert stored == receipt  # what the user got is what the epoch will pay
-    Receipt.from_json(receipt.to_json()).verify(_domain(live), expected_signer=live.client(WORKER).address)
+    Receipt.from_dict(receipt.to_dict()).verify(_domain(live), expected_signer=live.client(WORKER).address)
     assert live.client(0).vault.pool(live.model_id).available == 3 * PRICE // 2
 
 
@@ -61,7 +61,7 @@ def test_a_price_raised_before_the_payment_makes_it_revert_not_charge_more(servi
 def test_a_tampered_receipt_fails_verification(serving, change) -> None:
     live, user = serving.live, serving.user()
     receipt = user.predict(live.model_id, "awful sad grim", user.pay(live.model_id, 1).created_id, 0).receipt
-    data = receipt.to_json()
+    data = receipt.to_dict()
     key, value = next(iter(change.items()))
     if value == "shift":
         weights = list(data["weightsPpm"]) + [0]
@@ -71,7 +71,7 @@ def test_a_tampered_receipt_fails_verification(serving, change) -> None:
     else:
         data[key] = value
     with pytest.raises(ReceiptError):
-        Receipt.from_json(data).verify(_domain(live))
+        Receipt.from_dict(data).verify(_domain(live))
 
 
 def test_a_receipt_does_not_verify_under_another_chain_or_signer(serving) -> None:

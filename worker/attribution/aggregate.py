@@ -9,7 +9,7 @@ is below -negative_flag_z * std(record scores) is reported as harmful or mislabe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,6 +30,18 @@ class PartyScore:
     @property
     def net(self) -> float:
         return self.positive + self.negative
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> PartyScore:
+        """A row as Aggregation.to_dict writes it (its derived "net" is recomputed, not read)."""
+        return cls(
+            key=str(row["key"]),
+            records=int(row["records"]),
+            positive=float(row["positive"]),
+            negative=float(row["negative"]),
+            weight=float(row["weight"]),
+            flagged=bool(row["flagged"]),
+        )
 
 
 @dataclass

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from worker.attribution.aggregate import PartyScore
 from worker.canonical import canonical_json
+from worker.errors import AttributionError
 
 METHOD = (
     "projected per-example gradient influence (TRAK-style): LoRA + classifier-head gradients via "
@@ -37,6 +40,15 @@ def top_k(scores: torch.Tensor, k: int) -> list[list[dict[str, Any]]]:
     return out
 
 
+@dataclass(frozen=True)
+class RecordProvenance:
+    """A training record of the report, in index order: its hash and whose it is."""
+
+    hash: str
+    contribution: str
+    contributor: str
+
+
 @dataclass
 class AttributionReport:
     model: dict[str, Any]
@@ -55,6 +67,41 @@ class AttributionReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AttributionReport:
+        """A report as `to_dict` writes it; AttributionError for anything else (a posted report is input)."""
+        if not isinstance(data, Mapping):
+            raise AttributionError(f"an attribution report is a JSON object, not {type(data).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        required = [
+            name for name, f in fields.items()
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = sorted(name for name in required if name not in data)
+        if unknown or missing:
+            raise AttributionError(
+                f"not an attribution report of this format: unknown field(s) {unknown}, missing {missing}"
+            )
+        return cls(**dict(data))
+
+    def model_level_contributors(self) -> list[PartyScore]:
+        """Model-level influence per contributor (empty when the report has no model-level part)."""
+        rows = (self.model_level or {}).get("contributors") or []
+        try:
+            return [PartyScore.from_dict(row) for row in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AttributionError(f"malformed model-level contributor row in the report: {exc!r}") from None
+
+    def record_provenance(self) -> list[RecordProvenance]:
+        """The training records in index order, with their contribution and contributor."""
+        return [
+            RecordProvenance(
+                str(row.get("hash")), str(row.get("contribution") or ""), str(row.get("contributor") or "")
+            )
+            for row in self.records
+        ]
 
     def to_json(self) -> str:
         return canonical_json(self.to_dict()).decode("utf-8")

@@ -118,7 +118,7 @@ class ReceiptLog:
                         receipt.model_id,
                         receipt.payment_id,
                         receipt.request_index,
-                        canonical_json(receipt.to_json()).decode(),
+                        canonical_json(receipt.to_dict()).decode(),
                     ),
                 )
                 return int(cursor.lastrowid or 0)
@@ -133,7 +133,7 @@ class ReceiptLog:
             payment_id,
             request_index,
         )
-        return Receipt.from_json(json.loads(rows[0][0])) if rows else None
+        return Receipt.from_dict(json.loads(rows[0][0])) if rows else None
 
     def is_used(self, payment_id: int, request_index: int) -> bool:
         return bool(
@@ -153,13 +153,13 @@ class ReceiptLog:
         rows = self._query(
             "SELECT receipt FROM receipts WHERE model_id = ? AND epoch IS NULL ORDER BY id", model_id
         )
-        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+        return [Receipt.from_dict(json.loads(r[0])) for r in rows]
 
     def epoch_receipts(self, model_id: int, epoch: int) -> list[Receipt]:
         rows = self._query(
             "SELECT receipt FROM receipts WHERE model_id = ? AND epoch = ? ORDER BY id", model_id, epoch
         )
-        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+        return [Receipt.from_dict(json.loads(r[0])) for r in rows]
 
     def models(self) -> list[int]:
         """Every model with a receipt or an epoch in this log."""

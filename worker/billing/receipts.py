@@ -167,11 +167,11 @@ class Receipt(ReceiptBody):
     def body(self) -> ReceiptBody:
         return ReceiptBody(**self.model_dump(exclude={"signer", "signature"}))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
 
     @classmethod
-    def from_json(cls, data: Any) -> Receipt:
+    def from_dict(cls, data: Any) -> Receipt:
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -120,13 +120,13 @@ class Deployment:
             raise ChainError(f"deployment on chain {self.chain_id} has no {name}: {REDEPLOY}")
         return to_checksum_address(self.addresses[name])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("path")
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], path: Path | None = None) -> Deployment:
+    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> Deployment:
         names = {f.name for f in dataclasses.fields(cls)} - {"path"}
         missing = names - data.keys()
         if missing:
@@ -258,7 +258,7 @@ def deployment_path(chain_id: int, deployments_dir: Path | None = None) -> Path:
 
 def save_deployment(deployment: Deployment, deployments_dir: Path | None = None) -> Deployment:
     path = deployment_path(deployment.chain_id, deployments_dir)
-    atomic_write(path, json.dumps(deployment.to_json(), indent=2) + "\n")
+    atomic_write(path, json.dumps(deployment.to_dict(), indent=2) + "\n")
     return dataclasses.replace(deployment, path=path)
 
 
@@ -267,7 +267,7 @@ def read_deployment(chain_id: int, deployments_dir: Path | None = None) -> Deplo
     if not path.is_file():
         raise ChainError(f"no deployment recorded for chain {chain_id} ({path}): {REDEPLOY}")
     try:
-        return Deployment.from_json(json.loads(path.read_text()), path)
+        return Deployment.from_dict(json.loads(path.read_text()), path)
     except json.JSONDecodeError as exc:
         raise ChainError(f"deployment file {path} is not valid JSON: {REDEPLOY}") from exc
 

@@ -78,7 +78,7 @@ def _deploy(
 
 def _print_deployment(deployment: Any, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({**deployment.to_json(), "path": str(deployment.path)}, indent=2))
+        print(json.dumps({**deployment.to_dict(), "path": str(deployment.path)}, indent=2))
         return
     table = Table(title=f"OpenLedger on chain {deployment.chain_id} (block {deployment.block_number})")
     table.add_column("contract")

@@ -201,7 +201,7 @@ def verify_epoch(
 
     result = recompute(connect_client(rpc, None, None, signing=False), open_store(), model_id, epoch)
     if json_out:
-        emit_json(result.to_json())
+        emit_json(result.to_dict())
     else:
         verdict = "match" if result.ok else "MISMATCH"
         say(f"epoch {epoch} of model {model_id}: {verdict}", "bold green" if result.ok else "bold red")

@@ -199,7 +199,7 @@ def infer_command(
                 _show(answers[-1], index)
     if as_json:
         emit_json(
-            [{"paymentId": payment, "output": a.output, "receipt": a.receipt.to_json()} for a in answers]
+            [{"paymentId": payment, "output": a.output, "receipt": a.receipt.to_dict()} for a in answers]
         )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from worker.attribution.report import AttributionReport
 from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
 from worker.daemon.faults import arm_timer, failpoint
@@ -22,7 +23,7 @@ from worker.daemon.lease import LeaseKeeper
 from worker.daemon.tasks import Task
 from worker.daemon.verdicts import describe, record_failure
 from worker.files import atomic_write
-from worker.jobs import JobResult, attribute_job, load_job_inputs, publish_result, train_job
+from worker.jobs import JobInputs, JobResult, attribute_job, load_job_inputs, publish_result, train_job
 
 KIND = "train"
 COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
@@ -197,14 +198,13 @@ class TrainingJobs:
         return result, timings
 
     @staticmethod
-    def _report(inputs: Any, model_dir: Path, workdir: Path) -> dict[str, Any]:
+    def _report(inputs: JobInputs, model_dir: Path, workdir: Path) -> AttributionReport:
         """Attribution is deterministic but not free: keep the report so a restart does not redo it."""
         path = workdir / "report.json"
         if path.is_file():
-            saved: dict[str, Any] = json.loads(path.read_text())
-            return saved
+            return AttributionReport.from_dict(json.loads(path.read_text()))
         report = attribute_job(inputs, model_dir)
-        atomic_write(path, json.dumps(report))
+        atomic_write(path, report.to_json())
         return report
 
     def _submit(self, task: Task, job: Job) -> None:

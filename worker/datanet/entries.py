@@ -26,7 +26,7 @@ class EntryMismatch:
     entry: ContributionEntry
     reasons: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "contributionId": self.entry.contribution_id,
             "contributor": self.entry.contributor,

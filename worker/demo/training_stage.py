@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from worker.attribution import AttributionReport
 from worker.chain.bindings import TxResult
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import JobStatus
@@ -111,7 +112,7 @@ def _journal_worker_txs(daemon: WorkerDaemon, journal: Journal, seen: set[str]) 
 
 def _live_model(actors: Actors, store: ContentStore, model_id: int, job_id: int) -> LiveModel:
     job = actors.client(actors.model_owner).models.get_job(job_id)
-    report = json.loads(verified_fetch(store, job.result.report_cid))
+    report = AttributionReport.from_dict(json.loads(verified_fetch(store, job.result.report_cid)))
     metrics = json.loads(verified_fetch(store, job.result.metrics_cid))
     weights, flagged = contributor_weights(report)
     return LiveModel(

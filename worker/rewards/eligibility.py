@@ -31,7 +31,7 @@ class ExcludedEntry:
     cid: str
     reasons: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "contributionId": self.contribution_id,
             "contributor": self.contributor,
@@ -40,7 +40,7 @@ class ExcludedEntry:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ExcludedEntry:
+    def from_dict(cls, data: Mapping[str, Any]) -> ExcludedEntry:
         return cls(
             int(data["contributionId"]),
             to_checksum_address(data["contributor"]),
@@ -64,24 +64,24 @@ class ManifestCheck:
     def excluded_accounts(self) -> set[str]:
         return {e.contributor for e in self.excluded}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "datanet": self.datanet_id,
             "version": self.version_id,
             "manifestCid": self.manifest_cid,
             "block": self.block,
-            "excluded": [e.to_json() for e in self.excluded],
+            "excluded": [e.to_dict() for e in self.excluded],
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ManifestCheck:
+    def from_dict(cls, data: Mapping[str, Any]) -> ManifestCheck:
         """The stated verdict (its `payable` set is not in the report: `verify epoch` recomputes it)."""
         return cls(
             int(data["datanet"]),
             int(data["version"]),
             str(data["manifestCid"]),
             int(data["block"]),
-            tuple(ExcludedEntry.from_json(e) for e in data["excluded"]),
+            tuple(ExcludedEntry.from_dict(e) for e in data["excluded"]),
         )
 
 

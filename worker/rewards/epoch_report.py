@@ -52,7 +52,7 @@ class PaymentTerms:
     def of(cls, payment: Payment) -> PaymentTerms:
         return cls(payment.payment_id, payment.payer, payment.request_count, payment.contributors_share)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "paymentId": self.payment_id,
             "payer": self.payer,
@@ -62,7 +62,7 @@ class PaymentTerms:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PaymentTerms:
+    def from_dict(cls, data: Mapping[str, Any]) -> PaymentTerms:
         return cls(
             int(data["paymentId"]),
             to_checksum_address(data["payer"]),
@@ -123,10 +123,10 @@ class EpochReport:
             "receiptsTotal": str(self.receipts_total),
             "excluded": {a: str(v) for a, v in self.excluded.items()},
             "dust": str(self.dust),
-            **self.residue.to_json(),
+            **self.residue.to_dict(),
         }
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         tree = self.claim_tree
         return {
             "format": REPORT_FORMAT,
@@ -135,9 +135,9 @@ class EpochReport:
             "model": self.model_id,
             "epoch": self.epoch,
             "poster": self.poster,
-            "receipts": [r.to_json() for r in self.receipts],
-            "payments": [p.to_json() for p in self.payments],
-            "manifestCheck": self.manifest.to_json() if self.manifest is not None else None,
+            "receipts": [r.to_dict() for r in self.receipts],
+            "payments": [p.to_dict() for p in self.payments],
+            "manifestCheck": self.manifest.to_dict() if self.manifest is not None else None,
             "amounts": {a: str(v) for a, v in self.amounts.items()},
             "total": str(self.total),
             "accounting": self.accounting_json(),
@@ -146,7 +146,7 @@ class EpochReport:
         }
 
     def to_bytes(self) -> bytes:
-        return canonical_json(self.to_json())
+        return canonical_json(self.to_dict())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EpochReport:
@@ -157,7 +157,7 @@ class EpochReport:
                 raise ReportMalformed(
                     f"not an epoch report: format {data.get('format')!r}, expected {REPORT_FORMAT!r}"
                 )
-            return cls._from_json(data)
+            return cls.from_dict(data)
         except (
             UnicodeDecodeError,
             json.JSONDecodeError,
@@ -170,7 +170,7 @@ class EpochReport:
             raise ReportMalformed(f"malformed epoch report: {type(exc).__name__}: {exc}") from None
 
     @classmethod
-    def _from_json(cls, data: dict[str, Any]) -> EpochReport:
+    def from_dict(cls, data: dict[str, Any]) -> EpochReport:
         accounting = data["accounting"]
         check = data.get("manifestCheck")
         return cls(
@@ -179,13 +179,13 @@ class EpochReport:
             model_id=int(data["model"]),
             epoch=int(data["epoch"]),
             poster=to_checksum_address(data["poster"]),
-            receipts=[Receipt.from_json(r) for r in data["receipts"]],
-            payments=[PaymentTerms.from_json(p) for p in data["payments"]],
+            receipts=[Receipt.from_dict(r) for r in data["receipts"]],
+            payments=[PaymentTerms.from_dict(p) for p in data["payments"]],
             amounts=_addresses(data["amounts"]),
             excluded=_addresses(accounting["excluded"]),
             value=int(accounting["value"]),
-            manifest=ManifestCheck.from_json(check) if check is not None else None,
-            residue=Residue.from_json(accounting),
+            manifest=ManifestCheck.from_dict(check) if check is not None else None,
+            residue=Residue.from_dict(accounting),
         )
 
 

@@ -114,7 +114,7 @@ class Residue:
     def paid(self) -> int:
         return sum(self.shares.values())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "unitTtl": self.unit_ttl,
             "residueBlock": self.block,
@@ -127,7 +127,7 @@ class Residue:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Residue:
+    def from_dict(cls, data: Mapping[str, Any]) -> Residue:
         shares = {to_checksum_address(a): int(v) for a, v in data["residueShares"].items()}
         return cls(
             unit_ttl=int(data["unitTtl"]),

@@ -53,7 +53,7 @@ class EpochVerification:
     def ok(self) -> bool:
         return not self.problems and self.root == self.onchain_root and self.total == self.onchain_total
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_id,
             "epoch": self.epoch,

@@ -36,7 +36,7 @@ class ModelListing:
     served_here: bool
     task: str | None = None  # from the model's training spec; None when the spec is not reachable
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": str(self.model_id),
             "object": "model",

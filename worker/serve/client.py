@@ -103,7 +103,7 @@ class InferenceClient:
     ) -> Receipt:
         """The answer's receipt, checked: signed by the model's compute provider under this chain and
         vault, for this model, payment, index, request body and output."""
-        receipt = Receipt.from_json(data.get("receipt"))
+        receipt = Receipt.from_dict(data.get("receipt"))
         provider = self.client.models.get_model(model_id).compute_provider
         receipt.verify(self.receipt_domain, expected_signer=provider)
         expected = {

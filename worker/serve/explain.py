@@ -17,17 +17,10 @@ from typing import Any
 import torch
 from eth_utils.address import is_address, to_checksum_address
 
-from worker.attribution.report import top_k
-from worker.units import PPM
+from worker.attribution.report import AttributionReport, RecordProvenance, top_k
+from worker.attribution.shares import ppm_shares
 
 _SCORE_FORMAT = "{:.7g}"  # scores travel as strings: hashes of the evidence must not depend on float repr
-
-
-@dataclass(frozen=True)
-class RecordOwner:
-    hash: str
-    contribution: str
-    contributor: str
 
 
 @dataclass(frozen=True)
@@ -43,22 +36,16 @@ def payable(contributor: str) -> str | None:
 
 
 def ppm_weights(masses: Mapping[str, float], max_contributors: int) -> tuple[list[str], list[int]]:
-    """The largest `max_contributors` positive masses as ppm summing to exactly PPM (remainder to the top)."""
-    ranked = sorted(((m, c) for c, m in masses.items() if m > 0), key=lambda mc: (-mc[0], mc[1]))
-    ranked = ranked[:max_contributors]
-    total = sum(m for m, _ in ranked)
-    if not ranked or total <= 0:
-        return [], []
-    weights = [int(m / total * PPM) for m, _ in ranked]
-    weights[0] += PPM - sum(weights)
-    kept = [(c, w) for (_, c), w in zip(ranked, weights, strict=True) if w > 0]
+    """The receipt's contributors and weights: worker.attribution.shares' rule over at most
+    `max_contributors`."""
+    kept = ppm_shares(masses, limit=max_contributors)
     return [c for c, _ in kept], [w for _, w in kept]
 
 
 class RecordOwners:
     """Training records in index order with their contribution and contributor (from the model's report)."""
 
-    def __init__(self, owners: Sequence[RecordOwner]):
+    def __init__(self, owners: Sequence[RecordProvenance]):
         self.owners = list(owners)
         self.payees = sorted({p for o in owners if (p := payable(o.contributor))})
         slot = {p: i for i, p in enumerate(self.payees)}
@@ -109,24 +96,17 @@ def attribute_answer(
     return Attribution(contributors, weights, "model", evidence)
 
 
-def model_level_masses(report: Mapping[str, Any]) -> dict[str, float]:
+def model_level_masses(report: AttributionReport) -> dict[str, float]:
     """Payable contributors' model-level weights from an attribution report (empty if it has none)."""
-    rows = (report.get("model_level") or {}).get("contributors") or []
-    return {
-        p: float(r["weight"]) for r in rows if (p := payable(str(r.get("key")))) and r.get("weight", 0) > 0
-    }
+    rows = report.model_level_contributors()
+    return {p: row.weight for row in rows if (p := payable(row.key)) and row.weight > 0}
 
 
-def record_owners(report: Mapping[str, Any], index_hashes: Sequence[str]) -> RecordOwners:
+def record_owners(report: AttributionReport, index_hashes: Sequence[str]) -> RecordOwners:
     """The report's record rows, checked to be the index's records in the same order."""
-    rows = report.get("records") or []
-    if [r.get("hash") for r in rows] != list(index_hashes):
+    rows = report.record_provenance()
+    if [r.hash for r in rows] != list(index_hashes):
         raise ValueError(
             "the model's attribution report lists other training records than its attribution index"
         )
-    return RecordOwners(
-        [
-            RecordOwner(str(r["hash"]), str(r.get("contribution") or ""), str(r.get("contributor") or ""))
-            for r in rows
-        ]
-    )
+    return RecordOwners(rows)

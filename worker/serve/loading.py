@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from worker.attribution import Analyzer, AttributionArguments, AttributionIndex
+from worker.attribution import Analyzer, AttributionArguments, AttributionIndex, AttributionReport
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
 from worker.data.schema import record_text
@@ -45,10 +44,10 @@ def live_model(client: ChainClient, model_id: int) -> Model:
     return model
 
 
-def _attribution_report(client: ChainClient, store: ContentStore, model: Model) -> dict[str, Any]:
+def _attribution_report(client: ChainClient, store: ContentStore, model: Model) -> AttributionReport:
     cid = client.models.get_job(model.live_job_id).result.report_cid
-    report: dict[str, Any] = json.loads(verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT))
-    return report
+    raw = verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT)
+    return AttributionReport.from_dict(json.loads(raw))
 
 
 def _adapter_dir(store: ContentStore, adapter_cid: str, cache_dir: Path) -> Path:

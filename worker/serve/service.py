@@ -135,7 +135,7 @@ class InferenceService:
         request: PredictRequest = _parse(PredictRequest, body)
         self._check_chars(request.text, "text")
         answer, receipt = self._answer(model_id, body, headers, self._classifier(request.text))
-        return {"model": str(model_id), "output": answer.output, "receipt": receipt.to_json()}
+        return {"model": str(model_id), "output": answer.output, "receipt": receipt.to_dict()}
 
     @staticmethod
     def _classifier(text: str) -> Callable[[ServedModel], Answer]:
@@ -184,13 +184,13 @@ class InferenceService:
                 }
             ],
             "output": answer.output,
-            "receipt": receipt.to_json(),
+            "receipt": receipt.to_dict(),
         }
 
     # -- lookups -------------------------------------------------------------------------------------
 
     def models(self) -> dict[str, Any]:
-        return {"object": "list", "data": [m.to_json() for m in self.catalog.listing()]}
+        return {"object": "list", "data": [m.to_dict() for m in self.catalog.listing()]}
 
     def payment(self, payment_id: int) -> dict[str, Any]:
         found = self.gate.book.status(payment_id)
@@ -215,7 +215,7 @@ class InferenceService:
             raise ServeError(
                 f"no receipt for request {index} of payment {payment_id}", "receipt_not_found", 404
             )
-        return found.to_json()
+        return found.to_dict()
 
 
 def _model_id(value: str | int) -> int:
