@@ -1,23 +1,44 @@
-"""Where OpenLedger keeps its state and which endpoints it talks to.
+"""Where OpenLedger keeps its state and which endpoints it talks to, read from the environment.
 
 Everything has an embedded default so that `make demo` runs on a bare machine: a local Anvil on
 127.0.0.1:8545, the content store under `.openledger/ipfs`, SQLite under `.openledger/`.
+
+    OPENLEDGER_HOME   state directory (default ./.openledger, resolved to an absolute path)
+    OPENLEDGER_RPC    EVM JSON-RPC endpoint (default http://127.0.0.1:8545)
+    IPFS_API          a Kubo RPC endpoint; unset or empty: the embedded content store
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.errors import ConfigError
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    rpc_url: str
-    ipfs_api: str | None
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".openledger",
+        validation_alias=AliasChoices("OPENLEDGER_HOME", "home"),
+    )
+    rpc_url: str = Field(DEFAULT_RPC_URL, validation_alias=AliasChoices("OPENLEDGER_RPC", "rpc_url"))
+    ipfs_api: str | None = Field(None, validation_alias=AliasChoices("IPFS_API", "ipfs_api"))
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @field_validator("ipfs_api")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
 
     @property
     def ipfs_dir(self) -> Path:
@@ -34,9 +55,8 @@ def project_root() -> Path:
 
 
 def load_settings() -> Settings:
-    home = Path(os.environ.get("OPENLEDGER_HOME", Path.cwd() / ".openledger")).resolve()
-    return Settings(
-        home=home,
-        rpc_url=os.environ.get("OPENLEDGER_RPC", DEFAULT_RPC_URL),
-        ipfs_api=os.environ.get("IPFS_API") or None,
-    )
+    """The settings the environment gives now (read afresh on every call: tests and commands set it)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid OpenLedger environment: {exc}") from exc

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from web3.exceptions import Web3RPCError
 
 T = TypeVar("T")
@@ -33,13 +34,6 @@ class RetryPolicy:
     factor: float = 2.0
     max_delay: float = 5.0
 
-    def delays(self) -> list[float]:
-        out, delay = [], self.initial_delay
-        for _ in range(self.attempts - 1):
-            out.append(min(delay, self.max_delay))
-            delay *= self.factor
-        return out
-
 
 NO_RETRY = RetryPolicy(attempts=1)
 
@@ -57,12 +51,12 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def with_retries(fn: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Call `fn`, retrying transient failures with backoff; the last failure propagates."""
-    for delay in policy.delays():
-        try:
-            return fn()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            sleep(delay)
-    return fn()
+    """Call `fn`, retrying transient failures with exponential backoff; the last failure propagates."""
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait_exponential(multiplier=policy.initial_delay, exp_base=policy.factor, max=policy.max_delay),
+        retry=retry_if_exception(is_transient),
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(fn)

@@ -14,7 +14,7 @@ from worker.chain.events import DecodedEvent
 from worker.daemon import review, training
 from worker.daemon.outbox import Outbox
 from worker.daemon.settings import WorkerSettings
-from worker.daemon.tasks import TaskStore
+from worker.daemon.tasks import TaskState, TaskStore
 
 Handler = Callable[[sqlite3.Connection, DecodedEvent], None]
 
@@ -77,7 +77,7 @@ class Ledger:
     @staticmethod
     def _challenge_resolved(db: sqlite3.Connection, event: DecodedEvent) -> None:
         # Upheld or lapsed: the job is Open again, so a worker that stood aside may take it now.
-        TaskStore.wake(db, training.KIND, int(event["jobId"]), ("waiting", "skipped"))
+        TaskStore.wake(db, training.KIND, int(event["jobId"]), (TaskState.WAITING, TaskState.SKIPPED))
 
     def _contribution_submitted(self, db: sqlite3.Connection, event: DecodedEvent) -> None:
         if int(event["datanetId"]) in self.settings.auto_review:

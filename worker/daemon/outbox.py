@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 from web3.exceptions import TransactionNotFound
@@ -22,13 +23,21 @@ from worker.errors import ChainError
 T = TypeVar("T")
 
 
+class OutboxState(StrEnum):
+    SIGNED = "signed"  # written before broadcast; its fate is settled on restart
+    MINED = "mined"
+    REVERTED = "reverted"
+    REORGED = "reorged"  # mined in a block a reorg removed
+    DROPPED = "dropped"  # its nonce was used by another transaction
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     tx_hash: str
     task_id: str
     action: str
     nonce: int
-    state: str
+    state: OutboxState
     block: int | None
     error: str
 
@@ -61,7 +70,7 @@ class Outbox:
                 raise
         for tx_hash in signed:
             receipt = self.client.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            state = "mined" if int(receipt["status"]) == 1 else "reverted"
+            state = OutboxState.MINED if int(receipt["status"]) == 1 else OutboxState.REVERTED
             self._mark(tx_hash, state, int(receipt["blockNumber"]))
         return result
 
@@ -73,7 +82,7 @@ class Outbox:
                 (error[:2000], task_id, action),
             )
 
-    def _mark(self, tx_hash: str, state: str, block: int | None = None, error: str = "") -> None:
+    def _mark(self, tx_hash: str, state: OutboxState, block: int | None = None, error: str = "") -> None:
         with self.db.transaction() as db:
             db.execute(
                 "UPDATE outbox SET state = ?, block = ?, error = ? WHERE tx_hash = ?",
@@ -98,7 +107,7 @@ class Outbox:
             row["task_id"],
             row["action"],
             row["nonce"],
-            row["state"],
+            OutboxState(row["state"]),
             row["block"],
             row["error"],
         )
@@ -120,7 +129,7 @@ class Outbox:
                 receipt = None
             if receipt is None:
                 if w3.eth.get_transaction_count(self.client.address, "latest") > entry.nonce:
-                    self._mark(entry.tx_hash, "dropped", error="nonce used by another transaction")
+                    self._mark(entry.tx_hash, OutboxState.DROPPED, error="nonce used by another transaction")
                     done.append(
                         f"{entry.action} {entry.tx_hash}: dropped (nonce {entry.nonce} used elsewhere)"
                     )
@@ -128,7 +137,7 @@ class Outbox:
                 self.client.sender.rebroadcast(raw)
                 receipt = w3.eth.wait_for_transaction_receipt(entry.tx_hash, timeout=wait_seconds)  # type: ignore[arg-type]
                 done.append(f"{entry.action} {entry.tx_hash}: rebroadcast")
-            state = "mined" if int(receipt["status"]) == 1 else "reverted"
+            state = OutboxState.MINED if int(receipt["status"]) == 1 else OutboxState.REVERTED
             self._mark(entry.tx_hash, state, int(receipt["blockNumber"]))
             done.append(f"{entry.action} {entry.tx_hash}: {state} in block {receipt['blockNumber']}")
         self.client.sender.nonces.reset()

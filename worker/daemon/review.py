@@ -8,7 +8,7 @@ from typing import Any
 
 from worker.chain.types import ContributionStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.tasks import Task
+from worker.daemon.tasks import Task, TaskState
 from worker.daemon.verdicts import record_failure
 from worker.data import validate_jsonl
 from worker.datanet.contributing import accepted_duplicate_index
@@ -34,14 +34,15 @@ class AutoReview:
     def _review(self, task: Task) -> None:
         client, cid = self.ctx.client, task.subject
         if cid > client.datanets.contribution_count():
-            self.ctx.tasks.finish(task, "orphaned", "the contribution is not on the chain (any more)")
+            self.ctx.tasks.finish(task, TaskState.ORPHANED, "the contribution is not on the chain (any more)")
             return
         contribution = client.datanets.get_contribution(cid)
         if contribution.status != ContributionStatus.PENDING:
-            self.ctx.tasks.finish(task, "skipped", f"already {contribution.status.name.lower()}")
+            self.ctx.tasks.finish(task, TaskState.SKIPPED, f"already {contribution.status.name.lower()}")
             return
         if not client.datanets.is_curator(contribution.datanet_id, client.address):
-            self.ctx.tasks.finish(task, "skipped", f"not a curator of datanet {contribution.datanet_id}")
+            reason = f"not a curator of datanet {contribution.datanet_id}"
+            self.ctx.tasks.finish(task, TaskState.SKIPPED, reason)
             return
         accept, reason, details = self._verdict(cid, contribution)
         result = self.ctx.outbox.send(
@@ -50,7 +51,8 @@ class AutoReview:
             lambda: review_contribution(client, self.ctx.store, cid, accept, reason=reason, details=details),
         )
         self.ctx.log("review.posted", task, accepted=accept, reason=reason, reason_cid=result.reason_cid)
-        self.ctx.tasks.finish(task, "done", f"{'accepted' if accept else 'rejected'}: {reason or 'valid'}")
+        verdict = f"{'accepted' if accept else 'rejected'}: {reason or 'valid'}"
+        self.ctx.tasks.finish(task, TaskState.DONE, verdict)
 
     def _verdict(self, cid: int, contribution: Any) -> tuple[bool, str, dict[str, Any] | None]:
         """(accept, reason, details). Content that is merely missing raises (retried later)."""

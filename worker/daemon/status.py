@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from worker.daemon.db import Database
-from worker.daemon.tasks import TaskStore
+from worker.daemon.tasks import TaskState, TaskStore
 
 
 @dataclass
@@ -31,7 +31,8 @@ def worker_status(db: Database, head: int | None, recent: int = 20) -> WorkerSta
     tasks = TaskStore(db).all()
     cursor_rows = db.query("SELECT block FROM cursor WHERE id = 1")
     cursor = cursor_rows[0]["block"] if cursor_rows else None
-    errors = [t for t in tasks if t.last_error and t.state in ("failed", "pending", "waiting")]
+    unsettled = (TaskState.FAILED, TaskState.PENDING, TaskState.WAITING)
+    errors = [t for t in tasks if t.last_error and t.state in unsettled]
     return WorkerStatus(
         state_file=str(db.path),
         worker=db.meta("worker"),

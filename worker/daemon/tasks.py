@@ -12,12 +12,23 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from worker.daemon.db import Database
 
-ACTIVE = ("pending", "waiting")
-TERMINAL = ("done", "skipped", "failed", "orphaned")
+
+class TaskState(StrEnum):
+    PENDING = "pending"
+    WAITING = "waiting"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    ORPHANED = "orphaned"
+
+
+ACTIVE = (TaskState.PENDING, TaskState.WAITING)
+TERMINAL = (TaskState.DONE, TaskState.SKIPPED, TaskState.FAILED, TaskState.ORPHANED)
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class Task:
     subject: int
     origin_block: int
     origin_tx: str
-    state: str
+    state: TaskState
     stage: str
     attempts: int = 0
     next_attempt_at: float = 0.0
@@ -54,7 +65,7 @@ class Task:
             subject=row["subject"],
             origin_block=row["origin_block"],
             origin_tx=row["origin_tx"],
-            state=row["state"],
+            state=TaskState(row["state"]),
             stage=row["stage"],
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],
@@ -99,7 +110,9 @@ class TaskStore:
         return tid
 
     @staticmethod
-    def wake(db: sqlite3.Connection, kind: str, subject: int, states: tuple[str, ...] = ("waiting",)) -> None:
+    def wake(
+        db: sqlite3.Connection, kind: str, subject: int, states: tuple[TaskState, ...] = (TaskState.WAITING,)
+    ) -> None:
         """Something changed on-chain for `subject`: re-examine its tasks now."""
         marks = ",".join("?" * len(states))
         db.execute(
@@ -167,15 +180,16 @@ class TaskStore:
 
     def advance(self, task: Task, stage: str, **data: Any) -> Task:
         task.data.update(data)
-        return self.save(task, stage=stage, state="pending", next_attempt_at=0.0)
+        return self.save(task, stage=stage, state=TaskState.PENDING, next_attempt_at=0.0)
 
     def wait(self, task: Task, seconds: float, reason: str) -> Task:
         return self.save(
-            task, state="waiting", next_attempt_at=time.time() + max(seconds, 0.0), last_error=reason
+            task, state=TaskState.WAITING, next_attempt_at=time.time() + max(seconds, 0.0), last_error=reason
         )
 
-    def finish(self, task: Task, state: str, reason: str = "") -> Task:
-        assert state in TERMINAL, state
+    def finish(self, task: Task, state: TaskState, reason: str = "") -> Task:
+        if state not in TERMINAL:
+            raise ValueError(f"{state} is not a terminal task state")
         return self.save(task, state=state, last_error=reason or task.last_error)
 
     def retry(self, task: Task, error: str, immediately: bool = False) -> Task:
@@ -186,13 +200,13 @@ class TaskStore:
             return self.save(
                 task,
                 attempts=attempts,
-                state="failed",
+                state=TaskState.FAILED,
                 last_error=f"gave up after {attempts} attempts: {error}",
             )
         return self.save(
             task,
             attempts=attempts,
-            state="pending",
+            state=TaskState.PENDING,
             next_attempt_at=time.time() + (0.0 if immediately else self.backoff.delay(attempts)),
             last_error=error,
         )

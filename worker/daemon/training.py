@@ -20,7 +20,7 @@ from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
 from worker.daemon.faults import arm_timer, failpoint
 from worker.daemon.lease import LeaseKeeper
-from worker.daemon.tasks import Task
+from worker.daemon.tasks import Task, TaskState
 from worker.daemon.verdicts import describe, record_failure
 from worker.files import atomic_write
 from worker.jobs import JobInputs, JobResult, attribute_job, load_job_inputs, publish_result, train_job
@@ -38,8 +38,8 @@ class TrainingJobs:
 
     def run(self, task: Task) -> None:
         """Advance `task` as far as possible now (until it waits, ends, or fails)."""
-        task.state = "pending"
-        while task.state == "pending":
+        task.state = TaskState.PENDING
+        while task.state == TaskState.PENDING:
             try:
                 job = self._chain_job(task)
                 step = self._next_step(task, job)
@@ -47,7 +47,7 @@ class TrainingJobs:
                     return
                 step(task, job)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-                if record_failure(self.ctx, task, exc).state == "failed":
+                if record_failure(self.ctx, task, exc).state == TaskState.FAILED:
                     self._release_if_held(task)
                 return
 
@@ -67,19 +67,19 @@ class TrainingJobs:
     def _next_step(self, task: Task, job: Job | None) -> Step | None:
         tasks, mine = self.ctx.tasks, job is not None and job.worker.lower() == self.ctx.me.lower()
         if job is None:
-            tasks.finish(task, "orphaned", "the job is not on the chain (any more): nothing to do")
+            tasks.finish(task, TaskState.ORPHANED, "the job is not on the chain (any more): nothing to do")
             return None
         status = JobStatus(job.status)
         if status is JobStatus.CANCELLED:
-            tasks.finish(task, "skipped", "cancelled by the requester")
+            tasks.finish(task, TaskState.SKIPPED, "cancelled by the requester")
         elif status is JobStatus.FINALIZED:
             if mine:
                 return self._withdraw
-            tasks.finish(task, "skipped", f"finalized with the result of worker {job.worker}")
+            tasks.finish(task, TaskState.SKIPPED, f"finalized with the result of worker {job.worker}")
         elif status in (JobStatus.SUBMITTED, JobStatus.CHALLENGED):
             if mine:
                 return self._finalize
-            tasks.finish(task, "skipped", f"worker {job.worker} submitted a result")
+            tasks.finish(task, TaskState.SKIPPED, f"worker {job.worker} submitted a result")
         elif status is JobStatus.CLAIMED:
             return self._claimed_step(task, job, mine)
         elif status is JobStatus.OPEN:
@@ -109,7 +109,7 @@ class TrainingJobs:
         model = self.ctx.client.models.get_model(job.model_id)
         refusal = self._cannot_serve(model.base_model) or self._past_deadline(job)
         if refusal:
-            self.ctx.tasks.finish(task, "skipped", refusal)
+            self.ctx.tasks.finish(task, TaskState.SKIPPED, refusal)
             return
         if not self._collateral_ready(task, job):
             return
@@ -157,7 +157,7 @@ class TrainingJobs:
                 f"({_open(stake)}): add stake to take jobs of this bounty"
             )
             self.ctx.log("job.skipped_collateral", task, logging.WARNING, needed=needed, stake=stake)
-            self.ctx.tasks.finish(task, "skipped", reason)
+            self.ctx.tasks.finish(task, TaskState.SKIPPED, reason)
             return False
         reason = f"claiming locks {_open(needed)} of collateral, {_open(free)} free: waiting for our locks"
         self.ctx.tasks.wait(task, self._chain_wait(self.ctx.settings.max_wait), reason)
@@ -244,7 +244,7 @@ class TrainingJobs:
             )
             return
         if not self.ctx.settings.finalize:
-            self.ctx.tasks.finish(task, "done", "result posted; finalization left to others")
+            self.ctx.tasks.finish(task, TaskState.DONE, "result posted; finalization left to others")
             return
         failpoint("before-finalize")
         tx = self.ctx.outbox.send(task.id, "finalize", lambda: self.ctx.client.models.finalize(task.subject))
@@ -276,7 +276,7 @@ class TrainingJobs:
         if self.ctx.settings.withdraw and models.credited(self.ctx.me) > 0:
             tx = self.ctx.outbox.send(task.id, "withdraw", models.withdraw)
             self.ctx.log("job.withdrawn", task, tx=tx.tx_hash)
-        self.ctx.tasks.finish(task, "done", "")
+        self.ctx.tasks.finish(task, TaskState.DONE, "")
 
     # -- giving up ---------------------------------------------------------------------------------
 

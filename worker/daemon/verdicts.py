@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from worker.chain.retry import is_transient
 from worker.chain.reverts import TransactionReverted
 from worker.daemon.lease import LeaseLost
+from worker.daemon.tasks import TaskState
 from worker.errors import AttributionError, ChainError, DataError, TrainingError
 from worker.jobs import JobInputError
 from worker.storage.errors import CidMismatchError, ContentNotFoundError, InvalidCidError
@@ -88,5 +89,5 @@ def record_failure(ctx: WorkerContext, task: Task, exc: Exception) -> Task:
     if verdict is Verdict.RPC_DOWN:
         raise RpcDown(reason) from exc
     if verdict is Verdict.FAIL:
-        return ctx.tasks.finish(task, "failed", reason)
+        return ctx.tasks.finish(task, TaskState.FAILED, reason)
     return ctx.tasks.retry(task, reason, immediately=verdict is Verdict.RECHECK)

@@ -7,7 +7,7 @@
 """
 
 from worker.storage.backend import open_store
-from worker.storage.bundle import add_directory, bundle_files, fetch_directory
+from worker.storage.bundle import Bundle, add_directory, bundle_files, fetch_directory
 from worker.storage.cid import (
     KUBO_DEFAULT_PROFILE,
     PROJECT_PROFILE,
@@ -27,6 +27,7 @@ from worker.storage.sources import Source
 from worker.storage.verify import verified_fetch, verified_fetch_to_path, verified_stream
 
 __all__ = [
+    "Bundle",
     "KUBO_DEFAULT_PROFILE",
     "PROJECT_PROFILE",
     "CidBuilder",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from worker.canonical import canonical_json
 from worker.errors import StorageError
@@ -19,6 +21,32 @@ from worker.storage.verify import verified_fetch, verified_fetch_to_path
 
 BUNDLE_FORMAT = "openledger.bundle/1"
 MAX_BUNDLE_DOCUMENT = 4 * 1024 * 1024  # a listing, not content: anything larger is hostile
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The bundle document: relative POSIX path -> file CID."""
+
+    files: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": BUNDLE_FORMAT, "files": dict(self.files)}
+
+    def document(self) -> bytes:
+        """The bytes whose CID names the bundle (canonical JSON, keys sorted)."""
+        return canonical_json(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, document: Any, where: str) -> Bundle:
+        """A parsed bundle document, checked; `where` names it in errors (its CID)."""
+        if not isinstance(document, dict) or document.get("format") != BUNDLE_FORMAT:
+            raise StorageError(f"{where} is not a directory bundle (expected format {BUNDLE_FORMAT!r})")
+        files = document.get("files")
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise StorageError(f"bundle {where} has no valid `files` listing")
+        for name in files:
+            _check_relative(where, name)
+        return cls(files)
 
 
 def bundle_document(store: ContentStore, directory: str | Path) -> bytes:
@@ -33,7 +61,7 @@ def bundle_document(store: ContentStore, directory: str | Path) -> bytes:
     }
     if not files:
         raise StorageError(f"cannot bundle {root}: it holds no files")
-    return canonical_json({"format": BUNDLE_FORMAT, "files": files})
+    return Bundle(files).document()
 
 
 def add_directory(store: ContentStore, directory: str | Path) -> str:
@@ -48,14 +76,7 @@ def bundle_files(store: ContentStore, cid: str) -> dict[str, str]:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StorageError(f"{cid} is not a directory bundle (not JSON: {exc})") from None
-    if not isinstance(document, dict) or document.get("format") != BUNDLE_FORMAT:
-        raise StorageError(f"{cid} is not a directory bundle (expected format {BUNDLE_FORMAT!r})")
-    files = document.get("files")
-    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise StorageError(f"bundle {cid} has no valid `files` listing")
-    for name in files:
-        _check_relative(cid, name)
-    return files
+    return Bundle.from_dict(document, cid).files
 
 
 def _check_relative(cid: str, name: str) -> None:
