@@ -18,6 +18,7 @@ from eth_utils.crypto import keccak
 from worker.billing.errors import PaymentRequired
 from worker.billing.receipts import eip712_domain
 from worker.chain.accounts import Signer, recover_typed_data
+from worker.units import parse_uint256
 
 REQUEST_DOMAIN = "OpenLedger Inference"
 PAYMENT_HEADER = "X-OpenLedger-Payment"
@@ -73,10 +74,14 @@ class RequestAuthorization:
                 code="payment_missing",
             )
         payment, index, signature = values
-        if not payment.isdigit() or not index.isdigit():
+        try:
+            payment_id, request_index = parse_uint256(payment), parse_uint256(index)
+        except ValueError:
             raise PaymentRequired(
-                f"{PAYMENT_HEADER} and {INDEX_HEADER} must be non-negative integers", code="payment_malformed"
-            )
+                f"{PAYMENT_HEADER} and {INDEX_HEADER} must be decimal uint256 values (ASCII digits, below "
+                "2**256)",
+                code="payment_malformed",
+            ) from None
         try:
             raw = bytes.fromhex(signature.removeprefix("0x"))
         except ValueError:
@@ -85,7 +90,7 @@ class RequestAuthorization:
             raise PaymentRequired(
                 f"{SIGNATURE_HEADER} must be a 65-byte 0x-hex signature", code="payment_malformed"
             )
-        return cls(int(payment), int(index), raw)
+        return cls(payment_id, request_index, raw)
 
     def signer(self, domain: dict[str, Any], model_id: int, body: bytes) -> str:
         """The account that signed this authorization for `body` on `model_id`."""

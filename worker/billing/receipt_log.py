@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
 """
+SQLITE_MAX_INT = 2**63 - 1
 
 
 class EpochState(StrEnum):
@@ -128,6 +129,8 @@ class ReceiptLog:
             ) from None
 
     def find(self, payment_id: int, request_index: int) -> Receipt | None:
+        if not _storable(payment_id, request_index):
+            return None
         rows = self._query(
             "SELECT receipt FROM receipts WHERE payment_id = ? AND request_index = ?",
             payment_id,
@@ -136,6 +139,8 @@ class ReceiptLog:
         return Receipt.from_dict(json.loads(rows[0][0])) if rows else None
 
     def is_used(self, payment_id: int, request_index: int) -> bool:
+        if not _storable(payment_id, request_index):
+            return False
         return bool(
             self._query(
                 "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?", payment_id, request_index
@@ -143,6 +148,8 @@ class ReceiptLog:
         )
 
     def used_indexes(self, payment_id: int) -> list[int]:
+        if not _storable(payment_id):
+            return []
         rows = self._query(
             "SELECT request_index FROM receipts WHERE payment_id = ? ORDER BY request_index", payment_id
         )
@@ -257,6 +264,11 @@ class ReceiptLog:
         verb = "INSERT OR REPLACE" if restart else "INSERT OR IGNORE"
         with self._transaction() as db:
             db.execute(f"{verb} INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at))
+
+
+def _storable(*ids: int) -> bool:
+    """SQLite integers are 64-bit: a larger (uint256) id was never stored, so it is simply not found."""
+    return all(0 <= i <= SQLITE_MAX_INT for i in ids)
 
 
 def _keys_json(keys: tuple[tuple[int, int], ...]) -> str:

@@ -50,6 +50,16 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def rpc_unavailable(exc: BaseException) -> bool:
+    """The failure comes from an unreachable or overloaded node, directly or as the cause of another."""
+    current: BaseException | None = exc
+    while current is not None:
+        if is_transient(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def with_retries(fn: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
     """Call `fn`, retrying transient failures with exponential backoff; the last failure propagates."""
     retrying = Retrying(

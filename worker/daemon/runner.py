@@ -21,6 +21,7 @@ from typing import Protocol
 
 from worker.chain.client import ChainClient
 from worker.chain.connection import genesis_hash
+from worker.chain.retry import rpc_unavailable
 from worker.daemon.context import WorkerContext
 from worker.daemon.db import Database
 from worker.daemon.follower import ChainFollower, PollResult
@@ -30,7 +31,7 @@ from worker.daemon.review import AutoReview
 from worker.daemon.settings import WorkerSettings
 from worker.daemon.tasks import Task, TaskStore
 from worker.daemon.training import TrainingJobs
-from worker.daemon.verdicts import RpcDown, rpc_unavailable
+from worker.daemon.verdicts import RpcDown
 from worker.errors import ConfigError
 from worker.storage import ContentStore
 

@@ -8,7 +8,7 @@ import logging
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from worker.chain.retry import is_transient
+from worker.chain.retry import rpc_unavailable
 from worker.chain.reverts import TransactionReverted
 from worker.daemon.lease import LeaseLost
 from worker.daemon.tasks import TaskState
@@ -43,14 +43,6 @@ class Verdict(Enum):
     RECHECK = "recheck"  # counted attempt, next run starts from chain state
     RETRY = "retry"  # counted attempt with backoff
     FAIL = "fail"  # dead letter now, release the lease
-
-
-def rpc_unavailable(exc: BaseException) -> bool:
-    while exc is not None:
-        if is_transient(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
 
 
 def classify(exc: BaseException) -> Verdict:

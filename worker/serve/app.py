@@ -6,35 +6,112 @@
     GET  /v1/payments/{id}                a payment's request units and which are used
     GET  /v1/receipts/{payment}/{index}   a stored receipt (e.g. for a client that lost its answer)
 Paid requests carry the payer's authorization headers (worker.billing.authorization). Errors are
-{"error": {"message", "type", "code"}} with 402 for payment problems, 404/409/503 for models, 413 for
-oversized input, 422 for malformed requests. Model work runs in a thread pool, off the event loop.
+{"error": {"message", "type", "code"}}: 402 for payment problems, 404/409 for models, 413 for oversized
+bodies (counted as they stream, chunked ones included), 422 for malformed requests and ids (decimal
+uint256 only), 503 with Retry-After when a dependency (the chain's RPC, the content store) fails. Model
+work runs in a thread pool, off the event loop.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from worker.billing.authorization import INDEX_HEADER, PAYMENT_HEADER, SIGNATURE_HEADER
 from worker.billing.errors import PaymentRequired
+from worker.chain.retry import rpc_unavailable
 from worker.errors import OpenLedgerError
-from worker.serve.errors import RequestTooLarge, ServeError
+from worker.serve.errors import DependencyUnavailable, InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.service import InferenceService
+from worker.units import parse_uint256
+
+RETRY_AFTER_S = 5  # what a client should wait before retrying when a dependency is down
+
+# A uint256 in decimal: the OpenAPI schema says so, and `_uint256` refuses what the pattern lets through.
+Uint256Path = Annotated[str, Path(pattern=r"^[0-9]{1,78}$", examples=["1"])]
+
+_PAYMENT_HEADERS: list[dict[str, Any]] = [
+    {"name": PAYMENT_HEADER, "in": "header", "required": True, "schema": {"type": "string"}},
+    {"name": INDEX_HEADER, "in": "header", "required": True, "schema": {"type": "string"}},
+    {"name": SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"}},
+]
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": code, "code": code}}, status_code=status)
+def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """The documented request body (the route reads raw bytes itself, to count and sign them)."""
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "parameters": _PAYMENT_HEADERS,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+    }
+
+
+PREDICT_BODY = _json_body({"text": {"type": "string", "minLength": 1}}, ["text"])
+COMPLETION_BODY = _json_body(
+    {
+        "model": {"type": "string"},
+        "prompt": {"type": "string", "minLength": 1},
+        "max_tokens": {"type": "integer", "minimum": 1},
+    },
+    ["model", "prompt"],
+)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": code, "code": code}}, status_code=status, headers=headers
+    )
+
+
+def _unavailable(message: str) -> JSONResponse:
+    return _error(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _uint256(text: str, what: str) -> int:
+    try:
+        return parse_uint256(text)
+    except ValueError:
+        message = f"{what} must be a decimal uint256, got {text[:80]!r}"
+        raise InvalidRequest(message, code="invalid_id") from None
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"the request body is {declared} bytes; this server accepts at most {limit}")
-    return await request.body()
+    """The body, counted as it arrives: refused at the limit whatever Content-Length says (or does not)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = parse_uint256(declared.strip())
+        except ValueError:
+            raise InvalidRequest("Content-Length is not a number", code="invalid_request") from None
+        if size > limit:
+            raise RequestTooLarge(f"the request body is {size} bytes; this server accepts at most {limit}")
+    chunks, received = [], 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise RequestTooLarge(f"the request body exceeds {limit} bytes, the most this server accepts")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _work(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run service work off the event loop; a node that cannot be reached becomes a 503, not a 500."""
+    try:
+        return await run_in_threadpool(fn, *args)
+    except OpenLedgerError:
+        raise
+    except Exception as exc:
+        if rpc_unavailable(exc):
+            raise DependencyUnavailable(
+                f"the chain's RPC endpoint is unreachable or overloaded ({type(exc).__name__}): retry later"
+            ) from exc
+        raise
 
 
 def create_app(service: InferenceService) -> FastAPI:
@@ -43,6 +120,8 @@ def create_app(service: InferenceService) -> FastAPI:
 
     @app.exception_handler(ServeError)
     async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
+        if exc.status == 503:
+            return _unavailable(str(exc))
         return _error(exc.status, exc.code, str(exc))
 
     @app.exception_handler(PaymentRequired)
@@ -51,7 +130,7 @@ def create_app(service: InferenceService) -> FastAPI:
 
     @app.exception_handler(OpenLedgerError)
     async def backend_error(_request: Request, exc: OpenLedgerError) -> JSONResponse:
-        return _error(503, "backend_unavailable", f"{type(exc).__name__}: {exc}")
+        return _unavailable(f"{type(exc).__name__}: {exc}")
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -69,24 +148,26 @@ def create_app(service: InferenceService) -> FastAPI:
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return await run_in_threadpool(service.models)
+        return await _work(service.models)
 
-    @app.post("/v1/models/{model_id}/predict")
-    async def predict(model_id: int, request: Request) -> dict[str, Any]:
+    @app.post("/v1/models/{model_id}/predict", openapi_extra=PREDICT_BODY)
+    async def predict(model_id: Uint256Path, request: Request) -> dict[str, Any]:
+        model = _uint256(model_id, "the model id")
         body = await _body(request, limit)
-        return await run_in_threadpool(service.predict, model_id, body, dict(request.headers))
+        return await _work(service.predict, model, body, dict(request.headers))
 
-    @app.post("/v1/completions")
+    @app.post("/v1/completions", openapi_extra=COMPLETION_BODY)
     async def completions(request: Request) -> dict[str, Any]:
         body = await _body(request, limit)
-        return await run_in_threadpool(service.complete, body, dict(request.headers))
+        return await _work(service.complete, body, dict(request.headers))
 
     @app.get("/v1/payments/{payment_id}")
-    async def payment(payment_id: int) -> dict[str, Any]:
-        return await run_in_threadpool(service.payment, payment_id)
+    async def payment(payment_id: Uint256Path) -> dict[str, Any]:
+        return await _work(service.payment, _uint256(payment_id, "the payment id"))
 
     @app.get("/v1/receipts/{payment_id}/{index}")
-    async def receipt(payment_id: int, index: int) -> dict[str, Any]:
-        return await run_in_threadpool(service.receipt, payment_id, index)
+    async def receipt(payment_id: Uint256Path, index: Uint256Path) -> dict[str, Any]:
+        found = (_uint256(payment_id, "the payment id"), _uint256(index, "the request index"))
+        return await _work(service.receipt, *found)
 
     return app

@@ -21,6 +21,13 @@ class ModelUnavailable(ServeError):
     code = "model_not_found"
 
 
+class DependencyUnavailable(ServeError):
+    """The chain's RPC endpoint (or another dependency) cannot be reached: retry later."""
+
+    status = 503
+    code = "backend_unavailable"
+
+
 class InvalidRequest(ServeError):
     status = 422
     code = "invalid_request"

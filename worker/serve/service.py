@@ -26,6 +26,7 @@ from worker.serve.catalog import ModelCatalog
 from worker.serve.errors import InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.served_model import Answer, AnswerSettings, ServedModel
 from worker.storage import ContentStore
+from worker.units import parse_uint256
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,40 @@ class CompletionRequest(BaseModel):
     temperature: float | None = None
 
 
+MAX_JSON_DEPTH = 32  # request bodies are flat objects; deeper nesting is refused before it is parsed
+
+
+def _nesting_depth(body: bytes) -> int:
+    """The deepest [ / { nesting outside strings (only scanned when the body holds many brackets)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def _parse(kind: type[BaseModel], body: bytes) -> Any:
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting_depth(body) > MAX_JSON_DEPTH:
+        raise InvalidRequest(f"the request body nests JSON deeper than {MAX_JSON_DEPTH} levels")
     try:
         return kind.model_validate(json.loads(body))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("the request body nests JSON too deeply") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
@@ -197,7 +227,9 @@ class InferenceService:
         if found.payment is None:
             raise ServeError(f"payment {payment_id} is not on-chain", code="payment_unknown", status=404)
         used = self.receipts.used_indexes(payment_id)
-        free = [i for i in range(found.payment.request_count) if i not in set(used)]
+        taken, next_index = set(used), 0
+        while next_index in taken:
+            next_index += 1
         return {
             "paymentId": payment_id,
             "model": str(found.payment.model_id),
@@ -206,7 +238,7 @@ class InferenceService:
             "confirmations": found.confirmations,
             "expiresAt": self.gate.expires_at(found.payment),
             "used": used,
-            "nextIndex": free[0] if free else None,
+            "nextIndex": next_index if next_index < found.payment.request_count else None,
         }
 
     def receipt(self, payment_id: int, index: int) -> dict[str, Any]:
@@ -219,7 +251,10 @@ class InferenceService:
 
 
 def _model_id(value: str | int) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidRequest(f"model must be an on-chain model id (1, 2, ...), got {value!r}")
-    return int(text)
+    try:
+        model_id = parse_uint256(str(value).strip())
+    except ValueError:
+        model_id = 0
+    if model_id < 1:
+        raise InvalidRequest(f"model must be an on-chain model id (1, 2, ...), got {str(value)[:80]!r}")
+    return model_id
