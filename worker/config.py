@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.errors import ConfigError
@@ -21,14 +21,13 @@ DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Only the three variables below are read, by exact name (never $HOME, $home or $RPC_URL), and no .env
+    # file. Code that wants settings of its own uses `Settings.explicit`.
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 
-    home: Path = Field(
-        default_factory=lambda: Path.cwd() / ".openledger",
-        validation_alias=AliasChoices("OPENLEDGER_HOME", "home"),
-    )
-    rpc_url: str = Field(DEFAULT_RPC_URL, validation_alias=AliasChoices("OPENLEDGER_RPC", "rpc_url"))
-    ipfs_api: str | None = Field(None, validation_alias=AliasChoices("IPFS_API", "ipfs_api"))
+    home: Path = Field(default_factory=lambda: Path.cwd() / ".openledger", validation_alias="OPENLEDGER_HOME")
+    rpc_url: str = Field(DEFAULT_RPC_URL, validation_alias="OPENLEDGER_RPC")
+    ipfs_api: str | None = Field(None, validation_alias="IPFS_API")
 
     @field_validator("home")
     @classmethod
@@ -39,6 +38,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @classmethod
+    def explicit(cls, home: Path, rpc_url: str = DEFAULT_RPC_URL, ipfs_api: str | None = None) -> Settings:
+        """Settings given in code (the environment is not consulted for these three)."""
+        return cls(OPENLEDGER_HOME=home, OPENLEDGER_RPC=rpc_url, IPFS_API=ipfs_api)
 
     @property
     def ipfs_dir(self) -> Path:

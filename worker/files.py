@@ -20,10 +20,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+DEFAULT_MODE = 0o644  # what a plain open() gives under the usual umask (mkstemp alone would give 0600)
+
+
 @contextmanager
-def atomic_writer(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[BinaryIO]:
-    """A binary handle on a temporary file beside `path`; on a clean exit the file is fsynced and renamed
-    over `path` (with permission bits `mode` if given), on an error it is removed."""
+def atomic_writer(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> Iterator[BinaryIO]:
+    """A binary handle on a temporary file beside `path`; on a clean exit the file gets permission bits
+    `mode`, is fsynced and renamed over `path`; on an error it is removed. The temporary file is 0600
+    until then, so a secret (mode 0600) is never readable by others, not even briefly."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -32,8 +36,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: int | None = None) -> Iter
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp_name, mode)
+        os.chmod(temp_name, mode)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -41,7 +44,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: int | None = None) -> Iter
     fsync_dir(target.parent)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int | None = None) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = DEFAULT_MODE) -> Path:
     """Write `data` (str as UTF-8) to `path` atomically and durably."""
     with atomic_writer(path, mode) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
@@ -59,6 +62,7 @@ def atomic_save(path: str | os.PathLike[str], save: Callable[[Path], None]) -> P
         save(Path(temp_name))
         with open(temp_name, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(temp_name, DEFAULT_MODE)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

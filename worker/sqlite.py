@@ -1,6 +1,12 @@
 """The one way OpenLedger opens SQLite: WAL, synchronous=FULL (a commit survives kill -9 and power loss),
-one connection per thread (SQLite's rule), and writes in `transaction()` (BEGIN IMMEDIATE, so a writer
-holds the lock from its first statement and a batch of effects commits together or not at all)."""
+and writes in `transaction()` (BEGIN IMMEDIATE, so a writer holds the lock from its first statement and a
+batch of effects commits together or not at all).
+
+One connection per database object, shared by the object's threads under a re-entrant lock (what the
+HTTP server's thread pool and the daemon's heartbeat thread need): no connection per thread to leak when
+a pool retires its threads, and `close()` waits for the statement in progress. Other processes on the
+same file coordinate through SQLite's own locking (busy timeout below).
+"""
 
 from __future__ import annotations
 
@@ -18,49 +24,58 @@ class SqliteDatabase:
     def __init__(self, path: str | Path, schema: str = ""):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._opened_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._depth = 0  # transaction nesting of the thread holding the lock
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
         if schema:
-            self.connection.executescript(schema)  # executescript commits on its own
-
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-            with self._opened_lock:
-                self._opened.append(conn)
-        return conn
+            with self._lock:
+                self._conn.executescript(schema)  # executescript commits on its own
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write; nested calls join the caller's transaction."""
-        conn = self.connection
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        """One atomic write; nested calls (same thread) join the caller's transaction. A COMMIT that fails
+        is rolled back, so the connection never stays inside a transaction nobody will finish."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._end("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._end("ROLLBACK")
+                raise
+            self._depth = 0
+
+    def _end(self, statement: str) -> None:
+        self._depth = 0
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute(statement)
+            except sqlite3.Error:  # the error that brought us here is the one to report
+                pass
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return list(self.connection.execute(sql, params))
+        with self._lock:
+            return list(self._conn.execute(sql, params))
 
     def close(self) -> None:
-        """Close every thread's connection (a later use opens a fresh one)."""
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
-            conn.close()
-        self._local = threading.local()
+        """Close the connection once the statement or transaction in progress is done; any later use
+        raises sqlite3.ProgrammingError."""
+        with self._lock:
+            self._conn.close()

@@ -1,6 +1,7 @@
 """The worker's floors, enforced: imports point down (cli/demo on top, the shared basics at the bottom),
 no module imports itself back through a cycle, and the attribution engine stays free of chain, storage
-and Merkle code. Typing-only imports (`if TYPE_CHECKING:`) are not edges: they never run."""
+and Merkle code. Typing-only imports (exactly `if TYPE_CHECKING:`) are not edges: they never run.
+Dynamic imports (importlib) are not seen; the only one, worker/cli/__init__.py, loads cli's own modules."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.stmt]:
     found: list[ast.stmt] = []
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
             for child in node.orelse:
                 visit(child)
             return

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from paidmodel import WORKER, make_service
+from paidmodel import WORKER, make_service, start_serving, stop_serving
 from rpc_proxy import RpcProxy
 
 from worker.billing.authorization import INDEX_HEADER, PAYMENT_HEADER, SIGNATURE_HEADER
+from worker.billing.limits import RateLimit
 from worker.chain.client import ChainClient
 from worker.chain.connection import connect
-from worker.serve import ServerThread, create_app
+from worker.serve import InferenceFailed, ServeConfig, ServerThread, create_app
 
 
 def _error(response: httpx.Response) -> tuple[int, str]:
@@ -160,12 +161,54 @@ def test_an_unreachable_rpc_is_a_503_with_retry_after(live, tmp_path) -> None:
         with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as http:
             assert http.get("/v1/payments/1").status_code in (200, 404)
             proxy.down()
-            response = http.get("/v1/payments/1")
+            response = http.get("/v1/payments/2")  # (not 1: an unknown id is remembered for 2 s)
             assert _error(response) == (503, "backend_unavailable")
             assert response.headers["retry-after"] == "5"
             proxy.up()
-            assert http.get("/v1/payments/1").status_code in (200, 404)
+            assert http.get("/v1/payments/3").status_code in (200, 404)
     finally:
         server.stop()
         service.receipts.close()
         proxy.down()
+
+
+def test_limits_answer_429_with_retry_after(live, tmp_path) -> None:
+    config = ServeConfig(ip_limit=RateLimit(rate=0.5, burst=3), payer_limit=RateLimit(rate=0.5, burst=1))
+    running = start_serving(live, tmp_path, config)
+    try:
+        user = running.user()
+        payment = user.pay(live.model_id, 2).created_id
+        assert user.predict(live.model_id, "good", payment, 0).receipt.request_index == 0
+        with pytest.raises(InferenceFailed) as payer:  # the same payer again, at once
+            user.predict(live.model_id, "good", payment, 1)
+        assert (payer.value.status, payer.value.code) == (429, "rate_limited")
+        statuses = [user.http.get("/v1/health") for _ in range(2)]  # the address's third and fourth
+        assert statuses[-1].status_code == 429 and int(statuses[-1].headers["retry-after"]) >= 1
+        assert running.receipts.count() == 1
+    finally:
+        stop_serving(running)
+
+
+def test_a_bad_signature_is_refused_before_any_payment_lookup(serving) -> None:
+    live, user = serving.live, serving.user()
+    book = serving.service.gate.book
+    lookups: list[int] = []
+    real = book.client.vault.get_payment
+
+    def counted(payment_id: int):
+        lookups.append(payment_id)
+        return real(payment_id)
+
+    book.client.vault.get_payment = counted  # type: ignore[method-assign]
+    try:
+        headers = {PAYMENT_HEADER: "12345", INDEX_HEADER: "0", SIGNATURE_HEADER: "0x" + "11" * 65,
+                   "content-type": "application/json"}
+        path = f"/v1/models/{live.model_id}/predict"
+        response = user.http.post(path, content=b'{"text":"x"}', headers=headers)
+        assert _error(response) == (402, "payment_malformed") and lookups == []
+        for _ in range(20):  # a flood of signed requests for one unknown payment: one chain lookup
+            assert _error(user.send(f"/v1/models/{live.model_id}/predict", live.model_id, b'{"text":"x"}',
+                                    424242, 0)) == (402, "payment_unknown")
+        assert lookups == [424242]
+    finally:
+        book.client.vault.get_payment = real  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ receipt anyone can verify (and that fails verification once tampered with)."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from paidmodel import CONTRIBUTORS, MODEL_OWNER, PRICE, STRANGER, WORKER, second_live_model
@@ -170,6 +171,54 @@ def test_concurrent_requests_for_one_unit_get_one_answer(serving) -> None:
     for t in threads:
         t.join()
     assert sorted(codes) == [200, 402, 402, 402] and serving.receipts.count() == 1
+
+
+def test_copies_of_one_signed_request_run_the_model_once(serving) -> None:
+    """Twelve copies of one signed unit at once: one inference, one answer; the others are told the unit
+    is in flight (or already answered) without the model running for them."""
+    live, user = serving.live, serving.user()
+    payment = user.pay(live.model_id, 1).created_id
+    path = f"/v1/models/{live.model_id}/predict"
+    served = serving.service.catalog.get(live.model_id)
+    real, runs = served.classify, []
+
+    def slow_classify(text: str):
+        runs.append(text)
+        time.sleep(0.3)  # keep the unit in flight while the copies arrive
+        return real(text)
+
+    served.classify = slow_classify  # type: ignore[method-assign]
+    responses: list[tuple[int, str]] = []
+
+    def send() -> None:
+        response = user.send(path, live.model_id, b'{"text":"love"}', payment, 0)
+        responses.append((response.status_code, response.json().get("error", {}).get("code", "")))
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(runs) == 1 and serving.receipts.count() == 1
+    assert sorted(responses)[0] == (200, "") and [s for s, _ in responses].count(200) == 1
+    assert {code for status, code in responses if status != 200} <= {"payment_in_flight", "payment_replayed"}
+    assert "payment_in_flight" in {code for _, code in responses}
+
+
+def test_a_failed_answer_releases_its_unit(serving) -> None:
+    live, user = serving.live, serving.user()
+    payment = user.pay(live.model_id, 1).created_id
+    served = serving.service.catalog.get(live.model_id)
+    real = served.classify
+
+    def broken(text: str):
+        raise RuntimeError("the model crashed")
+
+    served.classify = broken  # type: ignore[method-assign]
+    failed = user.send(f"/v1/models/{live.model_id}/predict", live.model_id, b'{"text":"x"}', payment, 0)
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "internal_error"
+    served.classify = real  # type: ignore[method-assign]
+    assert user.predict(live.model_id, "love", payment, 0).receipt.request_index == 0  # not in flight forever
 
 
 def test_models_lists_live_models_with_prices(serving) -> None:

@@ -93,8 +93,8 @@ def test_cidv0_content_is_verified_with_the_v0_profile(store: LocalStore) -> Non
 
 
 def test_open_store_picks_the_backend(tmp_path: Path) -> None:
-    local = open_store(Settings(home=tmp_path, rpc_url="http://x", ipfs_api=None))
+    local = open_store(Settings.explicit(tmp_path, "http://x", None))
     assert isinstance(local, LocalStore) and local.root == tmp_path / "ipfs"
-    remote = open_store(Settings(home=tmp_path, rpc_url="http://x", ipfs_api="http://127.0.0.1:5001"))
+    remote = open_store(Settings.explicit(tmp_path, "http://x", "http://127.0.0.1:5001"))
     assert isinstance(remote, KuboClient) and remote.base_url == "http://127.0.0.1:5001/api/v0"
     remote.close()

@@ -33,14 +33,15 @@ class PartyScore:
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> PartyScore:
-        """A row as Aggregation.to_dict writes it (its derived "net" is recomputed, not read)."""
+        """A row as Aggregation.to_dict writes it: `key` and `weight` required, the rest default (its derived
+        "net" is recomputed, not read)."""
         return cls(
             key=str(row["key"]),
-            records=int(row["records"]),
-            positive=float(row["positive"]),
-            negative=float(row["negative"]),
+            records=int(row.get("records", 0)),
+            positive=float(row.get("positive", 0.0)),
+            negative=float(row.get("negative", 0.0)),
             weight=float(row["weight"]),
-            flagged=bool(row["flagged"]),
+            flagged=bool(row.get("flagged", False)),
         )
 
 

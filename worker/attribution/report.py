@@ -70,21 +70,19 @@ class AttributionReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AttributionReport:
-        """A report as `to_dict` writes it; AttributionError for anything else (a posted report is input)."""
+        """A report as `to_dict` writes it; AttributionError when a field this release needs is missing (a
+        posted report is input). Fields this release does not know (a newer writer's) are left out."""
         if not isinstance(data, Mapping):
             raise AttributionError(f"an attribution report is a JSON object, not {type(data).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
         required = [
             name for name, f in fields.items()
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         ]
         missing = sorted(name for name in required if name not in data)
-        if unknown or missing:
-            raise AttributionError(
-                f"not an attribution report of this format: unknown field(s) {unknown}, missing {missing}"
-            )
-        return cls(**dict(data))
+        if missing:
+            raise AttributionError(f"not an attribution report: missing field(s) {missing}")
+        return cls(**{name: value for name, value in data.items() if name in fields})
 
     def model_level_contributors(self) -> list[PartyScore]:
         """Model-level influence per contributor (empty when the report has no model-level part)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from worker.billing.authorization import RequestAuthorization, request_domain
 from worker.billing.errors import PaymentRequired
+from worker.billing.limits import RateLimit, RateLimiter
 from worker.billing.payments import UNIT_TTL, PaymentBook, expires_at, is_expired
 from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import hash_hex
@@ -27,9 +28,15 @@ class PaidRequest:
 
 class PaymentGate:
     def __init__(
-        self, client: ChainClient, receipts: ReceiptLog, confirmations: int = 1, unit_ttl: int = UNIT_TTL
+        self,
+        client: ChainClient,
+        receipts: ReceiptLog,
+        confirmations: int = 1,
+        unit_ttl: int = UNIT_TTL,
+        payer_limit: RateLimit | None = None,
     ):
         self.client, self.unit_ttl = client, unit_ttl
+        self.payer_limiter = RateLimiter(payer_limit or RateLimit(0, 0), "payer")
         self.book = PaymentBook(client, confirmations)
         self.receipts = receipts
         self.vault = client.vault.address
@@ -39,6 +46,9 @@ class PaymentGate:
         """The paid request unit `body` spends; PaymentRequired when there is none."""
         auth = RequestAuthorization.from_headers(headers)
         pid, index = auth.payment_id, auth.index
+        # The signature first: recovering it costs no RPC, and the signer is who the rate limit counts.
+        signer = auth.signer(self.domain, model_id, body)
+        self.payer_limiter.take(signer)
         payment = self.book.confirmed(pid)
         if payment.model_id != model_id:
             raise PaymentRequired(
@@ -53,7 +63,6 @@ class PaymentGate:
                 code="payment_exhausted",
             )
         self._check_unexpired(payment)
-        signer = auth.signer(self.domain, model_id, body)
         if signer != payment.payer:
             raise PaymentRequired(
                 f"the request is signed by {signer}, but payment {pid} was made by {payment.payer}: only the "

@@ -13,6 +13,8 @@ used goes to the model's contributors in later epochs (worker.rewards.residue).
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ from worker.chain.client import ChainClient
 from worker.chain.types import Payment
 
 UNIT_TTL = 30 * 24 * 3600  # seconds of chain time a paid unit may be answered after its payment's block
+UNKNOWN_TTL_S = 2.0  # an id just looked up and not found is answered from memory this long (flood guard)
+MAX_UNKNOWN = 4096  # at most this many such ids remembered
 
 
 def expires_at(paid_at: int, unit_ttl: int) -> int:
@@ -46,17 +50,29 @@ class PaymentBook:
         self.confirmations = confirmations
         self._final: dict[int, Payment] = {}
         self._paid_at: dict[int, int] = {}  # payment id -> its block's timestamp
+        self._unknown: OrderedDict[int, float] = OrderedDict()  # payment id -> monotonic time it was missing
         self._lock = threading.Lock()
 
     def status(self, payment_id: int) -> PaymentStatus:
+        now = time.monotonic()
         with self._lock:
             cached = self._final.get(payment_id)
+            missing_since = self._unknown.get(payment_id)
         if cached is not None:  # final: no need to ask the chain again (one RPC saved per request)
             return PaymentStatus(cached, self.confirmations)
+        if missing_since is not None and now - missing_since < UNKNOWN_TTL_S:
+            return PaymentStatus(None, 0)  # a flood of requests for one unknown id costs one eth_getLogs
         head = int(self.client.w3.eth.block_number)
         payment = self.client.vault.get_payment(payment_id)
         if payment is None:
+            with self._lock:
+                self._unknown[payment_id] = now
+                self._unknown.move_to_end(payment_id)
+                while len(self._unknown) > MAX_UNKNOWN:
+                    self._unknown.popitem(last=False)
             return PaymentStatus(None, 0)
+        with self._lock:
+            self._unknown.pop(payment_id, None)
         depth = head - payment.block_number + 1
         if depth >= self.confirmations:
             with self._lock:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from worker.billing.errors import BillingError, DuplicateReceipt
+from worker.billing.errors import BillingError, DuplicateReceipt, PaymentRequired
 from worker.billing.receipts import Receipt
 from worker.canonical import canonical_json
 from worker.chain.deployment import Deployment
@@ -51,7 +52,15 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (model_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inflight (
+    payment_id INTEGER NOT NULL,
+    request_index INTEGER NOT NULL,
+    reserved_at REAL NOT NULL,
+    PRIMARY KEY (payment_id, request_index)
+);
 """
+# A reservation older than this was left by a process that died mid-answer: the unit may be tried again.
+RESERVATION_TTL_S = 120.0
 SQLITE_MAX_INT = 2**63 - 1
 
 
@@ -109,10 +118,50 @@ class ReceiptLog:
 
     # -- receipts ------------------------------------------------------------------------------------
 
+    def reserve(self, payment_id: int, request_index: int, now: float | None = None) -> None:
+        """Claim the request unit for one answer in progress (any process on this log), before the model
+        runs: a copy of the same signed request gets PaymentRequired `payment_in_flight` instead of a second
+        inference, and an answered unit DuplicateReceipt. `release` or `record` ends the reservation."""
+        now = time.time() if now is None else now
+        unit = (payment_id, request_index)
+        with self._transaction() as db:
+            answered = "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?"
+            if db.execute(answered, unit).fetchone():
+                raise DuplicateReceipt(
+                    f"request {request_index} of payment {payment_id} was already answered (its receipt is "
+                    f"at /v1/receipts/{payment_id}/{request_index})"
+                )
+            db.execute(
+                "DELETE FROM inflight WHERE payment_id = ? AND request_index = ? AND reserved_at < ?",
+                (payment_id, request_index, now - RESERVATION_TTL_S),
+            )
+            taken = db.execute(
+                "INSERT OR IGNORE INTO inflight (payment_id, request_index, reserved_at) VALUES (?, ?, ?)",
+                (payment_id, request_index, now),
+            ).rowcount
+        if not taken:
+            raise PaymentRequired(
+                f"request {request_index} of payment {payment_id} is being answered right now (the same "
+                "signed request arrived twice): wait for that answer, or use another index",
+                code="payment_in_flight",
+            )
+
+    def release(self, payment_id: int, request_index: int) -> None:
+        """End a reservation without an answer (the request failed): the unit stays unspent."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?", (payment_id, request_index)
+            )
+
     def record(self, receipt: Receipt) -> int:
-        """Store a receipt durably; DuplicateReceipt if its request unit already has one."""
+        """Store a receipt durably (ending the unit's reservation in the same transaction); DuplicateReceipt
+        if its request unit already has one."""
         try:
             with self._transaction() as db:
+                db.execute(
+                    "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?",
+                    (receipt.payment_id, receipt.request_index),
+                )
                 cursor = db.execute(
                     "INSERT INTO receipts (model_id, payment_id, request_index, receipt) VALUES (?, ?, ?, ?)",
                     (

@@ -52,6 +52,12 @@ def serve_command(
     tick_seconds: Annotated[float, typer.Option(help="How often the epoch service looks")] = 30.0,
     confirmations: Annotated[int, typer.Option(help="Blocks a payment needs before it is honoured")] = 1,
     preload: Annotated[bool, typer.Option(help="Load the served models before listening")] = True,
+    ip_rate: Annotated[
+        float, typer.Option(help="Requests per second per client address (bursts of twice that; 0: no limit)")
+    ] = 200.0,
+    payer_rate: Annotated[
+        float, typer.Option(help="Paid requests per second per payer (bursts of twice that; 0: no limit)")
+    ] = 100.0,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -60,6 +66,7 @@ def serve_command(
     """Serve paid inference for your live models, with an attribution receipt on every answer, and pay
     their contributors per epoch (receipts aggregated, root posted, finalized after the window)."""
     from worker.billing import ReceiptLog
+    from worker.billing.limits import RateLimit
     from worker.config import load_settings
     from worker.rewards import EpochService, run_in_background
     from worker.serve import InferenceService, ServeConfig, create_app, serve_forever
@@ -68,7 +75,11 @@ def serve_command(
     client = wallet_client(rpc, keystore, dev_account, ape_account)
     store, home = open_store(), load_settings().home
     receipts = ReceiptLog.for_deployment(client.deployment, home)
-    config = ServeConfig(confirmations=confirmations)
+    config = ServeConfig(
+        confirmations=confirmations,
+        ip_limit=RateLimit(ip_rate, max(1, int(2 * ip_rate))),
+        payer_limit=RateLimit(payer_rate, max(1, int(2 * payer_rate))),
+    )
     service = InferenceService(
         client, store, receipts, home / "models", config, set(model) if model else None
     )

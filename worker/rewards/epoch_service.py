@@ -26,13 +26,14 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from worker.billing.errors import PaymentRequired
 from worker.billing.payments import UNIT_TTL, PaymentBook
 from worker.billing.receipt_log import EpochRecord, EpochState, ReceiptLog
 from worker.billing.receipts import Receipt
 from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted
-from worker.chain.types import Epoch, EpochStatus, collateral_for
+from worker.chain.types import Epoch, EpochStatus, Payment, collateral_for
 from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
@@ -144,8 +145,16 @@ class EpochService:
         posts = self.client.vault.get_events("EpochPosted", start, "latest", model_id)
         return posts[-1].block_number if posts else 0
 
+    def _payments_of(self, receipts: Sequence[Receipt]) -> dict[int, Payment]:
+        """The confirmed payments the receipts spend (a payment gone from the chain, e.g. by a reorg, stops
+        the epoch with a RewardsError instead of the HTTP-facing PaymentRequired)."""
+        try:
+            return self.payments.many(r.payment_id for r in receipts)
+        except PaymentRequired as exc:
+            raise RewardsError(f"a receipt's payment cannot be used for this epoch: {exc}") from exc
+
     def _unit_values(self, receipts: Sequence[Receipt]) -> dict[int, int]:
-        payments = self.payments.many(r.payment_id for r in receipts)
+        payments = self._payments_of(receipts)
         return {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
 
     def _affordable(
@@ -187,7 +196,7 @@ class EpochService:
         ledger: PoolLedger,
         deferred: tuple[UnitKey, ...],
     ) -> EpochReport:
-        payments = self.payments.many(r.payment_id for r in receipts)
+        payments = self._payments_of(receipts)
         return build_report(
             self.client.sender.chain_id,
             self.client.vault.address,

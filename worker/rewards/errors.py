@@ -7,9 +7,5 @@ class RewardsError(OpenLedgerError):
     """An epoch, report or claim is not what it must be; the message says what to do."""
 
 
-class ReceiptError(RewardsError):
-    """A receipt is malformed, tampered with, or not signed by whom it should be."""
-
-
 class ReportMalformed(RewardsError):
     """Bytes that are not a well-formed epoch report of this format."""

@@ -14,23 +14,27 @@ work runs in a thread pool, off the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import math
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from worker.billing.authorization import INDEX_HEADER, PAYMENT_HEADER, SIGNATURE_HEADER
-from worker.billing.errors import PaymentRequired
+from worker.billing.errors import PaymentRequired, RateLimited
+from worker.billing.limits import RateLimiter
 from worker.chain.retry import rpc_unavailable
 from worker.errors import OpenLedgerError
 from worker.serve.errors import DependencyUnavailable, InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.service import InferenceService
 from worker.units import parse_uint256
 
+log = logging.getLogger("openledger.serve")
 RETRY_AFTER_S = 5  # what a client should wait before retrying when a dependency is down
 
 # A uint256 in decimal: the OpenAPI schema says so, and `_uint256` refuses what the pattern lets through.
@@ -73,6 +77,10 @@ def _unavailable(message: str) -> JSONResponse:
     return _error(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
 
 
+def _too_many(exc: RateLimited) -> JSONResponse:
+    return _error(429, exc.code, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
+
+
 def _uint256(text: str, what: str) -> int:
     try:
         return parse_uint256(text)
@@ -111,18 +119,39 @@ async def _work(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
             raise DependencyUnavailable(
                 f"the chain's RPC endpoint is unreachable or overloaded ({type(exc).__name__}): retry later"
             ) from exc
-        raise
+        log.exception("unexpected error while answering")  # a bug: the payer's unit was not spent
+        raise ServeError(
+            f"an unexpected {type(exc).__name__} on this server (logged); the request unit was not spent",
+            code="internal_error",
+            status=500,
+        ) from exc
 
 
 def create_app(service: InferenceService) -> FastAPI:
     app = FastAPI(title="OpenLedger inference", version="1")
     limit = service.config.max_body_bytes
+    per_ip = RateLimiter(service.config.ip_limit, "client address")
+
+    @app.middleware("http")
+    async def limit_clients(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Per client address, before the body is read or any work is done."""
+        try:
+            per_ip.take(request.client.host if request.client else "unknown")
+        except RateLimited as exc:
+            return _too_many(exc)
+        return await call_next(request)
 
     @app.exception_handler(ServeError)
     async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
         if exc.status == 503:
             return _unavailable(str(exc))
         return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        return _too_many(exc)
 
     @app.exception_handler(PaymentRequired)
     async def payment_required(_request: Request, exc: PaymentRequired) -> JSONResponse:

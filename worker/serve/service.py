@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.billing.gate import PaidRequest, PaymentGate
+from worker.billing.limits import RateLimit
 from worker.billing.payments import UNIT_TTL
 from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
@@ -35,8 +36,11 @@ class ServeConfig:
     max_text_chars: int = 4000  # the default per-record limit of a Datanet
     max_tokens: int = 64
     confirmations: int = 1
-    unit_ttl: int = UNIT_TTL  # seconds of chain time a paid unit stays usable (rewards/residue.py)
+    unit_ttl: int = UNIT_TTL  # seconds of chain time a paid unit stays usable (billing/payments.py)
     answers: AnswerSettings = field(default_factory=AnswerSettings)
+    # 429 beyond these (rate 0: no limit); generous defaults, well above what 2 cores answer
+    ip_limit: RateLimit = RateLimit(rate=200.0, burst=400)
+    payer_limit: RateLimit = RateLimit(rate=100.0, burst=200)
 
 
 class PredictRequest(BaseModel):
@@ -111,7 +115,9 @@ class InferenceService:
         self.client, self.receipts = client, receipts
         self.config = config or ServeConfig()
         self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
-        self.gate = PaymentGate(client, receipts, self.config.confirmations, self.config.unit_ttl)
+        self.gate = PaymentGate(
+            client, receipts, self.config.confirmations, self.config.unit_ttl, self.config.payer_limit
+        )
         self.domain = receipt_domain(client.sender.chain_id, client.vault.address)
 
     # -- answers -------------------------------------------------------------------------------------
@@ -121,12 +127,16 @@ class InferenceService:
     ) -> tuple[Answer, Receipt]:
         served = self.catalog.get(model_id)
         paid = self.gate.check(model_id, headers, body)
-        with served.lock:
-            answer = compute(served)
-        receipt = self._sign(served, paid, answer)
-        # Durable before the answer leaves; DuplicateReceipt (402 payment_replayed) if a concurrent request
-        # spent the same unit first.
-        self.receipts.record(receipt)
+        unit = (paid.payment.payment_id, paid.index)
+        self.receipts.reserve(*unit)  # a second copy of this request now gets 402 payment_in_flight
+        try:
+            with served.lock:
+                answer = compute(served)
+            receipt = self._sign(served, paid, answer)
+            self.receipts.record(receipt)  # durable before the answer leaves; ends the reservation
+        except BaseException:
+            self.receipts.release(*unit)
+            raise
         return answer, receipt
 
     def _sign(self, served: ServedModel, paid: PaidRequest, answer: Answer) -> Receipt:
