@@ -24,24 +24,32 @@ DEFAULT_MODE = 0o644  # what a plain open() gives under the usual umask (mkstemp
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> Iterator[BinaryIO]:
-    """A binary handle on a temporary file beside `path`; on a clean exit the file gets permission bits
-    `mode`, is fsynced and renamed over `path`; on an error it is removed. The temporary file is 0600
-    until then, so a secret (mode 0600) is never readable by others, not even briefly."""
+def _staged(path: str | os.PathLike[str], mode: int) -> Iterator[Path]:
+    """A temporary file beside `path` (0600 while being written, so a secret is never readable by others,
+    not even briefly); on a clean exit it is fsynced, given `mode` and renamed over `path`, and the
+    directory entry fsynced; on an error it is removed."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    temp = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
+        yield temp
+        with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, target)
+        os.chmod(temp, mode)
+        os.replace(temp, target)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     fsync_dir(target.parent)
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes replace `path` atomically and durably when the block ends cleanly."""
+    with _staged(path, mode) as temp, open(temp, "wb") as handle:
+        yield handle
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = DEFAULT_MODE) -> Path:
@@ -51,21 +59,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = DE
     return Path(path)
 
 
-def atomic_save(path: str | os.PathLike[str], save: Callable[[Path], None]) -> Path:
+def atomic_save(
+    path: str | os.PathLike[str], save: Callable[[Path], None], mode: int = DEFAULT_MODE
+) -> Path:
     """For writers that only take a file name (e.g. safetensors' `save_file`): `save` writes a temporary
-    file beside `path`, which is then fsynced and renamed over `path`."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        save(Path(temp_name))
-        with open(temp_name, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, DEFAULT_MODE)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
-    return target
+    file beside `path`, which then replaces `path` atomically and durably."""
+    with _staged(path, mode) as temp:
+        save(temp)
+    return Path(path)
