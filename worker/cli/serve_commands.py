@@ -91,7 +91,9 @@ def serve_command(
     stop = threading.Event()
     if epochs:
         watched = served if preload else (sorted(model) if model else None)
-        epoch_service = EpochService(client, store, receipts, epoch_seconds, models=watched)
+        epoch_service = EpochService(
+            client, store, receipts, epoch_seconds, models=watched, confirmations=confirmations
+        )
         run_in_background(epoch_service, tick_seconds, stop, on_event=_print_event)
         say(f"epoch service: epochs of {epoch_seconds} s, checked every {tick_seconds:g} s")
     try:
