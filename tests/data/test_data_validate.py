@@ -34,6 +34,8 @@ GOOD = {"text": "a fine day", "label": "positive"}
     ({"text": "x" * 4001, "label": "neutral"}, "too_long", "the limit is 4000"),
     ({"text": "ok", "label": "positive", "score": 1}, "unknown_field", "unknown field(s) ['score']"),
     (b'{"text": "caf\xe9", "label": "positive"}', "invalid_utf8", "invalid UTF-8 at byte 14"),
+    # valid JSON, not text: canonical JSON of any version holding it would fail (training, verify)
+    (b'{"text": "bad \\ud800 x", "label": "positive"}', "invalid_unicode", "without its pair"),
     ({"text": "A fine   day!", "label": "negative"}, "duplicate", "duplicate of line 1"),
 ])
 def test_each_bad_line_is_reported_with_its_number(bad_line: object, code: str, reason: str) -> None:
@@ -55,6 +57,11 @@ def test_all_errors_are_reported_not_just_the_first() -> None:
     assert "line 1: not valid JSON" in rendered and "... and 1 more error(s)" in rendered
     assert report.to_dict()["errors"][2] == {"line": 5, "code": "unknown_label",
                                              "message": report.errors[2].message}
+
+
+def test_a_full_surrogate_pair_is_text() -> None:
+    report = validate_jsonl(b'{"text": "smile \\ud83d\\ude00", "label": "positive"}\n', CLS)
+    assert report.ok and report.records == [{"text": "smile \U0001F600", "label": "positive"}]
 
 
 def test_generation_shapes() -> None:

@@ -80,16 +80,27 @@ def iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 
 def parse_line(raw: bytes) -> Any:
-    """Decode one line as UTF-8 JSON; RecordError (invalid_utf8 / bad_json) otherwise."""
+    """Decode one line as UTF-8 JSON; RecordError (invalid_utf8 / bad_json / invalid_unicode) otherwise."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordError("invalid_utf8", f"invalid UTF-8 at byte {exc.start + 1} of the line; "
                                           "save the file as UTF-8") from exc
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError("bad_json", f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    # A lone "\ud800" escape is valid JSON but not text: canonical JSON (and so every hash and CID of a
+    # version holding it) could not be written, and the version could be neither trained nor verified.
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError(
+            "invalid_unicode",
+            "a \\uD800-\\uDFFF escape without its pair is not a character; write the character itself "
+            "or its full surrogate pair",
+        ) from None
+    return value
 
 
 def validate_jsonl(data: bytes, schema: RecordSchema, limits: RecordLimits | None = None,
