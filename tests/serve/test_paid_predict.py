@@ -12,7 +12,7 @@ from paidmodel import CONTRIBUTORS, MODEL_OWNER, PRICE, STRANGER, WORKER, second
 from worker.billing import Receipt, ReceiptError, receipt_domain
 from worker.billing.authorization import sign_request
 from worker.chain.reverts import TransactionReverted
-from worker.serve import InferenceFailed
+from worker.serve import InferenceClient, InferenceFailed
 
 
 def _domain(live, chain_id: int | None = None) -> dict:
@@ -219,6 +219,21 @@ def test_a_failed_answer_releases_its_unit(serving) -> None:
     assert failed.status_code == 500 and failed.json()["error"]["code"] == "internal_error"
     served.classify = real  # type: ignore[method-assign]
     assert user.predict(live.model_id, "love", payment, 0).receipt.request_index == 0  # not in flight forever
+
+
+def test_a_lost_answer_can_be_fetched_again_by_its_payer_only(serving) -> None:
+    live, user = serving.live, serving.user()
+    payment = user.pay(live.model_id, 1).created_id
+    first = user.predict(live.model_id, "what a lovely flight", payment, 0)
+    again = user.recover(live.model_id, payment, 0, b'{"text":"what a lovely flight"}')
+    assert again.output == first.output and again.receipt == first.receipt
+    assert user.recover(live.model_id, payment, 0).output == first.output  # body lost too
+    public = user.http.get(f"/v1/receipts/{payment}/0").json()
+    assert public == first.receipt.to_dict() and "output" not in public  # the answer is the payer's
+    stranger = InferenceClient(live.client(STRANGER), serving.server.url)
+    with pytest.raises(InferenceFailed) as refused:
+        stranger.recover(live.model_id, payment, 0)
+    assert (refused.value.status, refused.value.code) == (402, "payment_not_yours")
 
 
 def test_models_lists_live_models_with_prices(serving) -> None:

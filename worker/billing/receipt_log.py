@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from worker.billing.errors import BillingError, DuplicateReceipt, PaymentRequired
 from worker.billing.receipts import Receipt
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS receipts (
     request_index INTEGER NOT NULL,
     receipt TEXT NOT NULL,
     epoch INTEGER,
+    answer TEXT NOT NULL DEFAULT '',
     UNIQUE (payment_id, request_index)
 );
 CREATE INDEX IF NOT EXISTS receipts_by_epoch ON receipts (model_id, epoch);
@@ -153,9 +155,10 @@ class ReceiptLog:
                 "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?", (payment_id, request_index)
             )
 
-    def record(self, receipt: Receipt) -> int:
-        """Store a receipt durably (ending the unit's reservation in the same transaction); DuplicateReceipt
-        if its request unit already has one."""
+    def record(self, receipt: Receipt, output: Any = None) -> int:
+        """Store a receipt and the answer's output durably (ending the unit's reservation in the same
+        transaction), so a payer who lost the answer can fetch it again; DuplicateReceipt if its request
+        unit already has one."""
         try:
             with self._transaction() as db:
                 db.execute(
@@ -163,12 +166,14 @@ class ReceiptLog:
                     (receipt.payment_id, receipt.request_index),
                 )
                 cursor = db.execute(
-                    "INSERT INTO receipts (model_id, payment_id, request_index, receipt) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO receipts (model_id, payment_id, request_index, receipt, answer) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     (
                         receipt.model_id,
                         receipt.payment_id,
                         receipt.request_index,
                         canonical_json(receipt.to_dict()).decode(),
+                        "" if output is None else canonical_json(output).decode(),
                     ),
                 )
                 return int(cursor.lastrowid or 0)
@@ -186,6 +191,14 @@ class ReceiptLog:
             request_index,
         )
         return Receipt.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def answer(self, payment_id: int, request_index: int) -> Any:
+        """The stored output of an answered unit (None when there is none, or it predates stored answers)."""
+        if not _storable(payment_id, request_index):
+            return None
+        sql = "SELECT answer FROM receipts WHERE payment_id = ? AND request_index = ?"
+        rows = self._query(sql, payment_id, request_index)
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
 
     def is_used(self, payment_id: int, request_index: int) -> bool:
         if not _storable(payment_id, request_index):
@@ -335,8 +348,10 @@ def _epoch_record(row: sqlite3.Row) -> EpochRecord:
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Logs written before the manifest check (0: checked at the post block) or the deferred units of the
-    residue rule were recorded get their columns."""
+    """Logs written before the manifest check (0: checked at the post block), the deferred units of the
+    residue rule or stored answers were recorded get their columns."""
+    if "answer" not in {row[1] for row in db.execute("PRAGMA table_info(receipts)")}:
+        db.execute("ALTER TABLE receipts ADD COLUMN answer TEXT NOT NULL DEFAULT ''")
     columns = {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
     if "manifest_block" not in columns:
         db.execute("ALTER TABLE epochs ADD COLUMN manifest_block INTEGER NOT NULL DEFAULT 0")

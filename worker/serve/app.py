@@ -4,7 +4,8 @@
     POST /v1/models/{id}/predict          {"text": ...} -> {"output": {label, probabilities}, "receipt"}
     POST /v1/completions                  OpenAI body {"model": "<id>", "prompt", "max_tokens"} + "receipt"
     GET  /v1/payments/{id}                a payment's request units and which are used
-    GET  /v1/receipts/{payment}/{index}   a stored receipt (e.g. for a client that lost its answer)
+    GET  /v1/receipts/{payment}/{index}   a stored receipt; with the payer's signed headers (empty body)
+                                          also the answer, for a client that lost it
 Paid requests carry the payer's authorization headers (worker.billing.authorization). Errors are
 {"error": {"message", "type", "code"}}: 402 for payment problems, 404/409 for models, 413 for oversized
 bodies (counted as they stream, chunked ones included), 422 for malformed requests and ids (decimal
@@ -195,8 +196,8 @@ def create_app(service: InferenceService) -> FastAPI:
         return await _work(service.payment, _uint256(payment_id, "the payment id"))
 
     @app.get("/v1/receipts/{payment_id}/{index}")
-    async def receipt(payment_id: Uint256Path, index: Uint256Path) -> dict[str, Any]:
+    async def receipt(payment_id: Uint256Path, index: Uint256Path, request: Request) -> dict[str, Any]:
         found = (_uint256(payment_id, "the payment id"), _uint256(index, "the request index"))
-        return await _work(service.receipt, *found)
+        return await _work(service.receipt, *found, dict(request.headers))
 
     return app

@@ -103,6 +103,11 @@ class InferenceClient:
     ) -> Receipt:
         """The answer's receipt, checked: signed by the model's compute provider under this chain and
         vault, for this model, payment, index, request body and output."""
+        return self._verified(model_id, data, hash_hex(body), payment_id, index)
+
+    def _verified(
+        self, model_id: int, data: dict[str, Any], body_hash: str, payment_id: int, index: int
+    ) -> Receipt:
         receipt = Receipt.from_dict(data.get("receipt"))
         provider = self.client.models.get_model(model_id).compute_provider
         receipt.verify(self.receipt_domain, expected_signer=provider)
@@ -110,7 +115,7 @@ class InferenceClient:
             "model": (receipt.model_id, model_id),
             "payment": (receipt.payment_id, payment_id),
             "request index": (receipt.request_index, index),
-            "request hash": (receipt.request_hash, hash_hex(body)),
+            "request hash": (receipt.request_hash, body_hash),
             "output hash": (receipt.output_hash, json_hash(data.get("output"))),
         }
         for name, (found, wanted) in expected.items():
@@ -119,6 +124,24 @@ class InferenceClient:
                     f"the receipt's {name} is {found}, expected {wanted}: do not trust this answer"
                 )
         return receipt
+
+    def recover(self, model_id: int, payment_id: int, index: int, body: bytes | None = None) -> PaidAnswer:
+        """An answer this account paid for and lost (a crash, a dropped connection), fetched again with its
+        receipt, which is checked as on the first delivery (the request hash too when `body` is given)."""
+        headers = sign_request(self.client.signer, self.request_domain, model_id, payment_id, index, b"")
+        response = self.http.get(f"/v1/receipts/{payment_id}/{index}", headers=headers)
+        data = _json(response)
+        if response.status_code != 200:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise InferenceFailed(
+                error.get("message") or response.text[:500], error.get("code"), response.status_code
+            )
+        if body is None:  # the request's bytes are gone too: check everything but their hash
+            body_hash = Receipt.from_dict(data.get("receipt")).request_hash
+            receipt = self._verified(model_id, data, body_hash, payment_id, index)
+        else:
+            receipt = self.verify(model_id, data, body, payment_id, index)
+        return PaidAnswer(model_id, data["output"], receipt, data)
 
     def payment(self, payment_id: int) -> dict[str, Any]:
         response = self.http.get(f"/v1/payments/{payment_id}")

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from worker.billing.authorization import PAYMENT_HEADER, RequestAuthorization
+from worker.billing.errors import PaymentRequired
 from worker.billing.gate import PaidRequest, PaymentGate
 from worker.billing.limits import RateLimit
 from worker.billing.payments import UNIT_TTL
@@ -133,7 +135,8 @@ class InferenceService:
             with served.lock:
                 answer = compute(served)
             receipt = self._sign(served, paid, answer)
-            self.receipts.record(receipt)  # durable before the answer leaves; ends the reservation
+            # Durable (with the answer) before the answer leaves; ends the reservation.
+            self.receipts.record(receipt, answer.output)
         except BaseException:
             self.receipts.release(*unit)
             raise
@@ -251,13 +254,33 @@ class InferenceService:
             "nextIndex": next_index if next_index < found.payment.request_count else None,
         }
 
-    def receipt(self, payment_id: int, index: int) -> dict[str, Any]:
+    def receipt(
+        self, payment_id: int, index: int, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A stored receipt (public: it holds hashes, not the answer). With the payer's authorization of
+        this (payment, index) over an empty body, the answer too, as the answering request returned it."""
         found = self.receipts.find(payment_id, index)
         if found is None:
             raise ServeError(
                 f"no receipt for request {index} of payment {payment_id}", "receipt_not_found", 404
             )
-        return found.to_dict()
+        if not headers or not any(h.lower() == PAYMENT_HEADER.lower() for h in headers):
+            return found.to_dict()
+        auth = RequestAuthorization.from_headers(headers)
+        if (auth.payment_id, auth.index) != (payment_id, index):
+            raise PaymentRequired(
+                f"the authorization is for request {auth.index} of payment {auth.payment_id}, not this one",
+                code="payment_malformed",
+            )
+        signer = auth.signer(self.gate.domain, found.model_id, b"")
+        payer = self.gate.book.confirmed(payment_id).payer
+        if signer != payer:
+            raise PaymentRequired(
+                f"only the payer {payer} can read this answer; the request is signed by {signer}",
+                code="payment_not_yours",
+            )
+        return {"model": str(found.model_id), "output": self.receipts.answer(payment_id, index),
+                "receipt": found.to_dict()}
 
 
 def _model_id(value: str | int) -> int:
