@@ -13,7 +13,6 @@ from worker.billing.authorization import RequestAuthorization, request_domain
 from worker.billing.errors import PaymentRequired
 from worker.billing.limits import RateLimit, RateLimiter
 from worker.billing.payments import UNIT_TTL, PaymentBook, expires_at, is_expired
-from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import hash_hex
 from worker.chain.client import ChainClient
 from worker.chain.types import Payment
@@ -30,7 +29,6 @@ class PaymentGate:
     def __init__(
         self,
         client: ChainClient,
-        receipts: ReceiptLog,
         confirmations: int = 1,
         unit_ttl: int = UNIT_TTL,
         payer_limit: RateLimit | None = None,
@@ -38,12 +36,12 @@ class PaymentGate:
         self.client, self.unit_ttl = client, unit_ttl
         self.payer_limiter = RateLimiter(payer_limit or RateLimit(0, 0), "payer")
         self.book = PaymentBook(client, confirmations)
-        self.receipts = receipts
         self.vault = client.vault.address
         self.domain = request_domain(client.sender.chain_id, self.vault)
 
     def check(self, model_id: int, headers: Mapping[str, str], body: bytes) -> PaidRequest:
-        """The paid request unit `body` spends; PaymentRequired when there is none."""
+        """The paid request unit `body` spends; PaymentRequired when there is none. Whether the unit is
+        still unanswered is settled by `ReceiptLog.reserve`, atomically, just before the model runs."""
         auth = RequestAuthorization.from_headers(headers)
         pid, index = auth.payment_id, auth.index
         # The signature first: recovering it costs no RPC, and the signer is who the rate limit counts.
@@ -68,12 +66,6 @@ class PaymentGate:
                 f"the request is signed by {signer}, but payment {pid} was made by {payment.payer}: only the "
                 "payer can spend a payment (and the signature covers the exact body, model and index)",
                 code="payment_not_yours",
-            )
-        if self.receipts.is_used(pid, index):
-            raise PaymentRequired(
-                f"request index {index} of payment {pid} was already answered (its receipt is at "
-                f"/v1/receipts/{pid}/{index}); use an unused index (GET /v1/payments/{pid})",
-                code="payment_replayed",
             )
         return PaidRequest(payment, index, hash_hex(body))
 

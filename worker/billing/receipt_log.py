@@ -130,8 +130,9 @@ class ReceiptLog:
             answered = "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?"
             if db.execute(answered, unit).fetchone():
                 raise DuplicateReceipt(
-                    f"request {request_index} of payment {payment_id} was already answered (its receipt is "
-                    f"at /v1/receipts/{payment_id}/{request_index})"
+                    f"request index {request_index} of payment {payment_id} was already answered (its "
+                    f"receipt is at /v1/receipts/{payment_id}/{request_index}); use an unused index "
+                    f"(GET /v1/payments/{payment_id})"
                 )
             db.execute(
                 "DELETE FROM inflight WHERE payment_id = ? AND request_index = ? AND reserved_at < ?",
@@ -199,15 +200,6 @@ class ReceiptLog:
         sql = "SELECT answer FROM receipts WHERE payment_id = ? AND request_index = ?"
         rows = self._query(sql, payment_id, request_index)
         return json.loads(rows[0][0]) if rows and rows[0][0] else None
-
-    def is_used(self, payment_id: int, request_index: int) -> bool:
-        if not _storable(payment_id, request_index):
-            return False
-        return bool(
-            self._query(
-                "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?", payment_id, request_index
-            )
-        )
 
     def used_indexes(self, payment_id: int) -> list[int]:
         if not _storable(payment_id):

@@ -117,9 +117,8 @@ class InferenceService:
         self.client, self.receipts = client, receipts
         self.config = config or ServeConfig()
         self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
-        self.gate = PaymentGate(
-            client, receipts, self.config.confirmations, self.config.unit_ttl, self.config.payer_limit
-        )
+        config = self.config
+        self.gate = PaymentGate(client, config.confirmations, config.unit_ttl, config.payer_limit)
         self.domain = receipt_domain(client.sender.chain_id, client.vault.address)
 
     # -- answers -------------------------------------------------------------------------------------
