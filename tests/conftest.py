@@ -27,7 +27,7 @@ import pytest
 
 # The shared test helpers, loaded once as plugins: their fixtures (tiny models, live paid models, a
 # server on loopback) are visible to every test folder without re-exporting them in each conftest.
-pytest_plugins = ("tinymodels", "paidmodel", "workerworld")
+pytest_plugins = ("tinymodels", "paidmodel", "workerworld", "pg")
 
 if TYPE_CHECKING:
     from worker.chain.devnet import LocalChain

@@ -1,20 +1,21 @@
 """The durable receipt log: every signed receipt, written before its answer leaves the server, and the
 epochs that pay them out.
 
-SQLite (WAL, synchronous=FULL): a receipt is committed to disk before `record` returns, and the pair
-(payment id, request index) is unique, so a request unit is answered and counted once whatever the
-crashes. Closing an epoch assigns the model's pending receipts to it and creates the epoch row in one
-transaction: after a kill -9 either both happened or neither did. An epoch struck down on-chain (upheld
-or lapsed challenge) gives its receipts back to the pending pool in one transaction too, so the next
-epoch posts them again. One file per deployment (chain id, vault, deployment block hash): a fresh local
-chain reuses payment ids and must not see old receipts.
+One database (worker.database: a SQLite file by default, PostgreSQL for replicas on many machines): a
+receipt is committed before `record` returns, and the pair (payment id, request index) is unique, so a
+request unit is answered and counted once whatever the crashes and however many replicas race for it.
+Closing an epoch assigns the model's pending receipts to it and creates the epoch row in one transaction:
+after a kill -9 either both happened or neither did. An epoch struck down on-chain (upheld or lapsed
+challenge) gives its receipts back to the pending pool in one transaction too, so the next epoch posts
+them again. A receipt whose payment vanished from the chain (a reorg) is moved out to `excluded`, with
+the reason, and its unit is free again for the payment now under that id. One log per deployment (chain
+id, vault, deployment block hash, checked on open): a fresh local chain reuses payment ids and must not
+see old receipts. Leases (`hold_lease`) let exactly one replica's epoch service act.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,40 +27,56 @@ from worker.billing.receipts import Receipt
 from worker.canonical import canonical_json
 from worker.chain.deployment import Deployment
 from worker.config import load_settings
-from worker.sqlite import SqliteDatabase
+from worker.database import Database, Row, SqliteStore, Transaction, UniqueViolation, open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    model_id INTEGER NOT NULL,
-    payment_id INTEGER NOT NULL,
-    request_index INTEGER NOT NULL,
+    id {serial},
+    model_id BIGINT NOT NULL,
+    payment_id BIGINT NOT NULL,
+    request_index BIGINT NOT NULL,
     receipt TEXT NOT NULL,
-    epoch INTEGER,
+    epoch BIGINT,
     answer TEXT NOT NULL DEFAULT '',
+    payment_tx TEXT NOT NULL DEFAULT '',
     UNIQUE (payment_id, request_index)
 );
 CREATE INDEX IF NOT EXISTS receipts_by_epoch ON receipts (model_id, epoch);
+CREATE TABLE IF NOT EXISTS excluded (
+    payment_id BIGINT NOT NULL,
+    request_index BIGINT NOT NULL,
+    model_id BIGINT NOT NULL,
+    receipt TEXT NOT NULL,
+    payment_tx TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    excluded_at DOUBLE PRECISION NOT NULL
+);
 CREATE TABLE IF NOT EXISTS epochs (
-    model_id INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
+    model_id BIGINT NOT NULL,
+    epoch BIGINT NOT NULL,
     state TEXT NOT NULL,
-    receipts INTEGER NOT NULL,
-    closed_at INTEGER NOT NULL,
+    receipts BIGINT NOT NULL,
+    closed_at BIGINT NOT NULL,
     report_cid TEXT NOT NULL DEFAULT '',
     root TEXT NOT NULL DEFAULT '',
     total TEXT NOT NULL DEFAULT '0',
-    manifest_block INTEGER NOT NULL DEFAULT 0,
+    manifest_block BIGINT NOT NULL DEFAULT 0,
     deferred TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (model_id, epoch)
 );
-CREATE TABLE IF NOT EXISTS windows (model_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS windows (model_id BIGINT PRIMARY KEY, started_at BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS inflight (
-    payment_id INTEGER NOT NULL,
-    request_index INTEGER NOT NULL,
-    reserved_at REAL NOT NULL,
+    payment_id BIGINT NOT NULL,
+    request_index BIGINT NOT NULL,
+    reserved_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (payment_id, request_index)
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # A reservation older than this was left by a process that died mid-answer: the unit may be tried again.
 RESERVATION_TTL_S = 120.0
@@ -90,6 +107,12 @@ class EpochRecord:
     deferred: tuple[tuple[int, int], ...] = ()  # answered units of expired payments left for later
 
 
+def deployment_key(deployment: Deployment) -> str:
+    """What identifies a deployment: a log holds the receipts of exactly one."""
+    vault = deployment.address("RewardVault").lower()
+    return f"{deployment.chain_id}:{vault}:{deployment.block_hash.lower()}"
+
+
 def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
     home = home or load_settings().home
     vault = deployment.address("RewardVault")
@@ -98,50 +121,90 @@ def default_log_path(deployment: Deployment, home: Path | None = None) -> Path:
     )
 
 
+@dataclass(frozen=True)
+class ExcludedReceipt:
+    receipt: Receipt
+    payment_tx: str  # the payment transaction the unit was answered for
+    reason: str
+
+
 class ReceiptLog:
-    def __init__(self, path: str | Path):
-        self._db = SqliteDatabase(path, SCHEMA)
-        self.path = self._db.path
-        with self._db.transaction() as db:
-            _add_missing_columns(db)
+    def __init__(self, target: str | Path | Database, deployment: Deployment | None = None):
+        """`target`: a SQLite path, a postgresql:// URL or an open Database. With `deployment`, the log
+        refuses to open if it holds another deployment's receipts."""
+        self._db = target if isinstance(target, Database) else open_database(target, SCHEMA)
+        self.location = self._db.location
+        if isinstance(self._db, SqliteStore):
+            _add_missing_columns(self._db)
+        if deployment is not None:
+            self._check_deployment(deployment_key(deployment))
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment, home: Path | None = None) -> ReceiptLog:
-        return cls(default_log_path(deployment, home))
+    def for_deployment(
+        cls, deployment: Deployment, home: Path | None = None, url: str | None = None
+    ) -> ReceiptLog:
+        """The deployment's log: the database at `url`, else its SQLite file under the home folder."""
+        return cls(url or default_log_path(deployment, home), deployment)
 
     def close(self) -> None:
         self._db.close()
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._db.transaction()
+    def _transaction(self) -> AbstractContextManager[Transaction]:
+        return self._db.transaction()  # type: ignore[no-any-return]
 
-    def _query(self, sql: str, *args: object) -> list[sqlite3.Row]:
+    def _query(self, sql: str, *args: object) -> list[Row]:
         return self._db.query(sql, args)
+
+    def _check_deployment(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('deployment', ?) ON CONFLICT DO NOTHING", (key,)
+            )
+            stored = db.execute("SELECT value FROM meta WHERE key = 'deployment'").one()
+        if stored is not None and stored[0] != key:
+            raise BillingError(
+                f"the receipt log {self.location} belongs to deployment {stored[0]}, not {key} (a fresh "
+                "chain reuses payment ids): give this deployment its own database"
+            )
 
     # -- receipts ------------------------------------------------------------------------------------
 
     def reserve(self, payment_id: int, request_index: int, now: float | None = None) -> None:
-        """Claim the request unit for one answer in progress (any process on this log), before the model
-        runs: a copy of the same signed request gets PaymentRequired `payment_in_flight` instead of a second
-        inference, and an answered unit DuplicateReceipt. `release` or `record` ends the reservation."""
-        now = time.time() if now is None else now
+        """Claim the request unit for one answer in progress (any process or replica on this log), before
+        the model runs: a copy of the same signed request gets PaymentRequired `payment_in_flight` instead
+        of a second inference, and an answered unit DuplicateReceipt. `release` or `record` ends it."""
+        now = self._db.now() if now is None else now
         unit = (payment_id, request_index)
         with self._transaction() as db:
-            answered = "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?"
-            if db.execute(answered, unit).fetchone():
-                raise DuplicateReceipt(
-                    f"request index {request_index} of payment {payment_id} was already answered (its "
-                    f"receipt is at /v1/receipts/{payment_id}/{request_index}); use an unused index "
-                    f"(GET /v1/payments/{payment_id})"
-                )
             db.execute(
                 "DELETE FROM inflight WHERE payment_id = ? AND request_index = ? AND reserved_at < ?",
                 (payment_id, request_index, now - RESERVATION_TTL_S),
             )
             taken = db.execute(
-                "INSERT OR IGNORE INTO inflight (payment_id, request_index, reserved_at) VALUES (?, ?, ?)",
+                "INSERT INTO inflight (payment_id, request_index, reserved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (payment_id, request_index, now),
             ).rowcount
+            # Checked after the claim: a replica that recorded the unit meanwhile ended its claim in the
+            # same transaction as its receipt, so one of the two statements sees it (READ COMMITTED).
+            answered = db.execute(
+                "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?", unit
+            ).one()
+            if answered:
+                db.execute(  # ours, if we just took it: the unit is answered, not in flight
+                    "DELETE FROM inflight WHERE payment_id = ? AND request_index = ? AND reserved_at = ?",
+                    (payment_id, request_index, now),
+                )
+        if answered:
+            raise DuplicateReceipt(
+                f"request index {request_index} of payment {payment_id} was already answered (its "
+                f"receipt is at /v1/receipts/{payment_id}/{request_index}); use an unused index "
+                f"(GET /v1/payments/{payment_id})"
+            )
         if not taken:
             raise PaymentRequired(
                 f"request {request_index} of payment {payment_id} is being answered right now (the same "
@@ -156,29 +219,31 @@ class ReceiptLog:
                 "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?", (payment_id, request_index)
             )
 
-    def record(self, receipt: Receipt, output: Any = None) -> int:
+    def record(self, receipt: Receipt, output: Any = None, payment_tx: str = "") -> int:
         """Store a receipt and the answer's output durably (ending the unit's reservation in the same
         transaction), so a payer who lost the answer can fetch it again; DuplicateReceipt if its request
-        unit already has one."""
+        unit already has one. `payment_tx`: the payment transaction the unit was checked against, so the
+        epoch service can tell a payment a reorg replaced under the same id."""
         try:
             with self._transaction() as db:
                 db.execute(
                     "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?",
                     (receipt.payment_id, receipt.request_index),
                 )
-                cursor = db.execute(
-                    "INSERT INTO receipts (model_id, payment_id, request_index, receipt, answer) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                inserted = db.execute(
+                    "INSERT INTO receipts (model_id, payment_id, request_index, receipt, answer, payment_tx) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         receipt.model_id,
                         receipt.payment_id,
                         receipt.request_index,
                         canonical_json(receipt.to_dict()).decode(),
                         "" if output is None else canonical_json(output).decode(),
+                        payment_tx.lower(),
                     ),
-                )
-                return int(cursor.lastrowid or 0)
-        except sqlite3.IntegrityError:
+                ).one()
+                return int(inserted[0]) if inserted else 0
+        except UniqueViolation:
             raise DuplicateReceipt(
                 f"request {receipt.request_index} of payment {receipt.payment_id} was already answered"
             ) from None
@@ -216,6 +281,44 @@ class ReceiptLog:
         )
         return [Receipt.from_dict(json.loads(r[0])) for r in rows]
 
+    def payment_txs(self, model_id: int) -> dict[tuple[int, int], str]:
+        """The payment transaction each pending receipt of `model_id` was answered for ('' if unknown:
+        logs written before it was recorded)."""
+        rows = self._query(
+            "SELECT payment_id, request_index, payment_tx FROM receipts WHERE model_id = ? AND epoch IS NULL",
+            model_id,
+        )
+        return {(int(r[0]), int(r[1])): str(r[2]) for r in rows}
+
+    def exclude(self, receipts: list[Receipt], reason: str) -> int:
+        """Move pending receipts out of the log into `excluded` (their payment is gone from the chain):
+        they are never paid out, and their units are free for whatever payment holds the id now."""
+        moved = 0
+        with self._transaction() as db:
+            for receipt in receipts:
+                unit = (receipt.payment_id, receipt.request_index)
+                row = db.execute(
+                    "DELETE FROM receipts WHERE payment_id = ? AND request_index = ? AND epoch IS NULL "
+                    "RETURNING model_id, receipt, payment_tx",
+                    unit,
+                ).one()
+                if row is None:
+                    continue
+                db.execute(
+                    "INSERT INTO excluded (payment_id, request_index, model_id, receipt, payment_tx, reason, "
+                    "excluded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*unit, row[0], row[1], row[2], reason, self._db.now()),
+                )
+                moved += 1
+        return moved
+
+    def excluded(self, model_id: int) -> list[ExcludedReceipt]:
+        rows = self._query(
+            "SELECT receipt, payment_tx, reason FROM excluded WHERE model_id = ? ORDER BY excluded_at",
+            model_id,
+        )
+        return [ExcludedReceipt(Receipt.from_dict(json.loads(r[0])), str(r[1]), str(r[2])) for r in rows]
+
     def epoch_receipts(self, model_id: int, epoch: int) -> list[Receipt]:
         rows = self._query(
             "SELECT receipt FROM receipts WHERE model_id = ? AND epoch = ? ORDER BY id", model_id, epoch
@@ -231,6 +334,31 @@ class ReceiptLog:
         if model_id is None:
             return int(self._query("SELECT COUNT(*) FROM receipts")[0][0])
         return int(self._query("SELECT COUNT(*) FROM receipts WHERE model_id = ?", model_id)[0][0])
+
+    # -- leases --------------------------------------------------------------------------------------
+
+    def hold_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take or renew the lease `name` for `holder` for `seconds` (the database's clock); False while
+        another holder's lease runs. A holder that died is taken over once its lease ran out."""
+        now = self._db.now()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET holder = excluded.holder, expires_at = excluded.expires_at "
+                "WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
+                (name, holder, now + seconds, now),
+            )
+            row = db.execute("SELECT holder FROM leases WHERE name = ?", (name,)).one()
+        return row is not None and row[0] == holder
+
+    def lease_holder(self, name: str) -> tuple[str, float] | None:
+        """Who holds the lease `name` and until when (database clock), or None."""
+        rows = self._query("SELECT holder, expires_at FROM leases WHERE name = ?", name)
+        return (str(rows[0][0]), float(rows[0][1])) if rows else None
+
+    def drop_lease(self, name: str, holder: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     # -- epochs --------------------------------------------------------------------------------------
 
@@ -250,9 +378,9 @@ class ReceiptLog:
             taken = db.execute(
                 "SELECT 1 FROM epochs WHERE model_id = ? AND epoch = ? AND state != 'struck'",
                 (model_id, epoch),
-            ).fetchone()
+            ).one()
             if taken:
-                raise BillingError(f"epoch {epoch} of model {model_id} is already closed in {self.path}")
+                raise BillingError(f"epoch {epoch} of model {model_id} is already closed in {self.location}")
             db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
             for payment_id, index in keys:
                 changed = db.execute(
@@ -291,8 +419,11 @@ class ReceiptLog:
 
     def update_epoch(self, model_id: int, epoch: int, state: EpochState | str, **fields: str | int) -> None:
         state = EpochState(state)  # ValueError for an unknown state
+        unknown = set(fields) - EPOCH_FIELDS
+        if unknown:
+            raise ValueError(f"unknown epoch field(s) {sorted(unknown)}")
         sets = ", ".join(f"{name} = ?" for name in ("state", *fields))
-        values = [state, *(str(v) if name == "total" else v for name, v in fields.items())]
+        values = [str(state), *(str(v) if name == "total" else v for name, v in fields.items())]
         with self._transaction() as db:
             db.execute(
                 f"UPDATE epochs SET {sets} WHERE model_id = ? AND epoch = ?", (*values, model_id, epoch)
@@ -304,7 +435,7 @@ class ReceiptLog:
             "SELECT model_id, epoch, state, receipts, closed_at, report_cid, root, total, manifest_block, "
             f"deferred FROM epochs WHERE model_id = ? AND state IN ({marks}) ORDER BY epoch",
             model_id,
-            *states,
+            *(str(state) for state in states),
         )
         return [_epoch_record(row) for row in rows]
 
@@ -315,13 +446,20 @@ class ReceiptLog:
     def start_window(self, model_id: int, started_at: int, restart: bool = False) -> None:
         """Open the first epoch window of a model (later windows start when an epoch closes); `restart`
         starts a new one now (receipts that could not be closed wait a whole window, not one tick)."""
-        verb = "INSERT OR REPLACE" if restart else "INSERT OR IGNORE"
+        on_conflict = "DO UPDATE SET started_at = excluded.started_at" if restart else "DO NOTHING"
         with self._transaction() as db:
-            db.execute(f"{verb} INTO windows (model_id, started_at) VALUES (?, ?)", (model_id, started_at))
+            db.execute(
+                "INSERT INTO windows (model_id, started_at) VALUES (?, ?) "
+                f"ON CONFLICT (model_id) {on_conflict}",
+                (model_id, started_at),
+            )
+
+
+EPOCH_FIELDS = {"report_cid", "root", "total", "manifest_block"}
 
 
 def _storable(*ids: int) -> bool:
-    """SQLite integers are 64-bit: a larger (uint256) id was never stored, so it is simply not found."""
+    """Database integers are 64-bit: a larger (uint256) id was never stored, so it is simply not found."""
     return all(0 <= i <= SQLITE_MAX_INT for i in ids)
 
 
@@ -329,23 +467,33 @@ def _keys_json(keys: tuple[tuple[int, int], ...]) -> str:
     return json.dumps([list(k) for k in keys])
 
 
-def _epoch_record(row: sqlite3.Row) -> EpochRecord:
+def _epoch_record(row: Row) -> EpochRecord:
     values = tuple(row)
     deferred = tuple((int(pid), int(index)) for pid, index in json.loads(values[9]))
     model_id, epoch, state, receipts, closed_at, report_cid, root = values[:7]
     return EpochRecord(
-        model_id, epoch, EpochState(state), receipts, closed_at, report_cid, root,
+        int(model_id), int(epoch), EpochState(state), int(receipts), int(closed_at), report_cid, root,
         total=int(values[7]), manifest_block=int(values[8]), deferred=deferred,
     )
 
 
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Logs written before the manifest check (0: checked at the post block), the deferred units of the
-    residue rule or stored answers were recorded get their columns."""
-    if "answer" not in {row[1] for row in db.execute("PRAGMA table_info(receipts)")}:
-        db.execute("ALTER TABLE receipts ADD COLUMN answer TEXT NOT NULL DEFAULT ''")
-    columns = {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
-    if "manifest_block" not in columns:
-        db.execute("ALTER TABLE epochs ADD COLUMN manifest_block INTEGER NOT NULL DEFAULT 0")
-    if "deferred" not in columns:
-        db.execute("ALTER TABLE epochs ADD COLUMN deferred TEXT NOT NULL DEFAULT '[]'")
+def _add_missing_columns(db: SqliteStore) -> None:
+    """SQLite logs written before the manifest check (0: checked at the post block), the deferred units of
+    the residue rule, stored answers or payment transactions were recorded get their columns."""
+    added = {
+        "receipts": (
+            ("answer", "TEXT NOT NULL DEFAULT ''"),
+            ("payment_tx", "TEXT NOT NULL DEFAULT ''"),
+        ),
+        "epochs": (
+            ("manifest_block", "INTEGER NOT NULL DEFAULT 0"),
+            ("deferred", "TEXT NOT NULL DEFAULT '[]'"),
+        ),
+    }
+    for table, columns in added.items():
+        present = db.columns(table)
+        missing = [(name, kind) for name, kind in columns if name not in present]
+        if missing:
+            with db.transaction() as tx:
+                for name, kind in missing:
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")

@@ -58,6 +58,15 @@ def serve_command(
     payer_rate: Annotated[
         float, typer.Option(help="Paid requests per second per payer (bursts of twice that; 0: no limit)")
     ] = 100.0,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="OPENLEDGER_DB",
+            help="Receipt log: postgresql://user:pass@host/db to run replicas on one database, or a SQLite "
+            "file; default: a SQLite file per deployment under the home folder",
+        ),
+    ] = None,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -74,7 +83,7 @@ def serve_command(
 
     client = wallet_client(rpc, keystore, dev_account, ape_account)
     store, home = open_store(), load_settings().home
-    receipts = ReceiptLog.for_deployment(client.deployment, home)
+    receipts = ReceiptLog.for_deployment(client.deployment, home, db)
     config = ServeConfig(
         confirmations=confirmations,
         ip_limit=RateLimit(ip_rate, max(1, int(2 * ip_rate))),
@@ -87,7 +96,7 @@ def serve_command(
     if not served:
         warn(f"no live model has {client.address} as its compute provider: nothing to answer yet")
     say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
-    say(f"receipts in {receipts.path}")
+    say(f"receipts in {receipts.location}")
     stop = threading.Event()
     if epochs:
         watched = served if preload else (sorted(model) if model else None)

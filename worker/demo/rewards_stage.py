@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_utils.crypto import keccak
 
@@ -137,7 +138,8 @@ def run(actors: Actors, store: ContentStore, journal: Journal, live: LiveModel) 
     service.catalog.get(live.model_id)  # fetch the adapter bundle (every file verified) and load it
     with ServerThread(create_app(service)) as server:
         journal.note(
-            f"worker serves model {live.model_id} at {server.url} (receipts in {receipts.path.name})"
+            f"worker serves model {live.model_id} at {server.url} "
+            f"(receipts in {Path(receipts.location).name})"
         )
         ask(actors, journal, live, server)
     epoch = settle(actors, store, journal, live, receipts)

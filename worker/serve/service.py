@@ -135,7 +135,7 @@ class InferenceService:
                 answer = compute(served)
             receipt = self._sign(served, paid, answer)
             # Durable (with the answer) before the answer leaves; ends the reservation.
-            self.receipts.record(receipt, answer.output)
+            self.receipts.record(receipt, answer.output, paid.payment.tx_hash)
         except BaseException:
             self.receipts.release(*unit)
             raise
