@@ -25,6 +25,7 @@ FLOORS: dict[str, int] = {
     "worker.files": 0,
     "worker.sqlite": 0,
     "worker.database": 0,
+    "worker.faults": 0,
     "worker.merkle": 1,
     "worker.storage": 1,
     "worker.chain": 1,

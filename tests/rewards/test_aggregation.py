@@ -5,36 +5,20 @@ from __future__ import annotations
 import random
 
 import pytest
+from receiptfactory import VAULT, make_receipt
 
-from worker.billing import Receipt, ReceiptBody
-from worker.billing.receipts import json_hash, receipt_domain, sign_receipt
+from worker.billing import Receipt
 from worker.chain.accounts import dev_signer
 from worker.merkle import CLAIM_LEAF, StandardMerkleTree
 from worker.rewards import EpochReport, PaymentTerms, RewardsError, build_report
 from worker.rewards.aggregation import epoch_amounts, receipt_amounts
 from worker.units import PPM
 
-VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 A, B, C = (dev_signer(i).address for i in (3, 4, 5))
 
 
 def receipt(payment: int, index: int, weights: dict[str, int]) -> Receipt:
-    evidence = {"top": [{"record": "ab" * 32, "score": "0.5"}]}
-    body = ReceiptBody(
-        model_id=1,
-        adapter_cid="bafy",
-        payment_id=payment,
-        request_index=index,
-        request_hash="0x" + "11" * 32,
-        output_hash="0x" + "22" * 32,
-        evidence_hash=json_hash(evidence),
-        contributors=list(weights),
-        weights_ppm=list(weights.values()),
-        basis="answer",
-        issued_at=1,
-        evidence=evidence,
-    )
-    return sign_receipt(dev_signer(8), receipt_domain(31337, VAULT), body)
+    return make_receipt(payment, index, weights)
 
 
 def test_a_receipt_splits_its_unit_value_by_weight_flooring_each_share() -> None:

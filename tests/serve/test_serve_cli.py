@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
-import httpx
-import pytest
 from paidmodel import USER, WORKER, cli_env
+from serveproc import ServeProcess
 from typer.testing import CliRunner
 
 from worker.chain.accounts import _dev_account, write_keystore
-from worker.chain.anvil import DEFAULT_MNEMONIC, free_port
+from worker.chain.anvil import DEFAULT_MNEMONIC
 from worker.chain.types import EpochStatus
 from worker.cli import app
 
@@ -79,34 +75,10 @@ def test_infer_signs_with_an_ape_account(serving, tmp_path) -> None:
 def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_path) -> None:
     """The real command in its own process: it serves the worker's live model and its epoch thread closes
     and posts the epoch once the answers' window has passed (1 s epochs, chain time)."""
-    port = free_port()
-    env = {**os.environ, **cli_env(live)}
-    command = [
-        sys.executable,
-        "-c",
-        "from worker.cli import app; app()",
-        "serve",
-        "--port",
-        str(port),
-        "--dev-account",
-        str(WORKER),
-        "--epoch-seconds",
-        "1",
-        "--tick-seconds",
-        "0.5",
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = ServeProcess(live, tmp_path, "--epoch-seconds", "1", "--tick-seconds", "0.5")
     try:
-        url = f"http://127.0.0.1:{port}"
+        url = server.wait_healthy().url
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("openledger serve did not come up")
         result = runner.invoke(
             app,
             [
@@ -130,6 +102,5 @@ def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_p
         epoch = vault.get_epoch(live.model_id, 0)
         assert epoch.status == EpochStatus.POSTED and epoch.poster == live.client(WORKER).address
     finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0]
+        output = server.stop()
     assert f"serving models [{live.model_id}]" in output and "epoch 0 of model" in output, output

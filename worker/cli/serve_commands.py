@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 def _print_event(event: EpochEvent) -> None:
     tx = f" tx {event.tx.tx_hash} gas {event.tx.gas_used:,}" if event.tx else ""
-    say(f"epoch {event.epoch} of model {event.model_id}: {event.action} {event.detail}{tx}".rstrip())
+    subject = "epoch service" if event.model_id < 0 else f"epoch {event.epoch} of model {event.model_id}"
+    say(f"{subject}: {event.action} {event.detail}{tx}".rstrip())
 
 
 @literal_errors
@@ -50,6 +51,13 @@ def serve_command(
         bool, typer.Option(help="Run the epoch service (close, post, finalize) in the background")
     ] = True,
     tick_seconds: Annotated[float, typer.Option(help="How often the epoch service looks")] = 30.0,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            help="Replicas on one --db: the epoch service of a replica that stopped renewing its lease "
+            "this long is taken over by another"
+        ),
+    ] = 120.0,
     confirmations: Annotated[int, typer.Option(help="Blocks a payment needs before it is honoured")] = 1,
     preload: Annotated[bool, typer.Option(help="Load the served models before listening")] = True,
     ip_rate: Annotated[
@@ -98,10 +106,12 @@ def serve_command(
     say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
     say(f"receipts in {receipts.location}")
     stop = threading.Event()
+    epoch_service = None
     if epochs:
         watched = served if preload else (sorted(model) if model else None)
         epoch_service = EpochService(
-            client, store, receipts, epoch_seconds, models=watched, confirmations=confirmations
+            client, store, receipts, epoch_seconds, models=watched, confirmations=confirmations,
+            lease_seconds=lease_seconds,
         )
         run_in_background(epoch_service, tick_seconds, stop, on_event=_print_event)
         say(f"epoch service: epochs of {epoch_seconds} s, checked every {tick_seconds:g} s")
@@ -109,6 +119,8 @@ def serve_command(
         serve_forever(create_app(service), host, port)
     finally:
         stop.set()
+        if epoch_service is not None:
+            epoch_service.release()  # another replica's epoch service takes over at once
 
 
 def _task(server_models: list[dict[str, Any]], model_id: int) -> str:

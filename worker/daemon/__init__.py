@@ -3,7 +3,7 @@
 Layout: db (SQLite state), follower (eth_getLogs cursor, block-hash window, reorg rewind), ledger (event
 handlers -> tasks), tasks (durable job table, backoff, dead letters), outbox (signed transactions recorded
 before broadcast), lease (heartbeats), training / review (task pipelines), errors (failure verdicts),
-faults (failpoints for crash tests), logs (structured logs), runner (the loop), status.
+logs (structured logs), runner (the loop), status.
 """
 
 from worker.daemon.follower import ChainFollower, FollowerSettings, ReorgTooDeep

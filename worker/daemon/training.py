@@ -18,10 +18,10 @@ from typing import Any
 from worker.attribution.report import AttributionReport
 from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
-from worker.daemon.faults import arm_timer, failpoint
 from worker.daemon.lease import LeaseKeeper
 from worker.daemon.tasks import Task, TaskState
 from worker.daemon.verdicts import describe, record_failure
+from worker.faults import arm_timer, failpoint
 from worker.files import atomic_write
 from worker.jobs import JobInputs, JobResult, attribute_job, load_job_inputs, publish_result, train_job
 

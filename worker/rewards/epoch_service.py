@@ -17,11 +17,19 @@ background thread, the default) or any loop that calls it, e.g. `WorkerDaemon.ti
   (lapsed by us once nobody ruled in time), or voided by an upheld or lapsed challenge, in which case its
   receipts go back to pending and are posted again in the next epoch (by us, while we are the provider).
 Epoch windows are measured in chain time (block timestamps), so tests and the demo move them with Anvil.
+
+Replicas: every replica of a worker may run an EpochService on the shared receipt log; only the holder of
+the log's `epoch-service` lease acts (renewed at every tick and before every closing or post, so a replica
+that stalled past its lease stops before it sends anything). A replica killed mid-epoch is taken over
+when its lease runs out: the successor finds the epoch closed in the log and, by the on-chain check above,
+records a root already posted instead of posting again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +42,7 @@ from worker.chain.bindings import TxResult
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted
 from worker.chain.types import Epoch, EpochStatus, Payment, collateral_for
+from worker.faults import failpoint
 from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
@@ -44,12 +53,24 @@ from worker.units import OPEN
 
 log = logging.getLogger(__name__)
 
+EPOCH_LEASE = "epoch-service"
+LEASE_SECONDS = 120.0  # a dead replica's epoch service is taken over this long after its last renewal
+
+
+def default_holder() -> str:
+    """This process, as a lease holder: services in one process share the lease, a restart waits for it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LeaseLost(RewardsError):
+    """Another replica's epoch service holds the lease now: this one stops before acting."""
+
 
 @dataclass(frozen=True)
 class EpochEvent:
     model_id: int
     epoch: int
-    action: str  # closed | posted | finalized | waiting | struck | skipped
+    action: str  # closed | posted | finalized | waiting | struck | skipped | excluded | standby
     detail: str = ""
     tx: TxResult | None = None
 
@@ -64,9 +85,15 @@ class EpochService:
         models: Iterable[int] | None = None,
         confirmations: int = 1,
         unit_ttl: int = UNIT_TTL,
+        holder: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ):
         if epoch_seconds < 1 or unit_ttl < 1:
             raise RewardsError("epoch_seconds and unit_ttl must be at least 1")
+        if lease_seconds <= 0:
+            raise RewardsError("lease_seconds must be positive")
+        self.holder, self.lease_seconds = holder or default_holder(), lease_seconds
+        self.active: bool | None = None  # None until the first tick: whether we held the lease last time
         self.client, self.store, self.receipts = client, store, receipts
         self.epoch_seconds, self.unit_ttl = epoch_seconds, unit_ttl
         self.models = set(models) if models is not None else None
@@ -74,12 +101,50 @@ class EpochService:
         self._lock = threading.Lock()
 
     def tick(self) -> list[EpochEvent]:
-        """Settle what was posted, post what is closed, close what is due; returns what happened."""
+        """Settle what was posted, post what is closed, close what is due; returns what happened. Does
+        nothing while another replica holds the lease (a `standby` event when that starts)."""
         with self._lock:
+            if not self._lead():
+                return self._standby()
             events: list[EpochEvent] = []
-            for model_id in self._watched():
-                events += self._tick_model(model_id)
+            try:
+                for model_id in self._watched():
+                    events += self._tick_model(model_id)
+            except LeaseLost as exc:
+                events.append(EpochEvent(-1, -1, "standby", str(exc)))
             return events
+
+    def release(self) -> None:
+        """Give the lease up (a clean shutdown): another replica takes over at its next tick. Waits a
+        while for a tick in progress, which would otherwise take the lease again."""
+        locked = self._lock.acquire(timeout=30)
+        try:
+            self.receipts.drop_lease(EPOCH_LEASE, self.holder)
+            self.active = False
+        finally:
+            if locked:
+                self._lock.release()
+
+    def _lead(self) -> bool:
+        held = self.receipts.hold_lease(EPOCH_LEASE, self.holder, self.lease_seconds)
+        if held and self.active is False:
+            log.info("epoch service of %s took over the lease", self.holder)
+        self.active = held
+        return held
+
+    def _standby(self) -> list[EpochEvent]:
+        was_active, self.active = self.active, False
+        if was_active is False:
+            return []
+        current = self.receipts.lease_holder(EPOCH_LEASE)
+        detail = f"the epoch service of {current[0] if current else 'another replica'} holds the lease"
+        return [EpochEvent(-1, -1, "standby", detail)]
+
+    def _fence(self) -> None:
+        """Renew the lease right before an effect (closing, posting): LeaseLost if it went to another."""
+        if not self.receipts.hold_lease(EPOCH_LEASE, self.holder, self.lease_seconds):
+            self.active = False
+            raise LeaseLost(f"the epoch lease went to another replica; {self.holder} stops")
 
     def _watched(self) -> list[int]:
         """The models given (their windows open at the first tick), else every model with receipts (its
@@ -128,6 +193,7 @@ class EpochService:
             self.receipts.start_window(model_id, now, restart=True)  # try again a window later
             detail = note or f"{len(pending)} receipt(s) pay nothing yet"
             return [EpochEvent(model_id, epoch, "waiting" if note else "skipped", detail)]
+        self._fence()
         count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block, deferred)
         detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
         closed = EpochEvent(model_id, epoch, "closed", detail)
@@ -238,11 +304,13 @@ class EpochService:
                 log.warning("model %s epoch %s reopened: %s", model_id, epoch, short)
                 detail = f"reopened ({released} receipt(s) pending again): {short}"
                 return EpochEvent(model_id, epoch, "waiting", detail)
+            self._fence()
             try:
                 tx = vault.post_epoch_root(model_id, epoch, report.root, report.total, cid)
             except TransactionReverted as exc:
                 if exc.error_name != "EpochAlreadyPosted":
                     raise
+        failpoint("after-epoch-post")  # crash tests: posted on-chain, the receipt log not yet told
         self._check_ours(model_id, epoch, vault.get_epoch(model_id, epoch), report)
         cid = vault.report_cid(model_id, epoch) or cid  # on-chain: an earlier attempt's, after a crash
         self.receipts.update_epoch(

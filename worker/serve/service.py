@@ -25,6 +25,7 @@ from worker.billing.payments import UNIT_TTL
 from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
 from worker.chain.client import ChainClient
+from worker.faults import failpoint
 from worker.serve.catalog import ModelCatalog
 from worker.serve.errors import InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.served_model import Answer, AnswerSettings, ServedModel
@@ -139,6 +140,7 @@ class InferenceService:
         except BaseException:
             self.receipts.release(*unit)
             raise
+        failpoint("after-receipt")  # crash tests: the receipt is durable, the answer never sent
         return answer, receipt
 
     def _sign(self, served: ServedModel, paid: PaidRequest, answer: Answer) -> Receipt:

@@ -1,8 +1,10 @@
-"""Failpoints: `OPENLEDGER_FAILPOINT=after-claim` makes the worker kill itself with SIGKILL at that point,
+"""Failpoints: `OPENLEDGER_FAILPOINT=after-claim` makes the process kill itself with SIGKILL at that point,
 so crash recovery is tested at exact positions with a real `kill -9` (no cleanup, no finally blocks).
 
-Points: after-claim, during-training (SIGKILL `OPENLEDGER_FAILPOINT_DELAY` seconds, default 0.5, into
-training), after-upload, after-submit, before-finalize. Unset in production: every check is a dict lookup.
+Worker daemon points: after-claim, during-training (SIGKILL `OPENLEDGER_FAILPOINT_DELAY` seconds, default
+0.5, into training), after-upload, after-submit, before-finalize. Serving points: after-receipt (the
+receipt is committed, the answer not yet sent), after-epoch-post (the root is on-chain, the receipt log
+not yet told). Unset in production: every check is a dict lookup.
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ import os
 import signal
 import threading
 
-POINTS = ("after-claim", "during-training", "after-upload", "after-submit", "before-finalize")
+POINTS = (
+    "after-claim",
+    "during-training",
+    "after-upload",
+    "after-submit",
+    "before-finalize",
+    "after-receipt",
+    "after-epoch-post",
+)
 
 
 def _armed(point: str) -> bool:
