@@ -184,13 +184,18 @@ class Serving:
         return InferenceClient(self.live.client(index), self.server.url)
 
 
-def make_service(live: LiveModel, home: Path, config: ServeConfig | None = None) -> InferenceService:
-    receipts = ReceiptLog(home / "receipts.sqlite")
+def make_service(
+    live: LiveModel, home: Path, config: ServeConfig | None = None, log: str | None = None
+) -> InferenceService:
+    """An inference service on the receipt log at `log` (a SQLite file under `home` by default)."""
+    receipts = ReceiptLog(log or home / "receipts.sqlite")
     return InferenceService(live.client(WORKER), live.store, receipts, home / "models", config)
 
 
-def start_serving(live: LiveModel, home: Path, config: ServeConfig | None = None) -> Serving:
-    service = make_service(live, home, config)
+def start_serving(
+    live: LiveModel, home: Path, config: ServeConfig | None = None, log: str | None = None
+) -> Serving:
+    service = make_service(live, home, config, log)
     return Serving(live, service, ServerThread(create_app(service)).start(), home)
 
 

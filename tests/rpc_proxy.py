@@ -1,9 +1,11 @@
 """A JSON-RPC pass-through whose socket can be taken down and brought back on the same port: an RPC
-endpoint that goes away (connection refused) and returns, for the worker's outage tests."""
+endpoint that goes away (connection refused) and returns, for the worker's outage tests; with `delay`,
+a slow one (every call answered that many seconds late)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -11,9 +13,13 @@ import requests
 from worker.chain.anvil import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # http.server's 5 refuses a burst of replicas' calls: an outage not meant
+
+
 class RpcProxy:
-    def __init__(self, upstream: str):
-        self.upstream, self.port = upstream, free_port()
+    def __init__(self, upstream: str, delay: float = 0.0):
+        self.upstream, self.port, self.delay = upstream, free_port(), delay
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -21,11 +27,12 @@ class RpcProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        upstream = self.upstream
+        upstream, delay = self.upstream, self.delay
 
         class Forward(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(delay)
                 reply = requests.post(
                     upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
                 )
@@ -41,7 +48,7 @@ class RpcProxy:
         return Forward
 
     def up(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self._server = _Server(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

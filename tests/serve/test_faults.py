@@ -1,6 +1,7 @@
 """Fault injection on real `openledger serve` processes: a kill -9 between the receipt's commit and the
-response, and three replicas on one PostgreSQL racing fifty clients for one payment while the replica
-that holds the epoch lease dies right after posting the root.
+response; three replicas on one PostgreSQL, behind a slow RPC, racing fifty clients for one payment
+while the replica that holds the epoch lease dies right after posting the root; a lost database
+connection.
 
 What must hold: exactly K answers for a K-unit payment, none without a durable receipt, no unit spent
 twice, every client an answer or a clear 4xx (never a 5xx), and no root that `verify` rejects.
@@ -15,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from paidmodel import USER, WORKER, LiveModel
+from paidmodel import USER, WORKER, LiveModel, start_serving, stop_serving
+from rpc_proxy import RpcProxy
 from serveproc import ServeProcess
 
 from worker.billing import Receipt, ReceiptLog
@@ -80,7 +82,8 @@ def _race(
             if response.status_code == 200:
                 answers.append(user.verify(live.model_id, response.json(), body, payment, index))
                 return
-            refusals[(response.status_code, response.json()["error"]["code"])] += 1
+            error = response.json()["error"]  # a 5xx is counted with its message, to say what went wrong
+            refusals[(response.status_code, error["message" if response.status_code >= 500 else "code"])] += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -103,7 +106,10 @@ def test_three_replicas_on_one_postgresql_race_fifty_clients_and_survive_the_lea
     live: LiveModel, tmp_path: Path, pg_url: str
 ) -> None:
     units, clients = 8, 50
-    args = ("--db", pg_url, "--epoch-seconds", "60", "--tick-seconds", "0.3", "--lease-seconds", "4")
+    slow_rpc = RpcProxy(live.chain.w3.provider.endpoint_uri, delay=0.02)  # every chain call 20 ms late
+    slow_rpc.up()
+    args = ("--db", pg_url, "--rpc", slow_rpc.url, "--epoch-seconds", "60", "--tick-seconds", "0.3")
+    args += ("--lease-seconds", "4")
     log = ReceiptLog(pg_url)
     # The first replica takes the epoch lease, and is armed to die right after it posts a root.
     first = ServeProcess(live, tmp_path, *args, *NO_LIMITS, OPENLEDGER_FAILPOINT="after-epoch-post")
@@ -117,7 +123,7 @@ def test_three_replicas_on_one_postgresql_race_fifty_clients_and_survive_the_lea
 
         answers, refusals = _race(live, [r.url for r in replicas], payment, units, clients)
         assert sorted(a.request_index for a in answers) == list(range(units))  # exactly K
-        assert {status for status, _ in refusals} == {402}  # the rest: clear refusals, never a 5xx
+        assert {status for status, _ in refusals} == {402}, refusals  # the rest: clear refusals, never 5xx
         assert {code for _, code in refusals} <= {"payment_replayed", "payment_in_flight"}
         assert log.used_indexes(payment) == list(range(units)) and log.count() == units
         stored = {(r.payment_id, r.request_index): r for r in log.pending(live.model_id)}
@@ -140,4 +146,26 @@ def test_three_replicas_on_one_postgresql_race_fifty_clients_and_survive_the_lea
     finally:
         outputs = [replica.stop() for replica in replicas]
         log.close()
+        slow_rpc.down()
     assert all("Traceback" not in output for output in outputs[1:]), outputs
+
+
+def test_a_lost_database_connection_is_a_503_that_spends_nothing(
+    live: LiveModel, tmp_path: Path, pg_url: str
+) -> None:
+    running = start_serving(live, tmp_path, log=pg_url)
+    try:
+        user = running.user()
+        payment = int(user.pay(live.model_id, 2).created_id or 0)
+        admin = ReceiptLog(pg_url)
+        with admin.database.transaction() as tx:  # a database restart, as the server's connection sees it
+            tx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
+        path = f"/v1/models/{live.model_id}/predict"
+        lost = user.send(path, live.model_id, _body("good"), payment, 0)
+        assert lost.status_code == 503 and lost.headers["retry-after"] == "5"
+        assert lost.json()["error"]["code"] == "backend_unavailable" and "PostgreSQL" in lost.text
+        assert admin.used_indexes(payment) == []  # nothing spent: the same unit is answered next time
+        assert user.predict(live.model_id, "good", payment, 0).receipt.request_index == 0
+        assert admin.used_indexes(payment) == [0]
+    finally:
+        stop_serving(running)
