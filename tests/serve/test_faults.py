@@ -10,6 +10,7 @@ twice, every client an answer or a clear 4xx (never a 5xx), and no root that `ve
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from worker.billing import Receipt, ReceiptLog
 from worker.chain.types import EpochStatus
 from worker.rewards.epoch_service import EPOCH_LEASE
 from worker.rewards.verify import verify_epoch
-from worker.serve import InferenceClient
+from worker.serve import InferenceClient, ServeConfig
 from worker.serve.client import InferenceFailed
 
 NO_LIMITS = ("--ip-rate", "0", "--payer-rate", "0")
@@ -167,5 +168,37 @@ def test_a_lost_database_connection_is_a_503_that_spends_nothing(
         assert admin.used_indexes(payment) == []  # nothing spent: the same unit is answered next time
         assert user.predict(live.model_id, "good", payment, 0).receipt.request_index == 0
         assert admin.used_indexes(payment) == [0]
+    finally:
+        stop_serving(running)
+
+
+def test_a_client_dripping_its_body_gets_a_408_and_holds_up_no_one(live: LiveModel, tmp_path: Path) -> None:
+    running = start_serving(live, tmp_path, ServeConfig(body_seconds=1.0))
+    try:
+        port = int(running.server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            head = f"POST /v1/models/{live.model_id}/predict HTTP/1.1\r\nHost: x\r\n"
+            slow.sendall(f"{head}Content-Type: application/json\r\nContent-Length: 400\r\n\r\n".encode())
+            started = time.monotonic()
+            user = running.user()
+            payment = int(user.pay(live.model_id, 1).created_id or 0)
+            answered = user.predict(live.model_id, "good", payment, 0)  # served while the drip goes on
+            assert answered.receipt.request_index == 0
+            reply = b""
+            for _ in range(40):  # a byte every 0.1 s: 4 s for the body, more than the 1 s allowed
+                try:
+                    slow.sendall(b" ")
+                except OSError:
+                    break  # answered and closed
+                time.sleep(0.1)
+            slow.settimeout(2)
+            try:
+                while b"request_timeout" not in reply and (chunk := slow.recv(4096)):
+                    reply += chunk
+            except TimeoutError:
+                pass
+        assert reply.startswith(b"HTTP/1.1 408") and b"request_timeout" in reply, reply
+        assert time.monotonic() - started < 8
+        assert running.receipts.count() == 1
     finally:
         stop_serving(running)

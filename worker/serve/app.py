@@ -15,6 +15,7 @@ work runs in a thread pool, off the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,13 @@ from worker.billing.errors import PaymentRequired, RateLimited
 from worker.billing.limits import RateLimiter
 from worker.chain.retry import rpc_unavailable
 from worker.errors import OpenLedgerError
-from worker.serve.errors import DependencyUnavailable, InvalidRequest, RequestTooLarge, ServeError
+from worker.serve.errors import (
+    DependencyUnavailable,
+    InvalidRequest,
+    RequestTimeout,
+    RequestTooLarge,
+    ServeError,
+)
 from worker.serve.service import InferenceService
 from worker.units import parse_uint256
 
@@ -90,8 +97,18 @@ def _uint256(text: str, what: str) -> int:
         raise InvalidRequest(message, code="invalid_id") from None
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The body, counted as it arrives: refused at the limit whatever Content-Length says (or does not)."""
+async def _body(request: Request, limit: int, seconds: float) -> bytes:
+    """The body, counted as it arrives: refused at the limit whatever Content-Length says (or does not),
+    and given up (408) unless all of it arrived within `seconds` (a client dripping a byte at a time)."""
+    try:
+        return await asyncio.wait_for(_read_body(request, limit), timeout=seconds)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the request body did not arrive within {seconds:g} s: send it whole, promptly"
+        ) from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -130,7 +147,7 @@ async def _work(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
 
 def create_app(service: InferenceService) -> FastAPI:
     app = FastAPI(title="OpenLedger inference", version="1")
-    limit = service.config.max_body_bytes
+    limit, body_seconds = service.config.max_body_bytes, service.config.body_seconds
     per_ip = RateLimiter(service.config.ip_limit, "client address")
 
     @app.middleware("http")
@@ -183,12 +200,12 @@ def create_app(service: InferenceService) -> FastAPI:
     @app.post("/v1/models/{model_id}/predict", openapi_extra=PREDICT_BODY)
     async def predict(model_id: Uint256Path, request: Request) -> dict[str, Any]:
         model = _uint256(model_id, "the model id")
-        body = await _body(request, limit)
+        body = await _body(request, limit, body_seconds)
         return await _work(service.predict, model, body, dict(request.headers))
 
     @app.post("/v1/completions", openapi_extra=COMPLETION_BODY)
     async def completions(request: Request) -> dict[str, Any]:
-        body = await _body(request, limit)
+        body = await _body(request, limit, body_seconds)
         return await _work(service.complete, body, dict(request.headers))
 
     @app.get("/v1/payments/{payment_id}")

@@ -36,3 +36,10 @@ class InvalidRequest(ServeError):
 class RequestTooLarge(ServeError):
     status = 413
     code = "request_too_large"
+
+
+class RequestTimeout(ServeError):
+    """The body did not arrive in time (a slow or stalled client holds a connection for nothing)."""
+
+    status = 408
+    code = "request_timeout"

@@ -36,6 +36,7 @@ from worker.units import parse_uint256
 @dataclass(frozen=True)
 class ServeConfig:
     max_body_bytes: int = 64 * 1024
+    body_seconds: float = 30.0  # the whole body must arrive within this (408 after)
     max_text_chars: int = 4000  # the default per-record limit of a Datanet
     max_tokens: int = 64
     confirmations: int = 1
