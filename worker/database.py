@@ -82,6 +82,15 @@ class Database(ABC):
         with self.transaction() as tx:
             return list(tx.execute(sql, params).rows)
 
+    def apply_schema(self, schema: str) -> None:
+        """Create what `schema` declares (CREATE ... IF NOT EXISTS statements), in one transaction; on
+        PostgreSQL under an advisory lock, so replicas starting together create the tables once."""
+        with self.transaction() as tx:
+            if self.dialect is Dialect.POSTGRESQL:
+                tx.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
+            for statement in _statements(schema.replace("{serial}", SERIAL[self.dialect])):
+                tx.execute(statement)
+
     @abstractmethod
     def now(self) -> float:
         """Seconds since the epoch on the database's clock (one clock for every replica's leases)."""
@@ -186,10 +195,7 @@ class PostgresDatabase(Database):
         self._depth = 0
         self._conn: Any = None
         self._closed = False
-        with self.transaction() as tx:
-            tx.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
-            for statement in _statements(schema.replace("{serial}", SERIAL[Dialect.POSTGRESQL])):
-                tx.execute(statement)
+        self.apply_schema(schema)
 
     def _connection(self) -> Any:
         if self._closed:

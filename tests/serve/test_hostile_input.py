@@ -155,7 +155,7 @@ def test_an_unreachable_rpc_is_a_503_with_retry_after(live, tmp_path) -> None:
     client = ChainClient(connect(proxy.url), worker.signer, worker.deployment)
     service = make_service(live, tmp_path)
     service.client = client
-    service.gate.client = service.gate.book.client = client
+    service.gate.client = service.gate.book.client = service.gate.book.index.client = client
     server = ServerThread(create_app(service)).start()
     try:
         with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as http:
@@ -193,13 +193,13 @@ def test_a_bad_signature_is_refused_before_any_payment_lookup(serving) -> None:
     live, user = serving.live, serving.user()
     book = serving.service.gate.book
     lookups: list[int] = []
-    real = book.client.vault.get_payment
+    real = book.index.lookup
 
     def counted(payment_id: int):
         lookups.append(payment_id)
         return real(payment_id)
 
-    book.client.vault.get_payment = counted  # type: ignore[method-assign]
+    book.index.lookup = counted  # type: ignore[method-assign]
     try:
         headers = {PAYMENT_HEADER: "12345", INDEX_HEADER: "0", SIGNATURE_HEADER: "0x" + "11" * 65,
                    "content-type": "application/json"}
@@ -211,4 +211,4 @@ def test_a_bad_signature_is_refused_before_any_payment_lookup(serving) -> None:
                                     424242, 0)) == (402, "payment_unknown")
         assert lookups == [424242]
     finally:
-        book.client.vault.get_payment = real  # type: ignore[method-assign]
+        book.index.lookup = real  # type: ignore[method-assign]

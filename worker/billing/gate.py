@@ -15,6 +15,7 @@ from worker.billing.limits import RateLimit, RateLimiter
 from worker.billing.payments import UNIT_TTL, PaymentBook, expires_at, is_expired
 from worker.billing.receipts import hash_hex
 from worker.chain.client import ChainClient
+from worker.chain.finality import Finality
 from worker.chain.types import Payment
 
 
@@ -29,13 +30,25 @@ class PaymentGate:
     def __init__(
         self,
         client: ChainClient,
-        confirmations: int = 1,
+        confirmations: int | None = None,
         unit_ttl: int = UNIT_TTL,
         payer_limit: RateLimit | None = None,
+        *,
+        finality: Finality | None = None,
+        book: PaymentBook | None = None,
     ):
+        """Payments are read from `book` (pass the one the epoch service uses, so both share one index),
+        else from a PaymentBook of its own, final by `finality` / `confirmations` (the chain's default
+        when neither is given)."""
         self.client, self.unit_ttl = client, unit_ttl
         self.payer_limiter = RateLimiter(payer_limit or RateLimit(0, 0), "payer")
-        self.book = PaymentBook(client, confirmations)
+        if book is None:
+            book = PaymentBook(client, confirmations, finality=finality)
+        elif (finality is not None and finality != book.finality) or (
+            confirmations is not None and Finality.confirmations(confirmations) != book.finality
+        ):
+            raise ValueError(f"the payment book decides finality by {book.finality}; pass one or the other")
+        self.book = book
         self.vault = client.vault.address
         self.domain = request_domain(client.sender.chain_id, self.vault)
 

@@ -1,9 +1,11 @@
-"""Inference payments as the chain records them (`InferencePaid` events), with confirmation depth, and the
-rule of how long their request units may be spent.
+"""Inference payments as the chain records them (`InferencePaid` events), final by the server's rule
+(worker.chain.finality), and the rule of how long their request units may be spent.
 
-The vault stores no payment struct, so a payment is found by one eth_getLogs on its indexed id. A
-payment with enough confirmations never changes again and is cached; a shallower one is looked up again
-next time, so a reorg that drops it is noticed.
+The vault stores no payment struct; payments are read from the PaymentIndex (worker.billing.
+payment_index), which keeps the events of final blocks in the database the receipt log lives in. A
+payment not final yet is found with its depth (code `payment_unconfirmed`), a made-up id answers
+`payment_unknown` from memory for a while (a flood of one unknown id costs one lookup). Before an epoch
+pays receipts out, `recheck` asks the chain whether each payment is still the transaction it was.
 
 Unit expiry: a payment's request units may be answered only while chain time is before
 `paidAt + unitTtl` (`paidAt`: the timestamp of the block holding the payment). The value of units never
@@ -16,11 +18,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from pathlib import Path
 
 from worker.billing.errors import PaymentRequired
+from worker.billing.payment_index import PaymentIndex, PaymentStatus
 from worker.chain.client import ChainClient
+from worker.chain.finality import Finality
 from worker.chain.types import Payment
+from worker.database import Database
 
 UNIT_TTL = 30 * 24 * 3600  # seconds of chain time a paid unit may be answered after its payment's block
 UNKNOWN_TTL_S = 2.0  # an id just looked up and not found is answered from memory this long (flood guard)
@@ -36,51 +41,69 @@ def is_expired(paid_at: int, unit_ttl: int, now: int) -> bool:
     return now >= expires_at(paid_at, unit_ttl)
 
 
-@dataclass(frozen=True)
-class PaymentStatus:
-    payment: Payment | None
-    confirmations: int  # 0 when not found; 1 when in the head block; at least the requirement once final
-
-
 class PaymentBook:
-    def __init__(self, client: ChainClient, confirmations: int = 1):
-        if confirmations < 1:
-            raise ValueError("confirmations must be >= 1 (1 = mined in the head block)")
-        self.client = client
-        self.confirmations = confirmations
-        self._final: dict[int, Payment] = {}
-        self._paid_at: dict[int, int] = {}  # payment id -> its block's timestamp
+    def __init__(
+        self,
+        client: ChainClient,
+        confirmations: int | None = None,
+        *,
+        finality: Finality | None = None,
+        index: PaymentIndex | None = None,
+        database: Database | str | Path | None = None,
+    ):
+        """Payments of `client`'s vault. Final by `finality`, or a depth of `confirmations`, or else the
+        chain's default (Finality.for_chain); looked up in `index`, or in a PaymentIndex opened on
+        `database` (the receipt log's Database, so replicas share it; in-memory SQLite by default)."""
+        if confirmations is not None:
+            given = Finality.confirmations(confirmations)  # ValueError below 1
+            if finality is not None and finality != given:
+                raise ValueError(f"confirmations={confirmations} contradicts {finality}")
+            finality = given
+        if index is None:
+            index = PaymentIndex(client, finality, database)
+        elif database is not None:
+            raise ValueError("pass a payment index or a database to open one in, not both")
+        elif finality is not None and finality != index.finality:
+            raise ValueError(f"the payment index decides finality by {index.finality}, not {finality}")
+        self.client, self.index, self.finality = client, index, index.finality
+        self._paid_at: dict[tuple[int, str, int], int] = {}  # (payment id, tx, block) -> block timestamp
         self._unknown: OrderedDict[int, float] = OrderedDict()  # payment id -> monotonic time it was missing
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the index's database if the book opened it (not a Database it was given)."""
+        self.index.close()
+
+    @property
+    def confirmations(self) -> int:
+        """Confirmations a payment needs: the depth; with the `finalized` tag, how far the finalized block
+        was behind the head at the last look (so `head - confirmations + 1` is about the final block; use
+        `final_block()` for the exact one)."""
+        return self.index.final_depth()
+
+    def final_block(self) -> int:
+        """The newest final block (asks the chain)."""
+        return self.index.final_block()
 
     def status(self, payment_id: int) -> PaymentStatus:
         now = time.monotonic()
         with self._lock:
-            cached = self._final.get(payment_id)
             missing_since = self._unknown.get(payment_id)
-        if cached is not None:  # final: no need to ask the chain again (one RPC saved per request)
-            return PaymentStatus(cached, self.confirmations)
         if missing_since is not None and now - missing_since < UNKNOWN_TTL_S:
-            return PaymentStatus(None, 0)  # a flood of requests for one unknown id costs one eth_getLogs
-        head = int(self.client.w3.eth.block_number)
-        payment = self.client.vault.get_payment(payment_id)
-        if payment is None:
-            with self._lock:
+            return PaymentStatus(None, 0)  # a flood of requests for one unknown id costs one lookup
+        found = self.index.lookup(payment_id)
+        with self._lock:
+            if found.payment is None:
                 self._unknown[payment_id] = now
                 self._unknown.move_to_end(payment_id)
                 while len(self._unknown) > MAX_UNKNOWN:
                     self._unknown.popitem(last=False)
-            return PaymentStatus(None, 0)
-        with self._lock:
-            self._unknown.pop(payment_id, None)
-        depth = head - payment.block_number + 1
-        if depth >= self.confirmations:
-            with self._lock:
-                self._final[payment_id] = payment
-        return PaymentStatus(payment, depth)
+            else:
+                self._unknown.pop(payment_id, None)
+        return found
 
     def confirmed(self, payment_id: int) -> Payment:
-        """The payment, which must exist with enough confirmations (PaymentRequired otherwise)."""
+        """The payment, which must exist and be final (PaymentRequired otherwise)."""
         found = self.status(payment_id)
         if found.payment is None:
             raise PaymentRequired(
@@ -88,23 +111,46 @@ class PaymentBook:
                 "payForInference first and wait until it is mined",
                 code="payment_unknown",
             )
-        if found.confirmations < self.confirmations:
-            raise PaymentRequired(
-                f"payment {payment_id} has {found.confirmations} of the {self.confirmations} confirmations "
-                "this server requires: retry in a few blocks",
-                code="payment_unconfirmed",
-            )
+        if not found.final:
+            raise PaymentRequired(self._unconfirmed(payment_id, found), code="payment_unconfirmed")
         return found.payment
+
+    def _unconfirmed(self, payment_id: int, found: PaymentStatus) -> str:
+        if self.finality.depth is not None:
+            return (
+                f"payment {payment_id} has {found.confirmations} of the {self.finality.depth} confirmations "
+                "this server requires: retry in a few blocks"
+            )
+        return (
+            f"payment {payment_id} has {found.confirmations} confirmation(s) but is not final yet (this "
+            "server waits for the chain's finalized block to reach it): retry in a few minutes"
+        )
 
     def many(self, payment_ids: Iterable[int]) -> dict[int, Payment]:
         return {pid: self.confirmed(pid) for pid in sorted(set(payment_ids))}
 
-    def paid_at(self, payment: Payment) -> int:
-        """The timestamp of the payment's block (cached: a confirmed payment's block does not move)."""
+    def recheck(self, payment_id: int, tx_hash: str) -> Payment | None:
+        """The payment as the chain holds it now, if it is still transaction `tx_hash`; None if a reorg
+        removed it or gave its id to another transaction (PaymentIndex.recheck)."""
+        payment = self.index.recheck(payment_id, tx_hash)
+        if payment is None:
+            self.forget(payment_id)
+        return payment
+
+    def forget(self, payment_id: int) -> None:
+        """Drop what this book remembers of `payment_id` (its unknown mark, its block's timestamp)."""
         with self._lock:
-            known = self._paid_at.get(payment.payment_id)
+            self._unknown.pop(payment_id, None)
+            for key in [k for k in self._paid_at if k[0] == payment_id]:
+                del self._paid_at[key]
+
+    def paid_at(self, payment: Payment) -> int:
+        """The timestamp of the payment's block (cached per transaction: a final block does not move)."""
+        key = (payment.payment_id, payment.tx_hash.lower(), payment.block_number)
+        with self._lock:
+            known = self._paid_at.get(key)
         if known is None:
             known = self.client.block_timestamp(payment.block_number)
             with self._lock:
-                self._paid_at[payment.payment_id] = known
+                self._paid_at[key] = known
         return known

@@ -173,10 +173,16 @@ class ReceiptLog:
 
     # -- receipts ------------------------------------------------------------------------------------
 
-    def reserve(self, payment_id: int, request_index: int, now: float | None = None) -> None:
+    def reserve(
+        self, payment_id: int, request_index: int, now: float | None = None, payment_tx: str = ""
+    ) -> None:
         """Claim the request unit for one answer in progress (any process or replica on this log), before
         the model runs: a copy of the same signed request gets PaymentRequired `payment_in_flight` instead
-        of a second inference, and an answered unit DuplicateReceipt. `release` or `record` ends it."""
+        of a second inference, and an answered unit DuplicateReceipt. `release` or `record` ends it.
+
+        `payment_tx`: the transaction of the (final) payment the unit is spent from now. A pending
+        receipt that answered the same unit for another transaction answered a payment a reorg removed:
+        it is excluded (never paid out), and the unit goes to the payer who holds the id now."""
         now = self._db.now() if now is None else now
         unit = (payment_id, request_index)
         with self._transaction() as db:
@@ -192,8 +198,15 @@ class ReceiptLog:
             # Checked after the claim: a replica that recorded the unit meanwhile ended its claim in the
             # same transaction as its receipt, so one of the two statements sees it (READ COMMITTED).
             answered = db.execute(
-                "SELECT 1 FROM receipts WHERE payment_id = ? AND request_index = ?", unit
+                "SELECT payment_tx, epoch FROM receipts WHERE payment_id = ? AND request_index = ?", unit
             ).one()
+            if answered and _replaced(answered, payment_tx):
+                reason = (
+                    f"payment {payment_id} is now transaction {payment_tx.lower()}: the one this unit was "
+                    f"answered for ({answered[0]}) left the chain in a reorg"
+                )
+                self._exclude_unit(db, unit, reason)
+                answered = None
             if answered:
                 db.execute(  # ours, if we just took it: the unit is answered, not in flight
                     "DELETE FROM inflight WHERE payment_id = ? AND request_index = ? AND reserved_at = ?",
@@ -281,36 +294,37 @@ class ReceiptLog:
         )
         return [Receipt.from_dict(json.loads(r[0])) for r in rows]
 
-    def payment_txs(self, model_id: int) -> dict[tuple[int, int], str]:
-        """The payment transaction each pending receipt of `model_id` was answered for ('' if unknown:
-        logs written before it was recorded)."""
+    def payment_txs(self, model_id: int, epoch: int | None = None) -> dict[tuple[int, int], str]:
+        """The payment transaction each receipt of `model_id` (pending, or in `epoch`) was answered for
+        ('' if unknown: logs written before it was recorded)."""
+        where = "epoch IS NULL" if epoch is None else "epoch = ?"
         rows = self._query(
-            "SELECT payment_id, request_index, payment_tx FROM receipts WHERE model_id = ? AND epoch IS NULL",
+            f"SELECT payment_id, request_index, payment_tx FROM receipts WHERE model_id = ? AND {where}",
             model_id,
+            *(() if epoch is None else (epoch,)),
         )
         return {(int(r[0]), int(r[1])): str(r[2]) for r in rows}
 
     def exclude(self, receipts: list[Receipt], reason: str) -> int:
         """Move pending receipts out of the log into `excluded` (their payment is gone from the chain):
         they are never paid out, and their units are free for whatever payment holds the id now."""
-        moved = 0
         with self._transaction() as db:
-            for receipt in receipts:
-                unit = (receipt.payment_id, receipt.request_index)
-                row = db.execute(
-                    "DELETE FROM receipts WHERE payment_id = ? AND request_index = ? AND epoch IS NULL "
-                    "RETURNING model_id, receipt, payment_tx",
-                    unit,
-                ).one()
-                if row is None:
-                    continue
-                db.execute(
-                    "INSERT INTO excluded (payment_id, request_index, model_id, receipt, payment_tx, reason, "
-                    "excluded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*unit, row[0], row[1], row[2], reason, self._db.now()),
-                )
-                moved += 1
-        return moved
+            return sum(self._exclude_unit(db, (r.payment_id, r.request_index), reason) for r in receipts)
+
+    def _exclude_unit(self, db: Transaction, unit: tuple[int, int], reason: str) -> int:
+        row = db.execute(
+            "DELETE FROM receipts WHERE payment_id = ? AND request_index = ? AND epoch IS NULL "
+            "RETURNING model_id, receipt, payment_tx",
+            unit,
+        ).one()
+        if row is None:
+            return 0
+        db.execute(
+            "INSERT INTO excluded (payment_id, request_index, model_id, receipt, payment_tx, reason, "
+            "excluded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*unit, row[0], row[1], row[2], reason, self._db.now()),
+        )
+        return 1
 
     def excluded(self, model_id: int) -> list[ExcludedReceipt]:
         rows = self._query(
@@ -456,6 +470,12 @@ class ReceiptLog:
 
 
 EPOCH_FIELDS = {"report_cid", "root", "total", "manifest_block"}
+
+
+def _replaced(answered: Row, payment_tx: str) -> bool:
+    """Whether a pending receipt (payment_tx, epoch) answered another transaction than `payment_tx`."""
+    stored_tx, epoch = answered
+    return bool(payment_tx and stored_tx and epoch is None and stored_tx != payment_tx.lower())
 
 
 def _storable(*ids: int) -> bool:

@@ -111,17 +111,17 @@ class ContractBinding:
         """Every `event` this contract emitted in [from_block, to_block], decoded, in chain order.
 
         `indexed` filters on the event's indexed arguments in order (a uint or an address; None matches
-        anything), so the node does the filtering: `get_events("InferencePaid", 0, "latest", 7)`."""
-        topic = self.client.decoder.topic(self.address, event)
-        logs = self.client.w3.eth.get_logs(
-            {
-                "address": self.address,
-                "topics": ["0x" + topic.hex(), *(_topic_value(v) for v in indexed)],
-                "fromBlock": from_block,
-                "toBlock": to_block,
-            }
-        )
-        return self.client.decoder.decode_logs(list(logs))
+        anything), so the node does the filtering: `get_events("InferencePaid", 0, "latest", 7)`.
+        `to_block` (a number or a tag such as "latest" or "finalized") is resolved once, and the range is
+        asked for in pieces of at most `client.max_log_range` blocks: hosted RPCs refuse wider ranges."""
+        topics = ["0x" + self.client.decoder.topic(self.address, event).hex(), *map(_topic_value, indexed)]
+        last, step = self.client.block_number_of(to_block), self.client.max_log_range
+        logs: list[Any] = []
+        for start in range(max(from_block, 0), last + 1, step):
+            end = min(last, start + step - 1)
+            query = {"address": self.address, "topics": topics, "fromBlock": start, "toBlock": end}
+            logs += self.client.w3.eth.get_logs(query)  # type: ignore[arg-type]
+        return self.client.decoder.decode_logs(logs)
 
     def has_role(self, role: bytes, account: str) -> bool:
         return bool(self.view("hasRole", role, to_checksum_address(account)))

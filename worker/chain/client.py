@@ -27,6 +27,9 @@ from worker.chain.sender import TransactionSender
 from worker.chain.worker_registry import WorkerRegistry
 from worker.config import load_settings
 
+# Blocks per eth_getLogs: hosted RPCs cap the range of one query (often at 10,000 blocks, some lower).
+MAX_LOG_RANGE = 10_000
+
 
 def decoder_for(deployment: Deployment) -> EventDecoder:
     decoder = EventDecoder()
@@ -44,12 +47,16 @@ class ChainClient:
         *,
         errors: ErrorTable | None = None,
         decoder: EventDecoder | None = None,
+        max_log_range: int = MAX_LOG_RANGE,
     ):
+        if max_log_range < 1:
+            raise ValueError("max_log_range must be at least 1 block")
         self.w3 = w3
         self.signer = signer
         self.deployment = deployment
         self.sender = TransactionSender(w3, signer, errors=errors)
         self.decoder = decoder or decoder_for(deployment)
+        self.max_log_range = max_log_range  # blocks per eth_getLogs in `get_events` (lower it for your RPC)
 
     @classmethod
     def connect(cls, rpc_url: str | None = None, signer: Signer | None = None) -> ChainClient:
@@ -58,7 +65,14 @@ class ChainClient:
         return cls(w3, signer or resolve_signer(), load_deployment(w3))
 
     def as_account(self, signer: Signer) -> ChainClient:
-        return ChainClient(self.w3, signer, self.deployment, errors=self.sender.errors, decoder=self.decoder)
+        return ChainClient(
+            self.w3,
+            signer,
+            self.deployment,
+            errors=self.sender.errors,
+            decoder=self.decoder,
+            max_log_range=self.max_log_range,
+        )
 
     @property
     def address(self) -> ChecksumAddress:
@@ -73,6 +87,15 @@ class ChainClient:
 
     def block_timestamp(self, block: BlockIdentifier) -> int:
         return int(self.w3.eth.get_block(block)["timestamp"])
+
+    def block_number_of(self, block: BlockIdentifier) -> int:
+        """The number of `block`: a number as is, a tag ("latest", "finalized", ...) or hash as the node
+        resolves it now."""
+        if isinstance(block, int):
+            return block
+        if block == "latest":
+            return int(self.w3.eth.block_number)
+        return int(self.w3.eth.get_block(block)["number"])
 
     def eth_balance(self, account: str | None = None) -> int:
         return int(self.w3.eth.get_balance(account or self.address))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ class DecodedEvent:
     block_number: int
     log_index: int
     tx_hash: str
+    block_hash: str = ""  # what tells a block from its replacement after a reorg
 
     def __getitem__(self, key: str) -> Any:
         return self.args[key]
@@ -80,6 +81,7 @@ class EventDecoder:
             block_number=int(log["blockNumber"]),
             log_index=int(log["logIndex"]),
             tx_hash=_hex(log["transactionHash"]),
+            block_hash=_hex(log["blockHash"]) if log.get("blockHash") else "",
         )
 
     def decode_logs(self, logs: list[Any]) -> list[DecodedEvent]:

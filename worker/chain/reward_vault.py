@@ -42,26 +42,11 @@ class RewardVault(ContractBinding):
         """The `InferencePaid` event of `payment_id` (mined at or before `to_block`), or None.
 
         The vault keeps no payment struct in storage (the event is the record), so this is one
-        eth_getLogs filtered on the indexed payment id, from the deployment block on."""
+        eth_getLogs filtered on the indexed payment id, from the deployment block on (in pieces of
+        `client.max_log_range` blocks): a scan, fine for a verifier, not for a server
+        (worker.billing.payment_index keeps them indexed)."""
         events = self.get_events("InferencePaid", self.client.deployment.block_number, to_block, payment_id)
-        if not events:
-            return None
-        event = events[0]
-        args = event.args
-        return Payment(
-            payment_id=int(args["paymentId"]),
-            model_id=int(args["modelId"]),
-            payer=args["payer"],
-            request_count=int(args["requestCount"]),
-            amount=int(args["amount"]),
-            request_ref=bytes(args["requestRef"]),
-            treasury_share=int(args["treasuryShare"]),
-            owner_share=int(args["ownerShare"]),
-            provider_share=int(args["providerShare"]),
-            contributors_share=int(args["contributorsShare"]),
-            block_number=event.block_number,
-            tx_hash=event.tx_hash,
-        )
+        return payment_of(events[0]) if events else None
 
     def withdraw(self) -> TxResult:
         return self.transact("withdraw")
@@ -177,3 +162,22 @@ class RewardVault(ContractBinding):
     def collateral_for(self, total: int) -> int:
         """Stake an epoch root of `total` locks."""
         return collateral_for(total, self.collateral_bps())
+
+
+def payment_of(event: DecodedEvent) -> Payment:
+    """The Payment an `InferencePaid` event records."""
+    args = event.args
+    return Payment(
+        payment_id=int(args["paymentId"]),
+        model_id=int(args["modelId"]),
+        payer=args["payer"],
+        request_count=int(args["requestCount"]),
+        amount=int(args["amount"]),
+        request_ref=bytes(args["requestRef"]),
+        treasury_share=int(args["treasuryShare"]),
+        owner_share=int(args["ownerShare"]),
+        provider_share=int(args["providerShare"]),
+        contributors_share=int(args["contributorsShare"]),
+        block_number=event.block_number,
+        tx_hash=event.tx_hash,
+    )

@@ -58,7 +58,13 @@ def serve_command(
             "this long is taken over by another"
         ),
     ] = 120.0,
-    confirmations: Annotated[int, typer.Option(help="Blocks a payment needs before it is honoured")] = 1,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(
+            help="Blocks a payment needs before it is honoured; default: the chain's finality (1 on a local "
+            "Anvil, the node's `finalized` block elsewhere)"
+        ),
+    ] = None,
     preload: Annotated[bool, typer.Option(help="Load the served models before listening")] = True,
     ip_rate: Annotated[
         float, typer.Option(help="Requests per second per client address (bursts of twice that; 0: no limit)")
@@ -105,12 +111,13 @@ def serve_command(
         warn(f"no live model has {client.address} as its compute provider: nothing to answer yet")
     say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
     say(f"receipts in {receipts.location}")
+    say(f"payments are honoured once final: {service.payments.finality.describe()}")
     stop = threading.Event()
     epoch_service = None
     if epochs:
         watched = served if preload else (sorted(model) if model else None)
         epoch_service = EpochService(
-            client, store, receipts, epoch_seconds, models=watched, confirmations=confirmations,
+            client, store, receipts, epoch_seconds, models=watched, payments=service.payments,
             lease_seconds=lease_seconds,
         )
         run_in_background(epoch_service, tick_seconds, stop, on_event=_print_event)

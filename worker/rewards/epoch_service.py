@@ -83,9 +83,10 @@ class EpochService:
         receipts: ReceiptLog,
         epoch_seconds: int = 3600,
         models: Iterable[int] | None = None,
-        confirmations: int = 1,
+        confirmations: int | None = None,
         unit_ttl: int = UNIT_TTL,
         holder: str | None = None,
+        payments: PaymentBook | None = None,
         lease_seconds: float = LEASE_SECONDS,
     ):
         if epoch_seconds < 1 or unit_ttl < 1:
@@ -97,7 +98,8 @@ class EpochService:
         self.client, self.store, self.receipts = client, store, receipts
         self.epoch_seconds, self.unit_ttl = epoch_seconds, unit_ttl
         self.models = set(models) if models is not None else None
-        self.payments = PaymentBook(client, confirmations)
+        # The server's book when serving (one payment index); else one on the receipt log's database.
+        self.payments = payments or PaymentBook(client, confirmations, database=receipts.database)
         self._lock = threading.Lock()
 
     def tick(self) -> list[EpochEvent]:
@@ -184,6 +186,14 @@ class EpochService:
         block = self._confirmed_block()
         if block < self._last_post_block(model_id):
             return []  # the residue must see every epoch posted so far: wait for confirmations
+        excluded, current = self._exclude_vanished(model_id, epoch)
+        # a payment a reorg moved into a later block (same transaction) waits for a later epoch
+        pending = [
+            r for r in self.receipts.pending(model_id)
+            if r.payment_id not in current or current[r.payment_id].block_number <= block
+        ]
+        if not pending:
+            return excluded
         manifest = check_manifest(self.client, self.store, model_id, block)
         ledger = read_ledger(self.client, self.store, model_id, block, self.unit_ttl)
         chosen, note = self._affordable(model_id, pending, manifest, ledger)
@@ -198,13 +208,49 @@ class EpochService:
         detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
         closed = EpochEvent(model_id, epoch, "closed", detail)
         record = self.receipts.epochs(model_id, (EpochState.CLOSED,))[-1]
-        return [closed, self._post(record, report)]
+        return [*excluded, closed, self._post(record, report)]
+
+    # -- payments re-checked before paying out -------------------------------------------------------
+
+    def _vanished(
+        self, model_id: int, epoch: int | None = None
+    ) -> tuple[dict[tuple[int, str], list[UnitKey]], dict[int, Payment]]:
+        """The units (pending, or of `epoch`) whose payment is no longer the transaction they were answered
+        for, asked of the chain now (not a cache), by (payment id, transaction); and the payments that
+        are, as they stand now."""
+        by_payment: dict[tuple[int, str], list[UnitKey]] = {}
+        for unit, tx in sorted(self.receipts.payment_txs(model_id, epoch).items()):
+            by_payment.setdefault((unit[0], tx), []).append(unit)
+        gone: dict[tuple[int, str], list[UnitKey]] = {}
+        current: dict[int, Payment] = {}
+        for (payment_id, tx), units in by_payment.items():
+            payment = self.payments.recheck(payment_id, tx)
+            if payment is None:
+                gone[(payment_id, tx)] = units
+            else:
+                current[payment_id] = payment
+        return gone, current
+
+    def _exclude_vanished(self, model_id: int, epoch: int) -> tuple[list[EpochEvent], dict[int, Payment]]:
+        """Take the pending receipts whose payment a reorg removed out of the log, with the reason: they
+        are never paid out (a root over them is one `verify` rejects). Also the payments still there."""
+        events = []
+        pending = {(r.payment_id, r.request_index): r for r in self.receipts.pending(model_id)}
+        gone, current = self._vanished(model_id)
+        for (payment_id, tx), units in gone.items():
+            reason = (
+                f"payment {payment_id} (transaction {tx or 'unknown'}) is not on the chain any more: a "
+                "reorg removed it or gave its id to another transaction"
+            )
+            count = self.receipts.exclude([pending[u] for u in units if u in pending], reason)
+            log.warning("model %s: %s receipt(s) excluded: %s", model_id, count, reason)
+            events.append(EpochEvent(model_id, epoch, "excluded", f"{count} receipt(s): {reason}"))
+        return events, current
 
     def _confirmed_block(self) -> int:
-        """The newest block with the confirmations payments need: the manifest is checked there, so a
-        reorg cannot change the verdict a verifier reads back at the same block."""
-        head = int(self.client.w3.eth.block_number)
-        return max(0, head - self.payments.confirmations + 1)
+        """The newest final block: the manifest is checked there, so a reorg cannot change the verdict a
+        verifier reads back at the same block."""
+        return max(0, self.payments.final_block())
 
     def _last_post_block(self, model_id: int) -> int:
         start = self.client.deployment.block_number
@@ -293,6 +339,16 @@ class EpochService:
 
     def _post(self, record: EpochRecord, report: EpochReport | None = None) -> EpochEvent:
         model_id, epoch = record.model_id, record.epoch
+        if report is None and self.client.vault.get_epoch(model_id, epoch).status == EpochStatus.NONE:
+            gone, _ = self._vanished(model_id, epoch)  # closed before a restart: the chain may have moved
+            if gone:
+                released = self.receipts.release_epoch(model_id, epoch, struck=False)
+                detail = (
+                    f"reopened ({released} receipt(s) pending again): payment(s) "
+                    f"{sorted({pid for pid, _ in gone})} left the chain since it closed; their receipts are "
+                    "excluded when it closes again"
+                )
+                return EpochEvent(model_id, epoch, "waiting", detail)
         report = report or self.report_for(record)
         cid = self.store.add(report.to_bytes())  # ours stays available even if an earlier attempt posted
         vault, tx = self.client.vault, None

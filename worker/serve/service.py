@@ -21,7 +21,7 @@ from worker.billing.authorization import PAYMENT_HEADER, RequestAuthorization
 from worker.billing.errors import PaymentRequired
 from worker.billing.gate import PaidRequest, PaymentGate
 from worker.billing.limits import RateLimit
-from worker.billing.payments import UNIT_TTL
+from worker.billing.payments import UNIT_TTL, PaymentBook
 from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
 from worker.chain.client import ChainClient
@@ -39,7 +39,7 @@ class ServeConfig:
     body_seconds: float = 30.0  # the whole body must arrive within this (408 after)
     max_text_chars: int = 4000  # the default per-record limit of a Datanet
     max_tokens: int = 64
-    confirmations: int = 1
+    confirmations: int | None = None  # a payment's depth before it is honoured; None: the chain's finality
     unit_ttl: int = UNIT_TTL  # seconds of chain time a paid unit stays usable (billing/payments.py)
     answers: AnswerSettings = field(default_factory=AnswerSettings)
     # 429 beyond these (rate 0: no limit); generous defaults, well above what 2 cores answer
@@ -120,7 +120,12 @@ class InferenceService:
         self.config = config or ServeConfig()
         self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
         config = self.config
-        self.gate = PaymentGate(client, config.confirmations, config.unit_ttl, config.payer_limit)
+        # One book on the receipt log's database: the payment index is shared with the epoch service
+        # and with every replica on that database.
+        self.payments = PaymentBook(client, config.confirmations, database=receipts.database)
+        self.gate = PaymentGate(
+            client, unit_ttl=config.unit_ttl, payer_limit=config.payer_limit, book=self.payments
+        )
         self.domain = receipt_domain(client.sender.chain_id, client.vault.address)
 
     # -- answers -------------------------------------------------------------------------------------
@@ -131,7 +136,8 @@ class InferenceService:
         served = self.catalog.get(model_id)
         paid = self.gate.check(model_id, headers, body)
         unit = (paid.payment.payment_id, paid.index)
-        self.receipts.reserve(*unit)  # a second copy of this request now gets 402 payment_in_flight
+        # A second copy of this request now gets 402 payment_in_flight.
+        self.receipts.reserve(*unit, payment_tx=paid.payment.tx_hash)
         try:
             with served.lock:
                 answer = compute(served)
