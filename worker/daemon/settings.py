@@ -7,10 +7,9 @@ from pathlib import Path
 
 from worker.chain.client import ChainClient
 from worker.chain.connection import genesis_hash
+from worker.chain.finality import LOCAL_CHAIN_IDS
 from worker.daemon.follower import FollowerSettings
 from worker.daemon.tasks import Backoff
-
-LOCAL_CHAIN_IDS = (31337, 1337)  # Anvil / Hardhat: instant, reorg-free unless asked
 
 
 @dataclass(frozen=True)
