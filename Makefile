@@ -15,14 +15,14 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage \
-	bench-worker bench-inference clean
+	bench-worker bench-inference bench-replicas clean
 
 help:
 	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
 	@echo "make test    forge tests (unit, fuzz, invariants) + pytest (integration on a real Anvil)"
 	@echo "make demo    start Anvil, deploy, run the whole lifecycle and print what happened"
 	@echo "make lint    slither (no high/medium findings) + ruff + mypy (strict on worker/)"
-	@echo "make bench   gas, storage, worker, inference and attribution benchmarks"
+	@echo "make bench   gas, storage, worker, inference, replica and attribution benchmarks"
 
 setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx build
 
@@ -74,7 +74,7 @@ lint: setup
 demo: setup
 	$(PY) -m worker.demo
 
-bench: bench-gas bench-storage bench-worker bench-inference bench-attribution
+bench: bench-gas bench-storage bench-worker bench-inference bench-replicas bench-attribution
 
 bench-gas: setup
 	$(PY) bench/gas.py
@@ -89,6 +89,11 @@ bench-worker: setup
 # Load from a second process on loopback: minilm predictions with and without attribution; epoch-root gas
 bench-inference: setup
 	$(PY) bench/inference_load.py
+
+# locust against 1 and 3 `openledger serve` replicas on one PostgreSQL: req/s, p50/p99, errors, receipts
+bench-replicas: setup
+	$(PIP) install --quiet -e '.[bench]'
+	$(PY) bench/serve_replicas.py
 
 bench-attribution: setup
 	$(PIP) install --quiet -e '.[bench]'
