@@ -129,8 +129,17 @@ class _SqliteTransaction(Transaction):
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
                 raise UniqueViolation(str(exc)) from exc
             raise DatabaseError(str(exc)) from exc
+        except (sqlite3.Error, OverflowError) as exc:
+            raise _sqlite_error(exc) from exc
         rows = cursor.fetchall() if cursor.description else []
         return Result(cursor.rowcount, rows)
+
+
+def _sqlite_error(exc: Exception) -> DatabaseError:
+    """Locked past the busy timeout (another process mid-write), disk full, I/O: unusable now, a 503."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return DatabaseUnavailable(f"the SQLite database cannot be written now: {exc}")
+    return DatabaseError(f"SQLite refused a statement: {exc}")
 
 
 class SqliteStore(Database):
@@ -143,8 +152,11 @@ class SqliteStore(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._db.transaction() as conn:
-            yield _SqliteTransaction(conn)
+        try:
+            with self._db.transaction() as conn:
+                yield _SqliteTransaction(conn)
+        except sqlite3.Error as exc:  # at BEGIN IMMEDIATE (busy timeout) or COMMIT
+            raise _sqlite_error(exc) from exc
 
     def columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.query(f"PRAGMA table_info({table})")}
@@ -159,6 +171,30 @@ class SqliteStore(Database):
 # -- PostgreSQL --------------------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\?")
+POOL_SIZE = 8  # connections per process: the server's worker threads each hold one while they use it
+POOL_WAIT_S = 5.0  # a request waits this long for a connection (all busy, or none can be made): then 503
+# Per session: a peer that stalls inside a transaction (SIGSTOP, VM pause, partition) holds row locks;
+# nobody waits on them for more than 2 s, and the server ends such a session after 30 s. TCP keepalives
+# notice a dead peer in about 25 s instead of the kernel's two hours.
+SESSION_SETTINGS = {
+    "lock_timeout": "2s",
+    "statement_timeout": "15s",
+    "idle_in_transaction_session_timeout": "30s",
+}
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
+def _postgres_error(exc: Exception) -> DatabaseError:
+    """psycopg's errors as ours: a unique key taken; the server unusable now (connection lost, timeouts,
+    a standby that is read-only, shutdown), retried later as a 503; anything else a DatabaseError."""
+    import psycopg
+
+    message = str(exc).strip()
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return UniqueViolation(message)
+    if isinstance(exc, psycopg.OperationalError | psycopg.InternalError):
+        return DatabaseUnavailable(f"PostgreSQL cannot serve this now: {message}")
+    return DatabaseError(f"PostgreSQL refused a statement: {message}")
 
 
 class _PostgresTransaction(Transaction):
@@ -170,76 +206,82 @@ class _PostgresTransaction(Transaction):
 
         try:
             cursor = self._conn.execute(_PLACEHOLDER.sub("%s", sql), tuple(params))
-        except psycopg.errors.UniqueViolation as exc:
-            raise UniqueViolation(str(exc).strip()) from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"PostgreSQL connection lost: {str(exc).strip()}") from exc
+        except psycopg.Error as exc:
+            raise _postgres_error(exc) from exc
         rows = cursor.fetchall() if cursor.description else []
         return Result(cursor.rowcount, rows)
 
 
 class PostgresDatabase(Database):
-    """One connection per object, shared by its threads under a re-entrant lock (as SqliteDatabase), at
-    READ COMMITTED: the statements that must not race rely on unique keys (ON CONFLICT), not on isolation."""
+    """A pool of connections (psycopg_pool), each checked before use, so threads do not wait on each
+    other's statements and a server restart costs no request an error. A transaction holds one
+    connection; a nested `transaction()` in the same thread joins it. READ COMMITTED: the statements
+    that must not race rely on unique keys (ON CONFLICT), not on isolation."""
 
     dialect = Dialect.POSTGRESQL
 
-    def __init__(self, url: str, schema: str):
+    def __init__(self, url: str, schema: str, pool_size: int = POOL_SIZE):
         try:
             import psycopg
-        except ImportError as exc:  # pragma: no cover - psycopg is a dependency
-            raise DatabaseError("PostgreSQL needs psycopg: pip install 'psycopg[binary]'") from exc
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - both are dependencies
+            raise DatabaseError("PostgreSQL needs psycopg and psycopg_pool: pip install openledger") from exc
         self._psycopg = psycopg
         self.url, self.location = url, redacted(url)
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._conn: Any = None
-        self._closed = False
+        options = " ".join(f"-c {name}={value}" for name, value in SESSION_SETTINGS.items())
+        settings: dict[str, Any] = {
+            "autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "options": options, **KEEPALIVES
+        }
+        try:  # fail fast, with the reason, when the server is not there at all
+            psycopg.connect(url, **settings).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip()
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {self.location}: {reason}") from exc
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=settings,
+            check=ConnectionPool.check_connection,
+            timeout=POOL_WAIT_S,
+            open=False,
+            name=f"openledger {self.location}",
+        )
+        self._pool.open()
+        self._local = threading.local()
         self.apply_schema(schema)
-
-    def _connection(self) -> Any:
-        if self._closed:
-            raise DatabaseError(f"the database {self.location} was closed")
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            try:
-                self._conn = self._psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-                )
-            except self._psycopg.OperationalError as exc:
-                raise DatabaseUnavailable(
-                    f"cannot reach PostgreSQL at {self.location}: {str(exc).strip()}"
-                ) from exc
-        return self._conn
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._lock:
-            conn = self._connection()
-            if self._depth:  # nested: joins the caller's transaction
-                self._depth += 1
+        current = getattr(self._local, "conn", None)
+        if current is not None:  # nested: joins the caller's transaction
+            yield _PostgresTransaction(current)
+            return
+        from psycopg_pool import PoolClosed, PoolTimeout
+
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn = conn
                 try:
-                    yield _PostgresTransaction(conn)
+                    with conn.transaction():
+                        yield _PostgresTransaction(conn)
                 finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
-                with conn.transaction():
-                    yield _PostgresTransaction(conn)
-            except self._psycopg.OperationalError as exc:
-                raise DatabaseUnavailable(f"PostgreSQL connection lost: {str(exc).strip()}") from exc
-            finally:
-                self._depth = 0
+                    self._local.conn = None
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(
+                f"no PostgreSQL connection to {self.location} within {POOL_WAIT_S:g} s: {exc}"
+            ) from exc
+        except PoolClosed as exc:
+            raise DatabaseError(f"the database {self.location} was closed") from exc
+        except self._psycopg.Error as exc:  # at BEGIN or COMMIT
+            raise _postgres_error(exc) from exc
 
     def now(self) -> float:
         rows = self.query("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
         return float(rows[0][0])
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
+        self._pool.close()
 
 
 def _statements(script: str) -> list[str]:

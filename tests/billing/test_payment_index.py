@@ -108,6 +108,35 @@ def test_unknown_ids_cost_a_bounded_number_of_rpc_calls(market) -> None:
     assert all(int(p[0]["fromBlock"], 16) > head - 8 for p in rpc.params_of("eth_getLogs"))
 
 
+@pytest.mark.parametrize("read", ["indexed", "cursor"])
+def test_a_payment_indexed_by_another_replica_mid_lookup_is_found(market, target, read: str) -> None:
+    """Another replica commits the piece holding the payment right after one of this lookup's reads (the
+    payment's row, or the cursor it searches above): the payment is found, never called unknown (the
+    race CI caught with twelve copies of one unit)."""
+    chain, model_id = market
+    index = PaymentIndex(chain.client(SERVER), Finality(1), target, sync_interval_s=60)
+    other = PaymentIndex(chain.client(SERVER), Finality(1), target, sync_interval_s=60)
+    try:
+        index.sync(force=True)
+        pid, _ = pay(chain, model_id)
+        real, interleaved = getattr(index, read), []
+
+        def other_replica_commits_around(*args: int):
+            if read == "cursor" and not interleaved:
+                interleaved.append(other.sync(force=True))
+            value = real(*args)
+            if read == "indexed" and not interleaved:
+                interleaved.append(other.sync(force=True))
+            return value
+
+        setattr(index, read, other_replica_commits_around)
+        found = index.lookup(pid)
+        assert interleaved and found.final and found.payment is not None and found.payment.payment_id == pid
+    finally:
+        index.close()
+        other.close()
+
+
 def test_a_shallow_payment_is_unconfirmed_until_final(market) -> None:
     chain, model_id = market
     book = PaymentBook(chain.client(SERVER), finality=Finality(3))

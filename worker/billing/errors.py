@@ -42,3 +42,7 @@ class ReceiptError(BillingError):
     """A receipt is malformed, tampered with, or not signed by whom it should be."""
 
     code = "receipt_invalid"
+
+
+class LeaseLost(BillingError):
+    """Another holder has the lease now (ours ran out): whoever acted on it stops before its next effect."""

@@ -18,6 +18,8 @@ from worker.chain.client import ChainClient
 from worker.chain.finality import Finality
 from worker.chain.types import Payment
 
+MAX_SERVED_INDEX = 2**63 - 1  # the receipt log's BIGINT keys; a payment of more units is served up to it
+
 
 @dataclass(frozen=True)
 class PaidRequest:
@@ -73,13 +75,19 @@ class PaymentGate:
                 "pay for more requests",
                 code="payment_exhausted",
             )
-        self._check_unexpired(payment)
-        if signer != payment.payer:
+        if signer != payment.payer:  # before the expiry check: a stranger costs no further RPC
             raise PaymentRequired(
                 f"the request is signed by {signer}, but payment {pid} was made by {payment.payer}: only the "
                 "payer can spend a payment (and the signature covers the exact body, model and index)",
                 code="payment_not_yours",
             )
+        if index > MAX_SERVED_INDEX:
+            raise PaymentRequired(
+                f"request index {index} is beyond {MAX_SERVED_INDEX}, the highest this server answers (its "
+                "receipt log keys units by 64-bit integers): use a lower index of the payment",
+                code="payment_exhausted",
+            )
+        self._check_unexpired(payment)
         return PaidRequest(payment, index, hash_hex(body))
 
     def expires_at(self, payment: Payment) -> int:

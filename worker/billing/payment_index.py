@@ -60,6 +60,7 @@ CREATE INDEX IF NOT EXISTS payments_by_block ON payments (block_number);
 CREATE TABLE IF NOT EXISTS payment_cursor (
     id BIGINT PRIMARY KEY,
     deployment TEXT NOT NULL,
+    finality TEXT NOT NULL,
     block_number BIGINT NOT NULL,
     block_hash TEXT NOT NULL,
     version BIGINT NOT NULL
@@ -117,6 +118,7 @@ class PaymentIndex:
         self._synced_at = -math.inf
         self._head = 0  # head and final block as the last sync saw them
         self._final = -1
+        self._count = 0  # the vault's paymentCount at the last sync
         self._start(client.deployment.block_number, _deployment_key(client))
 
     @property
@@ -133,15 +135,22 @@ class PaymentIndex:
     def _start(self, deployment_block: int, key: str) -> None:
         with self._tx() as tx:
             tx.execute(
-                "INSERT INTO payment_cursor (id, deployment, block_number, block_hash, version) "
-                "VALUES (1, ?, ?, '', 0) ON CONFLICT DO NOTHING",
-                (key, deployment_block - 1),
+                "INSERT INTO payment_cursor (id, deployment, finality, block_number, block_hash, version) "
+                "VALUES (1, ?, ?, ?, '', 0) ON CONFLICT DO NOTHING",
+                (key, self.finality.rule, deployment_block - 1),
             )
-            stored = tx.execute("SELECT deployment FROM payment_cursor WHERE id = 1").one()
+            stored = tx.execute("SELECT deployment, finality FROM payment_cursor WHERE id = 1").one()
         if stored is not None and stored[0] != key:
             raise BillingError(
                 f"the payment index in {self._db.location} belongs to deployment {stored[0]}, not {key}: "
                 "give this deployment its own database"
+            )
+        if stored is not None and stored[1] != self.finality.rule:
+            # What one replica indexes as final every replica honours: they must share one rule.
+            raise BillingError(
+                f"the payment index in {self._db.location} holds payments final by '{stored[1]}', not by "
+                f"this server's '{self.finality.rule}': start every replica on this database with the "
+                "same --confirmations (or none)"
             )
 
     # -- reading -------------------------------------------------------------------------------------
@@ -157,6 +166,10 @@ class PaymentIndex:
         if known is None or self._sync_due():
             self.sync()
             known = self._from_index(payment_id)
+        if known is None and payment_id > self._count:
+            self._count = self.client.vault.payment_count()  # one eth_call, not an eth_getLogs
+            if payment_id > self._count:
+                return PaymentStatus(None, 0)  # a made-up id beyond every payment made so far
         return known if known is not None else self._recent(payment_id)
 
     def indexed(self, payment_id: int) -> IndexedPayment | None:
@@ -190,20 +203,26 @@ class PaymentIndex:
 
     def _from_index(self, payment_id: int) -> PaymentStatus | None:
         """Final when indexed; not found (None payment) when ids above it are; None when undecided."""
+        # The highest id before the row: a sync committing between the two reads then makes the row
+        # appear (ids are indexed in chain order, a piece at a time), whereas read the other way round
+        # it would look missing below an indexed id and be called unknown.
+        highest = self._db.query("SELECT MAX(payment_id) FROM payments")[0][0]
         found = self.indexed(payment_id)
         if found is not None:
             depth = max(self._head - found.payment.block_number + 1, self.finality.depth or 1)
             return PaymentStatus(found.payment, depth, final=True)
-        highest = self._db.query("SELECT MAX(payment_id) FROM payments")[0][0]
         return PaymentStatus(None, 0) if highest is not None and payment_id <= int(highest) else None
 
     def _recent(self, payment_id: int) -> PaymentStatus:
         """The payment in the blocks above the index (not final yet, or final and not indexed yet)."""
+        above = self.cursor().block + 1  # before the head: the cursor never passes it
         head = self.client.block_number_of("latest")
-        above = self.cursor().block + 1
         events = self.client.vault.get_events("InferencePaid", above, head, payment_id)
         if not events:
-            return PaymentStatus(None, 0)
+            # A sync (here or on another replica) may have moved the cursor past the payment since the
+            # index was read; whatever the cursor passed is indexed, so the index has the last word.
+            indexed = self._from_index(payment_id)
+            return indexed if indexed is not None else PaymentStatus(None, 0)
         payment = payment_of(events[0])
         if self.finality.depth is not None:
             final = self.finality.final_block(self.client.w3, head)
@@ -224,6 +243,7 @@ class PaymentIndex:
                 return self._final
             self._synced_at = time.monotonic()  # before the RPCs: an outage is not retried in a loop
             final = self.final_block()
+            self._count = self.client.vault.payment_count()  # ids above it do not exist (yet)
             cursor = self.cursor()
             if cursor.hash and self._hash_at(cursor.block) != cursor.hash:
                 self._rewind(cursor.block)
@@ -239,6 +259,8 @@ class PaymentIndex:
         if end_hash is None:
             raise ChainError(f"block {end} disappeared while the payment index read it: try again")
         events = self.client.vault.get_events("InferencePaid", cursor.block + 1, end)
+        if self._hash_at(end) != end_hash:  # a load-balanced RPC answered from two views of the chain
+            raise ChainError(f"block {end} changed while the payment index read it: try again")
         with self._tx() as tx:
             moved = tx.execute(
                 "UPDATE payment_cursor SET block_number = ?, block_hash = ?, version = version + 1 "

@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from worker.billing.errors import BillingError, DuplicateReceipt, PaymentRequired
+from worker.billing.errors import BillingError, DuplicateReceipt, LeaseLost, PaymentRequired
 from worker.billing.receipts import Receipt
 from worker.canonical import canonical_json
 from worker.chain.deployment import Deployment
@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # A reservation older than this was left by a process that died mid-answer: the unit may be tried again.
 RESERVATION_TTL_S = 120.0
 SQLITE_MAX_INT = 2**63 - 1
+Lease = tuple[str, str]  # (lease name, holder): a write made only while that holder holds it
 
 
 class EpochState(StrEnum):
@@ -183,6 +184,11 @@ class ReceiptLog:
         `payment_tx`: the transaction of the (final) payment the unit is spent from now. A pending
         receipt that answered the same unit for another transaction answered a payment a reorg removed:
         it is excluded (never paid out), and the unit goes to the payer who holds the id now."""
+        if not _storable(payment_id, request_index):
+            raise PaymentRequired(
+                f"request {request_index} of payment {payment_id} is beyond the 64-bit units this log keeps",
+                code="payment_exhausted",
+            )
         now = self._db.now() if now is None else now
         unit = (payment_id, request_index)
         with self._transaction() as db:
@@ -227,6 +233,8 @@ class ReceiptLog:
 
     def release(self, payment_id: int, request_index: int) -> None:
         """End a reservation without an answer (the request failed): the unit stays unspent."""
+        if not _storable(payment_id, request_index):
+            return  # never reserved
         with self._transaction() as db:
             db.execute(
                 "DELETE FROM inflight WHERE payment_id = ? AND request_index = ?", (payment_id, request_index)
@@ -384,11 +392,14 @@ class ReceiptLog:
         receipts: list[Receipt],
         manifest_block: int = 0,
         deferred: tuple[tuple[int, int], ...] = (),
+        lease: Lease | None = None,
     ) -> int:
         """Assign exactly `receipts` (still pending) to `epoch` and record the epoch as closed, atomically,
-        with the units it leaves for later (`deferred`, see residue.py)."""
+        with the units it leaves for later (`deferred`, see residue.py). With `lease` (name, holder), only
+        while that holder holds it (LeaseLost otherwise), checked in the same transaction."""
         keys = [(r.payment_id, r.request_index) for r in receipts]
         with self._transaction() as db:
+            self._check_lease(db, lease)
             taken = db.execute(
                 "SELECT 1 FROM epochs WHERE model_id = ? AND epoch = ? AND state != 'struck'",
                 (model_id, epoch),
@@ -416,22 +427,46 @@ class ReceiptLog:
             )
         return len(keys)
 
-    def release_epoch(self, model_id: int, epoch: int, struck: bool) -> int:
-        """Give the epoch's receipts back to the pending pool, atomically: the epoch row is marked struck
-        (its root was voided on-chain) or, for an epoch never posted, deleted. Returns the receipt count."""
+    def release_epoch(self, model_id: int, epoch: int, struck: bool, lease: Lease | None = None) -> int:
+        """Give the epoch's receipts back to the pending pool, atomically: a posted epoch is marked struck
+        (its root was voided on-chain) or a closed one, never posted, deleted. Returns the receipt count;
+        BillingError if the epoch is not in that state any more (another replica moved it on: reopening
+        a posted epoch would pay its receipts twice)."""
+        expected = EpochState.POSTED if struck else EpochState.CLOSED
         with self._transaction() as db:
+            self._check_lease(db, lease)
+            where, key = "WHERE model_id = ? AND epoch = ? AND state = ?", (model_id, epoch, str(expected))
+            if struck:
+                changed = db.execute(f"UPDATE epochs SET state = 'struck' {where}", key)
+            else:
+                changed = db.execute(f"DELETE FROM epochs {where}", key)
+            if changed.rowcount != 1:
+                raise BillingError(
+                    f"epoch {epoch} of model {model_id} is not {expected} in {self.location} any more: "
+                    "its receipts stay where they are"
+                )
             released = db.execute(
                 "UPDATE receipts SET epoch = NULL WHERE model_id = ? AND epoch = ?", (model_id, epoch)
             ).rowcount
-            if struck:
-                db.execute(
-                    "UPDATE epochs SET state = 'struck' WHERE model_id = ? AND epoch = ?", (model_id, epoch)
-                )
-            else:
-                db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, epoch))
         return int(released)
 
-    def update_epoch(self, model_id: int, epoch: int, state: EpochState | str, **fields: str | int) -> None:
+    def _check_lease(self, db: Transaction, lease: Lease | None) -> None:
+        if lease is None:
+            return
+        name, holder = lease
+        row = db.execute("SELECT holder, expires_at FROM leases WHERE name = ?", (name,)).one()
+        if row is None or row[0] != holder or float(row[1]) < self._db.now():
+            current = f"{row[0]} holds it" if row is not None else "nobody holds it"
+            raise LeaseLost(f"the {name} lease of {holder} ran out ({current}): nothing was written")
+
+    def update_epoch(
+        self,
+        model_id: int,
+        epoch: int,
+        state: EpochState | str,
+        lease: Lease | None = None,
+        **fields: str | int,
+    ) -> None:
         state = EpochState(state)  # ValueError for an unknown state
         unknown = set(fields) - EPOCH_FIELDS
         if unknown:
@@ -439,6 +474,7 @@ class ReceiptLog:
         sets = ", ".join(f"{name} = ?" for name in ("state", *fields))
         values = [str(state), *(str(v) if name == "total" else v for name, v in fields.items())]
         with self._transaction() as db:
+            self._check_lease(db, lease)
             db.execute(
                 f"UPDATE epochs SET {sets} WHERE model_id = ? AND epoch = ?", (*values, model_id, epoch)
             )

@@ -63,6 +63,11 @@ class Finality:
                 "it cannot tell when a payment is final; pass --confirmations N to count N blocks instead"
             ) from exc
 
+    @property
+    def rule(self) -> str:
+        """A stable name of the rule ("depth 3", "finalized"), stored where replicas must agree on it."""
+        return "finalized" if self.depth is None else f"depth {self.depth}"
+
     def describe(self) -> str:
         if self.depth is None:
             return "final once the node's finalized block reaches it"

@@ -31,10 +31,11 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from worker.billing.errors import PaymentRequired
+from worker.billing.errors import LeaseLost, PaymentRequired
 from worker.billing.payments import UNIT_TTL, PaymentBook
 from worker.billing.receipt_log import EpochRecord, EpochState, ReceiptLog
 from worker.billing.receipts import Receipt
@@ -57,13 +58,12 @@ EPOCH_LEASE = "epoch-service"
 LEASE_SECONDS = 120.0  # a dead replica's epoch service is taken over this long after its last renewal
 
 
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]  # containers share hostnames and run as pid 1: this tells them apart
+
+
 def default_holder() -> str:
     """This process, as a lease holder: services in one process share the lease, a restart waits for it."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class LeaseLost(RewardsError):
-    """Another replica's epoch service holds the lease now: this one stops before acting."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class EpochService:
         if lease_seconds <= 0:
             raise RewardsError("lease_seconds must be positive")
         self.holder, self.lease_seconds = holder or default_holder(), lease_seconds
+        self._lease = (EPOCH_LEASE, self.holder)  # every write to epoch state checks it in its transaction
         self.active: bool | None = None  # None until the first tick: whether we held the lease last time
         self.client, self.store, self.receipts = client, store, receipts
         self.epoch_seconds, self.unit_ttl = epoch_seconds, unit_ttl
@@ -119,13 +120,13 @@ class EpochService:
     def release(self) -> None:
         """Give the lease up (a clean shutdown): another replica takes over at its next tick. Waits a
         while for a tick in progress, which would otherwise take the lease again."""
-        locked = self._lock.acquire(timeout=30)
+        if not self._lock.acquire(timeout=30):
+            return  # a tick still runs: the lease runs out on its own rather than being taken back by it
         try:
             self.receipts.drop_lease(EPOCH_LEASE, self.holder)
             self.active = False
         finally:
-            if locked:
-                self._lock.release()
+            self._lock.release()
 
     def _lead(self) -> bool:
         held = self.receipts.hold_lease(EPOCH_LEASE, self.holder, self.lease_seconds)
@@ -188,9 +189,11 @@ class EpochService:
             return []  # the residue must see every epoch posted so far: wait for confirmations
         excluded, current = self._exclude_vanished(model_id, epoch)
         # a payment a reorg moved into a later block (same transaction) waits for a later epoch
+        # only receipts whose payment was just re-checked (one recorded meanwhile waits for the next
+        # epoch), and not a payment a reorg moved into a later block than the epoch's
         pending = [
             r for r in self.receipts.pending(model_id)
-            if r.payment_id not in current or current[r.payment_id].block_number <= block
+            if r.payment_id in current and current[r.payment_id].block_number <= block
         ]
         if not pending:
             return excluded
@@ -204,7 +207,9 @@ class EpochService:
             detail = note or f"{len(pending)} receipt(s) pay nothing yet"
             return [EpochEvent(model_id, epoch, "waiting" if note else "skipped", detail)]
         self._fence()
-        count = self.receipts.close_epoch(model_id, epoch, now, chosen, manifest.block, deferred)
+        count = self.receipts.close_epoch(
+            model_id, epoch, now, chosen, manifest.block, deferred, lease=self._lease
+        )
         detail = f"{count} receipt(s), {report.total} wei" + (f"; {note}" if note else "")
         closed = EpochEvent(model_id, epoch, "closed", detail)
         record = self.receipts.epochs(model_id, (EpochState.CLOSED,))[-1]
@@ -329,7 +334,9 @@ class EpochService:
         block = record.manifest_block
         if not block:  # closed by an older version that did not record it: pin it now, once
             block = self._confirmed_block()
-            self.receipts.update_epoch(model_id, epoch, record.state, manifest_block=block)
+            self.receipts.update_epoch(
+                model_id, epoch, record.state, lease=self._lease, manifest_block=block
+            )
         manifest = check_manifest(self.client, self.store, model_id, block)
         ledger = read_ledger(self.client, self.store, model_id, block, self.unit_ttl)
         receipts = self.receipts.epoch_receipts(model_id, epoch)
@@ -342,7 +349,7 @@ class EpochService:
         if report is None and self.client.vault.get_epoch(model_id, epoch).status == EpochStatus.NONE:
             gone, _ = self._vanished(model_id, epoch)  # closed before a restart: the chain may have moved
             if gone:
-                released = self.receipts.release_epoch(model_id, epoch, struck=False)
+                released = self.receipts.release_epoch(model_id, epoch, struck=False, lease=self._lease)
                 detail = (
                     f"reopened ({released} receipt(s) pending again): payment(s) "
                     f"{sorted({pid for pid, _ in gone})} left the chain since it closed; their receipts are "
@@ -356,7 +363,7 @@ class EpochService:
             self._check_postable(model_id, epoch, report)
             short = self._collateral_shortfall(report)
             if short:
-                released = self.receipts.release_epoch(model_id, epoch, struck=False)
+                released = self.receipts.release_epoch(model_id, epoch, struck=False, lease=self._lease)
                 log.warning("model %s epoch %s reopened: %s", model_id, epoch, short)
                 detail = f"reopened ({released} receipt(s) pending again): {short}"
                 return EpochEvent(model_id, epoch, "waiting", detail)
@@ -370,8 +377,8 @@ class EpochService:
         self._check_ours(model_id, epoch, vault.get_epoch(model_id, epoch), report)
         cid = vault.report_cid(model_id, epoch) or cid  # on-chain: an earlier attempt's, after a crash
         self.receipts.update_epoch(
-            model_id, epoch, EpochState.POSTED, report_cid=cid, root="0x" + report.root.hex(),
-            total=report.total,
+            model_id, epoch, EpochState.POSTED, lease=self._lease, report_cid=cid,
+            root="0x" + report.root.hex(), total=report.total,
         )
         detail = f"root 0x{report.root.hex()[:12]}…, {len(report.amounts)} contributor(s), report {cid}"
         if report.manifest is not None and report.manifest.excluded:
@@ -429,7 +436,7 @@ class EpochService:
                 if exc.error_name != "InvalidEpochStatus":
                     raise
                 return EpochEvent(model_id, epoch, "waiting", f"finalize refused: {exc}")
-        self.receipts.update_epoch(model_id, epoch, EpochState.FINALIZED)
+        self.receipts.update_epoch(model_id, epoch, EpochState.FINALIZED, lease=self._lease)
         return EpochEvent(model_id, epoch, "finalized", "claimable now", tx)
 
     def _challenged(self, record: EpochRecord, onchain: Epoch, now: int) -> EpochEvent:
@@ -448,7 +455,7 @@ class EpochService:
         return self._struck(record, f"nobody ruled on the challenge by {deadline}: it lapsed", tx)
 
     def _struck(self, record: EpochRecord, why: str, tx: TxResult | None = None) -> EpochEvent:
-        released = self.receipts.release_epoch(record.model_id, record.epoch, struck=True)
+        released = self.receipts.release_epoch(record.model_id, record.epoch, struck=True, lease=self._lease)
         log.warning("model %s epoch %s struck: %s", record.model_id, record.epoch, why)
         detail = f"{why}; its {released} receipt(s) go to the next epoch"
         return EpochEvent(record.model_id, record.epoch, "struck", detail, tx)

@@ -16,6 +16,7 @@ work runs in a thread pool, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -89,6 +90,20 @@ def _too_many(exc: RateLimited) -> JSONResponse:
     return _error(429, exc.code, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
 
+def _client_key(host: str) -> str:
+    """Who the per-address limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's network,
+    whose addresses are free to rotate)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _uint256(text: str, what: str) -> int:
     try:
         return parse_uint256(text)
@@ -156,7 +171,7 @@ def create_app(service: InferenceService) -> FastAPI:
     ) -> Response:
         """Per client address, before the body is read or any work is done."""
         try:
-            per_ip.take(request.client.host if request.client else "unknown")
+            per_ip.take(_client_key(request.client.host if request.client else "unknown"))
         except RateLimited as exc:
             return _too_many(exc)
         return await call_next(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from worker.serve.served_model import AnswerSettings, ServedModel
 from worker.storage import ContentStore
 
 CHAIN_VIEW_TTL_S = 5.0
+MAX_REFUSED = 4096
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class ModelCatalog:
         self.models, self.settings, self.device = models, settings, device
         self._loaded: dict[int, ServedModel] = {}
         self._views: dict[int, tuple[float, Model]] = {}
+        # models refused just now (unknown, not live): a flood of one made-up id costs one RPC per TTL
+        self._refused: OrderedDict[int, tuple[float, ModelUnavailable]] = OrderedDict()
         self._tasks: dict[str, str] = {}
         self._load_lock = threading.Lock()
 
@@ -101,11 +105,21 @@ class ModelCatalog:
         return self._tasks[model.training_spec_cid]
 
     def _view(self, model_id: int) -> Model:
-        cached = self._views.get(model_id)
-        if cached is not None and time.monotonic() - cached[0] < CHAIN_VIEW_TTL_S:
+        now = time.monotonic()
+        cached, refused = self._views.get(model_id), self._refused.get(model_id)
+        if cached is not None and now - cached[0] < CHAIN_VIEW_TTL_S:
             return cached[1]
-        model = live_model(self.client, model_id)
-        self._views[model_id] = (time.monotonic(), model)
+        if refused is not None and now - refused[0] < CHAIN_VIEW_TTL_S:
+            raise refused[1]
+        try:
+            model = live_model(self.client, model_id)
+        except ModelUnavailable as exc:
+            self._refused[model_id] = (now, exc)
+            while len(self._refused) > MAX_REFUSED:
+                self._refused.popitem(last=False)
+            raise
+        self._refused.pop(model_id, None)
+        self._views[model_id] = (now, model)
         return model
 
     def get(self, model_id: int) -> ServedModel:
