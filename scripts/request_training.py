@@ -22,12 +22,10 @@ def request_training(
     client: Any, datanet_id: int, version_id: int, spec: Any, price: int, bounty: int
 ) -> tuple[int, int]:
     """Register the model and request its training: (model id, job id)."""
+    from worker.jobs.models import register_model
     from worker.storage import open_store
 
-    spec_cid = open_store().add(spec.to_json().encode())
-    model_id = client.models.register_model(
-        datanet_id, version_id, spec.base_model, spec_cid, price
-    ).created_id
+    model_id = register_model(client, open_store(), datanet_id, version_id, spec, price).model_id
     job_id = client.models.request_training(model_id, bounty).created_id
     return int(model_id), int(job_id)
 
@@ -38,13 +36,11 @@ def retrain(client: Any, model_id: int, bounty: int) -> int:
 
 
 def _new_spec(client: Any, datanet_id: int, base: str, labels: str, epochs: int) -> Any:
-    from worker.datanet.state import fetch_metadata, require_datanet
+    from worker.jobs.models import spec_for_datanet
     from worker.storage import open_store
-    from worker.train import TrainingSpec
 
-    metadata = fetch_metadata(open_store(), datanet_id, require_datanet(client, datanet_id))
-    label_list = [x.strip() for x in labels.split(",") if x.strip()] or list(metadata.labels)
-    return TrainingSpec(base_model=base, task=metadata.task, labels=tuple(label_list), epochs=epochs)
+    label_list = tuple(x.strip() for x in labels.split(",") if x.strip())
+    return spec_for_datanet(client, open_store(), datanet_id, base, label_list, epochs)
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Register a model and request its training")

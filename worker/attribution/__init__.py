@@ -8,7 +8,7 @@ gradients (per-example gradients via torch.func), projection, preconditioner, in
 """
 
 from worker.attribution.aggregate import Aggregation, aggregate
-from worker.attribution.analyzer import Analyzer
+from worker.attribution.analyzer import Analyzer, ProgressCallback
 from worker.attribution.arguments import (
     AttributionArguments,
     FeatureArguments,
@@ -30,6 +30,7 @@ __all__ = [
     "AttributionReport",
     "FeatureArguments",
     "PreconditionerArguments",
+    "ProgressCallback",
     "ScoreArguments",
     "SpanArguments",
     "SpanIndex",

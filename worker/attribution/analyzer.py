@@ -7,7 +7,7 @@ trained on, the index must belong to this adapter, and every query must have som
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,10 @@ from worker.train.determinism import library_versions, pick_device
 from worker.train.modeling import load_trainable_state, load_trained, read_json, trainable_state
 from worker.train.records import Record, check_records, record_hash, split_positions
 
+# Progress of the long passes: (stage, examples done, examples in the stage), called after each batch.
+# Stages: "index" (training records, once per checkpoint), "queries", "validation" (model level).
+ProgressCallback = Callable[[str, int, int], None]
+
 
 @dataclass(frozen=True)
 class MeasuredQuery:
@@ -46,8 +50,10 @@ class Analyzer:
         args: AttributionArguments | None = None,
         device: str | None = None,
         loaded: Any = None,
+        progress: ProgressCallback | None = None,
     ):
         self.model_dir = Path(model_dir)
+        self.progress = progress
         self.args = args or AttributionArguments()
         self.loaded = loaded or load_trained(self.model_dir)
         self.spec = self.loaded.spec
@@ -82,6 +88,21 @@ class Analyzer:
             if not loaded_last:  # stopped early: leave the final weights in place
                 load_trainable_state(self.model, self.members[-1][1])
 
+    def _tracker(self, stage: str, total: int) -> Callable[[int], None] | None:
+        """`advance(n)` for a stage of `total` examples, reporting to `self.progress` (None without one)."""
+        report = self.progress
+        if report is None:
+            return None
+        done = 0
+        report(stage, 0, total)
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            report(stage, done, total)
+
+        return advance
+
     # -- records -----------------------------------------------------------------------------------
 
     def split(self, records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
@@ -112,9 +133,9 @@ class Analyzer:
 
     def build_index(self, train: Sequence[Record]) -> AttributionIndex:
         examples = self.encode(train, "training records")
-        members = []
+        members, advance = [], self._tracker("index", len(examples) * len(self.members))
         for name in self._each_member():
-            feats = self.featurizer.featurize(examples, "loss")
+            feats = self.featurizer.featurize(examples, "loss", advance)
             pre = Preconditioner.fit(feats.features, self.args.preconditioner)
             members.append(
                 IndexMember(name, feats.features, pre.apply(feats.features), feats.values, pre.damping)
@@ -192,7 +213,7 @@ class Analyzer:
         return examples
 
     def query_features(
-        self, queries: Sequence[Record]
+        self, queries: Sequence[Record], stage: str = "queries"
     ) -> tuple[list[torch.Tensor], torch.Tensor, list[Record]]:
         """Measurement features of the queries (one tensor per index member, or a single one taken at the
         final adapter: see ScoreArguments.query_checkpoints), the final model's measurements, and the
@@ -204,9 +225,10 @@ class Analyzer:
         queries = self._fill_labels(queries)
         examples = self._encode_queries(queries)
         if self._final_only():
-            out = self.featurizer.featurize(examples, "measurement")
+            out = self.featurizer.featurize(examples, "measurement", self._tracker(stage, len(examples)))
             return [out.features], out.values, queries
-        outs = [self.featurizer.featurize(examples, "measurement") for _ in self._each_member()]
+        advance = self._tracker(stage, len(examples) * len(self.members))
+        outs = [self.featurizer.featurize(examples, "measurement", advance) for _ in self._each_member()]
         return [o.features for o in outs], outs[-1].values, queries
 
     def _final_only(self) -> bool:

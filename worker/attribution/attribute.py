@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from worker.attribution.aggregate import aggregate
-from worker.attribution.analyzer import Analyzer
+from worker.attribution.analyzer import Analyzer, ProgressCallback
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.index import AttributionIndex
 from worker.attribution.report import AttributionReport, rounded, top_k
@@ -55,7 +55,7 @@ def model_level_scores(
     analyzer: Analyzer, index: AttributionIndex, validation: Sequence[Record]
 ) -> torch.Tensor:
     """Each training record's influence on the mean validation measurement (linear in the queries)."""
-    feats, _, _ = analyzer.query_features(validation)
+    feats, _, _ = analyzer.query_features(validation, stage="validation")
     return index.scores(feats).mean(0)
 
 
@@ -67,9 +67,11 @@ def attribute(
     device: str | None = None,
     rebuild_index: bool = False,
     with_model_level: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> AttributionReport:
-    """Scores of every query against every training record, aggregated per contribution/contributor."""
-    analyzer = Analyzer(model_dir, args, device)
+    """Scores of every query against every training record, aggregated per contribution/contributor.
+    `progress(stage, done, total)` follows the long passes (see analyzer.ProgressCallback)."""
+    analyzer = Analyzer(model_dir, args, device, progress=progress)
     train, validation = analyzer.split(records)
     index = analyzer.index(train, rebuild=rebuild_index)
     query_feats, measurements, measured = analyzer.query_features(queries)

@@ -136,8 +136,11 @@ class GradientFeaturizer:
         bias = torch.stack([self.task.additive_mask(m) for m in batch["attention_mask"]])
         return batch["input_ids"].to(self.device), bias.to(self.device), batch["labels"].to(self.device)
 
-    def featurize(self, examples: Sequence[Example], kind: str) -> Features:
-        """kind: "loss" (training records) or "measurement" (queries)."""
+    def featurize(
+        self, examples: Sequence[Example], kind: str, on_batch: Callable[[int], None] | None = None
+    ) -> Features:
+        """kind: "loss" (training records) or "measurement" (queries). `on_batch(n)` is told after each
+        batch how many examples it held (progress reporting)."""
         fn = self._fns[kind]
         params = tracked_parameters(self.model, self.args)
         feats, values = [], []
@@ -147,6 +150,8 @@ class GradientFeaturizer:
                 grads, value = fn(params, input_ids, bias, targets)
             feats.append(self.projector.project(grads).cpu())
             values.append(value.detach().cpu())
+            if on_batch is not None:
+                on_batch(int(input_ids.shape[0]))
         return Features(torch.cat(feats), torch.cat(values))
 
     def member_gradients(

@@ -7,6 +7,7 @@ from typing import Any
 import requests
 from web3 import HTTPProvider, Web3
 
+from worker.chain.finality import LOCAL_CHAIN_IDS
 from worker.chain.nonces import forget_nonces
 from worker.errors import ChainError
 
@@ -39,6 +40,22 @@ class DevChain:
 
     def __init__(self, w3: Web3):
         self.w3 = w3
+
+    def require_local(self, what: str) -> int:
+        """The chain id, if it is a local development chain (Anvil, Hardhat); else a ChainError: `what`
+        (e.g. "moving the clock") must never be attempted on a shared chain."""
+        chain_id = int(self.w3.eth.chain_id)
+        if chain_id not in LOCAL_CHAIN_IDS:
+            local = " or ".join(str(c) for c in LOCAL_CHAIN_IDS)
+            raise ChainError(
+                f"{what} works on a local development chain only (chain id {local}); "
+                f"{endpoint_of(self.w3)} is chain {chain_id}: nothing was done"
+            )
+        return chain_id
+
+    def set_balance(self, account: str, wei: int) -> None:
+        """Set an account's ETH balance (anvil_setBalance)."""
+        self.rpc("anvil_setBalance", [account, hex(wei)])
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         reply = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]

@@ -49,7 +49,19 @@ class DatanetRegistry(ContractBinding):
         )
 
     def set_curator(self, datanet_id: int, curator: str, enabled: bool) -> TxResult:
-        return self.transact("setCurator", datanet_id, to_checksum_address(curator), enabled)
+        """Datanet owner only: add (or remove) a curator. A caller that is not the owner, or a change that
+        changes nothing, raises a ChainError before any gas is spent."""
+        curator = to_checksum_address(curator)
+        owner = self.get_datanet(datanet_id).owner  # reverts UnknownDatanet (a call)
+        if owner != self.client.address:
+            raise ChainError(
+                f"account {self.client.address} does not own datanet {datanet_id} (owner {owner}): only "
+                "its owner chooses curators; nothing was sent"
+            )
+        if self.is_curator(datanet_id, curator) == enabled:
+            state = "already" if enabled else "not"
+            raise ChainError(f"{curator} is {state} a curator of datanet {datanet_id}; nothing was sent")
+        return self.transact("setCurator", datanet_id, curator, enabled)
 
     def contribute(self, datanet_id: int, content_cid: str, byte_size: int, record_count: int) -> TxResult:
         """Approve the datanet's stake if needed, then submit; `created_id` is the contribution id."""

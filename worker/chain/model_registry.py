@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_utils.address import to_checksum_address
 
 from worker.chain.bindings import ContractBinding, TxResult
-from worker.chain.types import Job, Model, ModelParams, from_abi
+from worker.chain.types import Job, JobStatus, Model, ModelParams, from_abi, utc
 from worker.errors import ChainError
 
 
@@ -31,7 +31,14 @@ class ModelRegistry(ContractBinding):
         training_spec_cid: str,
         price_per_inference: int,
     ) -> TxResult:
-        """Register a model bound to a datanet version; `created_id` is the model id."""
+        """Register a model bound to a datanet version; `created_id` is the model id. An unknown Datanet
+        or version is refused before any gas is spent."""
+        datanet = self.client.datanets.get_datanet(datanet_id)  # reverts UnknownDatanet (a call)
+        if not 1 <= version_id <= datanet.version_count:
+            raise ChainError(
+                f"datanet {datanet_id} has no version {version_id} (it has {datanet.version_count}): "
+                f"publish one with `openledger publish-version {datanet_id}`; nothing was sent"
+            )
         return self.transact(
             "registerModel", datanet_id, version_id, base_model, training_spec_cid, price_per_inference
         )
@@ -80,9 +87,35 @@ class ModelRegistry(ContractBinding):
         return self.transact("submitResult", job_id, adapter_cid, metrics_cid, attribution_root, report_cid)
 
     def challenge_result(self, job_id: int, reason_cid: str) -> TxResult:
-        """Approve the current challenge bond if needed and dispute the job's result."""
+        """Approve the current challenge bond if needed and dispute the job's result (a late or misplaced
+        challenge reverts as the contract says: call `check_challengeable` first to be told before gas)."""
         self.client.token.ensure_allowance(self.address, self.params().challenge_bond)
         return self.transact("challengeResult", job_id, reason_cid)
+
+    def check_challengeable(self, job_id: int) -> int:
+        """The bond a challenge of `job_id`'s result escrows now; ChainError (saying why) if the contract
+        would revert: the job has no submitted result, its window has closed, or the account lacks the
+        bond."""
+        job = self.require_job(job_id)
+        status = JobStatus(job.status)
+        if status is JobStatus.CHALLENGED:
+            raise ChainError(
+                f"job {job_id}'s result is already challenged by {job.dispute.challenger}; nothing was sent"
+            )
+        if status is not JobStatus.SUBMITTED:
+            raise ChainError(
+                f"job {job_id} is {status.name.lower()}: only a submitted result inside its challenge "
+                "window can be challenged; nothing was sent"
+            )
+        now = self.client.latest_timestamp()
+        if now > job.challenge_deadline:
+            raise ChainError(
+                f"job {job_id}'s challenge window closed at {utc(job.challenge_deadline)}: its result can "
+                "only be finalized now; nothing was sent"
+            )
+        bond = self.params().challenge_bond
+        self.client.token.require_balance(bond, "the challenge bond")
+        return bond
 
     def resolve_challenge(self, job_id: int, upheld: bool) -> TxResult:
         """GOVERNANCE_ROLE only: usually sent by the timelock through `governance.resolve_challenge`."""
@@ -142,6 +175,30 @@ class ModelRegistry(ContractBinding):
 
     def get_job(self, job_id: int) -> Job:
         return from_abi(Job, self.view("getJob", job_id))
+
+    def require_model(self, model_id: int) -> Model:
+        """The model, or a ChainError naming how many there are (instead of an UnknownModel revert)."""
+        count = self.model_count()
+        if not 1 <= model_id <= count:
+            raise ChainError(
+                f"model {model_id} does not exist (this deployment has {count} model(s)); "
+                "see `openledger model list`"
+            )
+        return self.get_model(model_id)
+
+    def require_job(self, job_id: int) -> Job:
+        """The job, or a ChainError naming how many there are (instead of an UnknownJob revert)."""
+        count = self.job_count()
+        if not 1 <= job_id <= count:
+            raise ChainError(f"job {job_id} does not exist (this deployment has {count} training job(s))")
+        return self.get_job(job_id)
+
+    def job_ids_of(self, model_id: int) -> list[int]:
+        """Every training job posted for `model_id`, oldest first (from its `TrainingRequested` events)."""
+        events = self.get_events(
+            "TrainingRequested", self.client.deployment.block_number, "latest", None, model_id
+        )
+        return [int(e.args["jobId"]) for e in events]
 
     def model_count(self) -> int:
         return int(self.view("modelCount"))

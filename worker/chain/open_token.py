@@ -8,6 +8,7 @@ from eth_utils.address import to_checksum_address
 
 from worker.chain.accounts import Signer
 from worker.chain.bindings import ContractBinding, TxResult
+from worker.errors import ChainError
 
 _PERMIT_TYPES = {
     "Permit": [
@@ -57,6 +58,15 @@ class OpenToken(ContractBinding):
 
     def delegate(self, delegatee: str) -> TxResult:
         return self.transact("delegate", to_checksum_address(delegatee))
+
+    def require_balance(self, amount: int, what: str) -> None:
+        """ChainError unless the account holds `amount` OPEN (`what` names the payment in the message)."""
+        balance = self.balance_of(self.client.address)
+        if balance < amount:
+            raise ChainError(
+                f"{self.client.address} holds {balance / 10**18:,.4f} OPEN, less than {what} "
+                f"({amount / 10**18:,.4f} OPEN); nothing was sent"
+            )
 
     def ensure_allowance(self, spender: str, amount: int) -> TxResult | None:
         """Approve `spender` for `amount` unless the account's allowance already covers it."""

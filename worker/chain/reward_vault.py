@@ -10,7 +10,17 @@ from web3.types import BlockIdentifier
 
 from worker.chain.bindings import ContractBinding, TxResult
 from worker.chain.events import DecodedEvent
-from worker.chain.types import Epoch, FeeSplit, Payment, Pool, collateral_for, from_abi
+from worker.chain.types import (
+    Epoch,
+    EpochStatus,
+    FeeSplit,
+    Payment,
+    Pool,
+    collateral_for,
+    from_abi,
+    utc,
+)
+from worker.errors import ChainError
 
 
 class RewardVault(ContractBinding):
@@ -63,9 +73,40 @@ class RewardVault(ContractBinding):
         return self.transact("postEpochRoot", model_id, epoch, root, total, report_cid)
 
     def challenge_epoch(self, model_id: int, epoch: int, reason_cid: str) -> TxResult:
-        """Approve the current epoch challenge bond if needed and dispute the root."""
+        """Approve the current epoch challenge bond if needed and dispute the root (call
+        `check_epoch_challengeable` first to be told before gas what the contract would refuse)."""
         self.client.token.ensure_allowance(self.address, self.challenge_bond())
         return self.transact("challengeEpoch", model_id, epoch, reason_cid)
+
+    def check_epoch_challengeable(self, model_id: int, epoch: int) -> int:
+        """The bond a challenge of the epoch's root escrows now; ChainError (saying why) if the contract
+        would revert."""
+        self.client.models.require_model(model_id)
+        posted = self.get_epoch(model_id, epoch)
+        status = EpochStatus(posted.status)
+        if status is EpochStatus.NONE:
+            raise ChainError(
+                f"model {model_id} has no root posted for epoch {epoch} (next epoch to post: "
+                f"{self.next_epoch(model_id)}); nothing was sent"
+            )
+        if status is EpochStatus.CHALLENGED:
+            raise ChainError(
+                f"epoch {epoch} of model {model_id} is already challenged by {posted.dispute.challenger}; "
+                "nothing was sent"
+            )
+        if status is not EpochStatus.POSTED:
+            raise ChainError(
+                f"epoch {epoch} of model {model_id} is {status.name.lower()}: only a posted root inside "
+                "its challenge window can be challenged; nothing was sent"
+            )
+        if self.client.latest_timestamp() > posted.deadline:
+            raise ChainError(
+                f"the challenge window of epoch {epoch} of model {model_id} closed at "
+                f"{utc(posted.deadline)}: the root can only be finalized now; nothing was sent"
+            )
+        bond = self.challenge_bond()
+        self.client.token.require_balance(bond, "the epoch challenge bond")
+        return bond
 
     def resolve_epoch_challenge(self, model_id: int, epoch: int, upheld: bool) -> TxResult:
         return self.transact("resolveEpochChallenge", model_id, epoch, upheld)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar, get_type_hints
@@ -244,6 +245,11 @@ class Payment:
     contributors_share: int
     block_number: int
     tx_hash: str
+
+
+def utc(timestamp: int) -> str:
+    """A chain timestamp as a UTC date to the minute, for messages: '2026-12-06 14:00 UTC'."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
 
 
 def camel(name: str) -> str:

@@ -21,13 +21,18 @@ _COMMAND_MODULES = (
     "worker.cli.chain_commands",
     "worker.cli.storage_commands",
     "worker.cli.datanet_commands",
+    "worker.cli.curator_commands",
     "worker.cli.contribution_commands",
     "worker.cli.model_commands",
+    "worker.cli.job_commands",
     "worker.cli.train_commands",
     "worker.cli.worker_commands",
     "worker.cli.verify_commands",
+    "worker.cli.challenge_commands",
     "worker.cli.serve_commands",
     "worker.cli.rewards_commands",
+    "worker.cli.withdraw_commands",
+    "worker.cli.dev_commands",
 )
 
 

@@ -8,6 +8,7 @@ rich would read as markup and silently drop, so everything variable is escaped h
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -15,7 +16,17 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from worker.cli.errors import friendly_errors
 from worker.units import OPEN
@@ -44,6 +55,30 @@ def open_amount(wei: int) -> str:
     return f"{wei / OPEN:,.4f}".rstrip("0").rstrip(".") + " OPEN"
 
 
+def span(seconds: int) -> str:
+    """A duration for people: '3d 4h', '2h 10m', '5m', '40s'."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{secs}s"
+
+
+def when(timestamp: int, now: int) -> str:
+    """A chain timestamp as a date and relative to chain time `now` (dev chains move their clock):
+    '2026-12-06 14:00 UTC, in 2h 10m', '..., 3d 4h ago' or '..., just now'."""
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+    if timestamp == now:
+        return f"{date}, just now"
+    if timestamp > now:
+        return f"{date}, in {span(timestamp - now)}"
+    return f"{date}, {span(now - timestamp)} ago"
+
+
 # One error printer for every command (it escapes markup and keeps lines whole).
 literal_errors = friendly_errors
 
@@ -58,3 +93,33 @@ def byte_progress(
     with Progress(*columns, console=err_console, transient=True, disable=not shown) as progress:
         task = progress.add_task(escape(description), total=total)
         yield lambda n: progress.advance(task, n)
+
+
+ATTRIBUTION_STAGES = {
+    "index": "attribution: training records",
+    "queries": "attribution: queries",
+    "validation": "attribution: validation (model level)",
+}
+
+
+@contextmanager
+def attribution_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A bar per attribution stage on stderr (terminals only); yields the `progress(stage, done, total)`
+    callback that worker.attribution reports to."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    shown = enabled and err_console.is_terminal
+    tasks: dict[str, TaskID] = {}
+    with Progress(*columns, console=err_console, transient=True, disable=not shown) as progress:
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(escape(ATTRIBUTION_STAGES.get(stage, stage)), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield report

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 datanet_app = typer.Typer(
     name="datanet",
-    help="Datanets: create one, look at them, export a published version.",
+    help="Datanets: create one, look at them, choose curators, export a published version.",
     no_args_is_help=True,
 )
 

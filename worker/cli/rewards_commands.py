@@ -7,12 +7,11 @@ EPOCH` by verify_commands.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from worker.cli.cli_output import emit_json, literal_errors, open_amount, say
+from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, when
 from worker.cli.options import (
     ApeAccountOption,
     DevAccountOption,
@@ -64,27 +63,15 @@ def _print_entitlements(account: str, rows: list[Entitlement]) -> None:
 
 def _when(e: Entitlement) -> str:
     """The deadline that matters for the row's state, in chain time."""
-    left = e.deadline - e.now
     if e.state == "in challenge window":
-        return f" (claimable after {_date(e.deadline)}, in {_span(left)})"
+        return f" (claimable after {when(e.deadline, e.now)})"
     if e.state == "claimable":
-        return f" (claim by {_date(e.deadline)}, {_span(left)} left)"
+        return f" (claim by {when(e.deadline, e.now)})"
     if e.state == "expired":
-        return f" (the claim period ended {_date(e.deadline)}; unclaimed amounts go back to the pool)"
+        return (
+            f" (the claim period ended {when(e.deadline, e.now)}; unclaimed amounts go back to the pool)"
+        )
     return ""
-
-
-def _date(timestamp: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
-
-
-def _span(seconds: int) -> str:
-    seconds = max(0, seconds)
-    if seconds >= 2 * 86_400:
-        return f"{seconds // 86_400} days"
-    if seconds >= 2 * 3_600:
-        return f"{seconds // 3_600} h"
-    return f"{seconds} s"
 
 
 @rewards_app.command("show")
@@ -213,6 +200,11 @@ def verify_epoch(
         say(f"  recomputed root {result.root or '-'} total {result.total}")
         for problem in result.problems:
             say(f"  problem: {problem}", "red")
+        if not result.ok:
+            say(
+                f"  challenge it with `openledger challenge epoch {model_id} {epoch} --reason '...'` "
+                "within its challenge window"
+            )
     if not result.ok:
         raise typer.Exit(code=1)
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from worker.cli.cli_output import attribution_progress
 from worker.cli.errors import friendly_errors
 from worker.files import atomic_write
 
@@ -144,9 +145,16 @@ def attribute_command(
     queries = read_jsonl(queries_file)
     if not queries:
         raise AttributionError(f"{queries_file} holds no queries: give at least one record to attribute")
-    report = attribute(
-        model, read_jsonl(train_file), queries, args=args, device=device, rebuild_index=rebuild_index
-    )
+    with attribution_progress(enabled=not as_json) as progress:
+        report = attribute(
+            model,
+            read_jsonl(train_file),
+            queries,
+            args=args,
+            device=device,
+            rebuild_index=rebuild_index,
+            progress=progress,
+        )
     atomic_write(out, report.to_json() + "\n")
     if as_json:
         typer.echo(

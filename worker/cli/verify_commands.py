@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from worker.cli.cli_output import attribution_progress
 from worker.cli.errors import friendly_errors
 from worker.cli.options import JsonOption, RpcOption
 
@@ -47,7 +48,8 @@ def job_command(
     client = connect_client(rpc, None, None, signing=False)
     if not as_json:
         console.print(f"recomputing job {job_id} from on-chain records and verified content...")
-    result = verify_job(client, open_store(), job_id)
+    with attribution_progress(enabled=not as_json) as progress:
+        result = verify_job(client, open_store(), job_id, progress=progress)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -79,7 +81,9 @@ def _print(result: JobVerification) -> None:
         )
     verdict = {
         Verdict.MATCH: "[green]MATCH[/]",
-        Verdict.MISMATCH: "[red]MISMATCH[/]: challenge it with `openledger` / ModelRegistry.challengeResult",
+        Verdict.MISMATCH: "[red]MISMATCH[/]: challenge it with "
+        f"`openledger challenge job {result.job_id} --reason '...' --evidence verify.json` "
+        f"(verify.json: `openledger verify job {result.job_id} --json`)",
         Verdict.CANNOT_JUDGE: f"[yellow]{escape(result.explanation())}[/]: rerun with the poster's versions",
     }[result.verdict]
     # soft_wrap: the verdict stays on one line whatever the terminal width, for people and scripts alike

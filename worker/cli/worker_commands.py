@@ -76,18 +76,25 @@ def run_command(
         list[int] | None, typer.Option("--auto-review", help="Datanet id to curate (repeat)")
     ] = None,
     finalize: Annotated[bool, typer.Option(help="Finalize own results after the challenge window")] = True,
+    min_accuracy: Annotated[
+        float | None,
+        typer.Option(help="Refuse to post a result whose validation accuracy is below this (e.g. 0.6)"),
+    ] = None,
     exit_when_idle: Annotated[bool, typer.Option(help="Stop once caught up with nothing runnable")] = False,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="JSON log lines on stderr")] = False,
     progress: Annotated[bool, typer.Option(help="Training progress bars")] = False,
 ) -> None:
     """Follow the chain and work: claim training jobs this worker can serve, train, attribute, post the
-    result, finalize after the window; with --auto-review, curate new contributions. Ctrl-C stops it;
+    result (unless its validation accuracy is below --min-accuracy), finalize after the window; with
+    --auto-review, curate new contributions. Ctrl-C stops it;
     run it again to resume exactly where it was (state in $OPENLEDGER_HOME/worker/)."""
     from worker.cli.options import connect_client
     from worker.daemon import WorkerDaemon
     from worker.daemon.logs import configure_logging
     from worker.storage import open_store
 
+    if min_accuracy is not None and not 0.0 <= min_accuracy <= 1.0:
+        raise typer.BadParameter("an accuracy between 0 and 1, e.g. 0.6", param_hint="--min-accuracy")
     client = connect_client(rpc, keystore, dev_account, signing=True)
     settings = _settings(
         client,
@@ -103,6 +110,7 @@ def run_command(
         allow_local_models=allow_local_models,
         auto_review=tuple(auto_review or ()),
         finalize=finalize,
+        min_accuracy=min_accuracy,
         progress=progress,
     )
     configure_logging(settings.log_path, json_stderr=json_logs)

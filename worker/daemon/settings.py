@@ -30,6 +30,9 @@ class WorkerSettings:
     auto_review: tuple[int, ...] = ()  # datanet ids whose contributions this worker curates
     review_duplicate_fraction: float = 0.5  # reject when more than this share of records are duplicates
     finalize: bool = True  # finalize its own results once the challenge window has passed
+    # Refuse to post a classifier result whose validation accuracy is below this (None: post any result);
+    # the job is released for others and the reason logged.
+    min_accuracy: float | None = None
     withdraw: bool = True  # pull the credited bounty after finalizing
     progress: bool = False  # training progress bars (interactive runs)
     rpc_backoff_cap: float = 30.0  # seconds, longest pause while the RPC is unreachable

@@ -24,6 +24,7 @@ from worker.daemon.verdicts import describe, record_failure
 from worker.faults import arm_timer, failpoint
 from worker.files import atomic_write
 from worker.jobs import JobInputs, JobResult, attribute_job, load_job_inputs, publish_result, train_job
+from worker.jobs.models import result_metrics, validation_accuracy
 
 KIND = "train"
 COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
@@ -216,6 +217,12 @@ class TrainingJobs:
             )
             return
         result, started = JobResult(**task.data["result"]), time.monotonic()
+        refusal = self._too_weak(result)
+        if refusal:
+            self.ctx.log("job.refused_weak", task, logging.WARNING, reason=refusal)
+            self.ctx.tasks.finish(task, TaskState.SKIPPED, refusal)
+            self._release_if_held(task)
+            return
         tx = self.ctx.outbox.send(
             task.id,
             "submit",
@@ -228,6 +235,19 @@ class TrainingJobs:
         failpoint("after-submit")  # posted on-chain, not yet recorded here
         task.data.setdefault("timings", {})["post"] = round(time.monotonic() - started, 3)
         self.ctx.tasks.advance(task, "finalize", submit_block=tx.block_number, challenge_deadline=deadline)
+
+    def _too_weak(self, result: JobResult) -> str:
+        """Why this result must not be posted under `min_accuracy` ("" when it may), from its metrics."""
+        floor = self.ctx.settings.min_accuracy
+        if floor is None:
+            return ""
+        accuracy = validation_accuracy(result_metrics(self.ctx.store, result.metrics_cid))
+        if accuracy is None or accuracy >= floor:
+            return ""
+        return (
+            f"validation accuracy {accuracy:.4f} is below this worker's --min-accuracy {floor:g}: "
+            "result not posted, job released"
+        )
 
     def _finalize(self, task: Task, job: Job) -> None:
         if task.stage != "finalize":  # found Submitted on-chain after a crash before we recorded it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.attribution import AttributionArguments, AttributionReport, attribute
+from worker.attribution import AttributionArguments, AttributionReport, ProgressCallback, attribute
 from worker.jobs.inputs import JobInputs
 from worker.train import train
 from worker.train.records import split_positions
@@ -21,11 +21,14 @@ def train_job(inputs: JobInputs, workdir: Path, progress: bool = False) -> Path:
 
 
 def attribute_job(
-    inputs: JobInputs, model_dir: Path, args: AttributionArguments | None = None
+    inputs: JobInputs,
+    model_dir: Path,
+    args: AttributionArguments | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AttributionReport:
     """Model-level attribution measured on the job's own held-out split, so that the measurement set is
     as recomputable as the training set. Also saves the per-query index into `model_dir`. `args`: the
     engine's defaults unless given (a verifier passes those of the report it checks)."""
     split = split_positions(inputs.records, inputs.spec.validation_fraction)
     validation = [inputs.records[i] for i in split.validation]
-    return attribute(model_dir, inputs.records, validation, args=args)
+    return attribute(model_dir, inputs.records, validation, args=args, progress=progress)

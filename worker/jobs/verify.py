@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from worker.attribution import AttributionArguments
+from worker.attribution import AttributionArguments, ProgressCallback
 from worker.chain.client import ChainClient
 from worker.chain.types import JobStatus
 from worker.errors import ChainError, OpenLedgerError
@@ -177,15 +177,21 @@ def _version_differences(
 
 
 def verify_job(
-    client: ChainClient, store: ContentStore, job_id: int, workdir: Path | None = None
+    client: ChainClient,
+    store: ContentStore,
+    job_id: int,
+    workdir: Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> JobVerification:
+    """Retrain and re-attribute the job from chain records and verified content, and compare with what
+    was posted (`progress` follows the attribution passes)."""
     posted = posted_result(client, job_id)
     inputs = load_job_inputs(client, store, job_id)
     report = _posted_report(store, posted.report_cid)
     args = _posted_arguments(report)
     with tempfile.TemporaryDirectory(prefix=f"openledger-verify-{job_id}-", dir=workdir) as tmp:
         model_dir = train_job(inputs, Path(tmp))
-        ours = publish_result(store, model_dir, attribute_job(inputs, model_dir, args))
+        ours = publish_result(store, model_dir, attribute_job(inputs, model_dir, args, progress))
     checks = [
         Check("adapter", posted.adapter_cid, ours.adapter_cid),
         Check("metrics", posted.metrics_cid, ours.metrics_cid),
