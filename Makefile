@@ -68,7 +68,7 @@ test-py: setup
 
 lint: setup
 	cd $(CURDIR) && slither . --config-file slither.config.json
-	$(VENV)/bin/ruff check worker tests scripts bench
+	$(VENV)/bin/ruff check worker tests scripts bench examples
 	$(VENV)/bin/mypy
 
 demo: setup

@@ -17,6 +17,7 @@ loads this file too.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -52,6 +53,20 @@ def _artifacts_stale() -> bool:
         if not artifact.is_file() or artifact.stat().st_mtime < newest_source:
             return True
     return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """OPENLEDGER_HOME for the whole session: no test reads or writes the user's own state directory
+    (the default home), whatever the developer's shell exports."""
+    home = tmp_path_factory.mktemp("openledger-home")
+    previous = os.environ.get("OPENLEDGER_HOME")
+    os.environ["OPENLEDGER_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("OPENLEDGER_HOME", None)
+    else:
+        os.environ["OPENLEDGER_HOME"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,19 @@ def _settings(tmp_path: Path, **env: str) -> list[str]:
 
 
 def test_defaults_ignore_look_alike_variables(tmp_path: Path) -> None:
-    look_alikes = {"HOME": "/elsewhere", "home": "/lower", "RPC_URL": "http://evil:1", "rpc_url": "http://e"}
-    assert _settings(tmp_path, **look_alikes) == [
-        str((tmp_path / ".openledger").resolve()), DEFAULT_RPC_URL, "None"
+    look_alikes = {"home": "/lower", "RPC_URL": "http://evil:1", "rpc_url": "http://e", "XDG_DATA_HOME": ""}
+    user = tmp_path / "user"
+    assert _settings(tmp_path, HOME=str(user), **look_alikes) == [
+        str(user / ".local" / "share" / "openledger"), DEFAULT_RPC_URL, "None"
     ]
+
+
+def test_the_default_home_is_per_user_whatever_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {"HOME": str(tmp_path / "user"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    homes = {_settings(tmp_path / where, **env)[0] for where in ("a", "b")}
+    assert homes == {str(tmp_path / "xdg" / "openledger")}
 
 
 def test_the_three_variables(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def test_excluded_receipts_leave_the_log_and_free_their_units(target: str) -> No
 
 def _deployment(block_hash: str) -> Deployment:
     vault = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-    return Deployment(31337, vault, {"RewardVault": vault}, {}, 1, block_hash)
+    return Deployment(31337, vault, {"RewardVault": vault}, {}, 1, block_hash, "0x" + "00" * 32)
 
 
 def test_a_log_refuses_another_deployments_receipts(target: str) -> None:

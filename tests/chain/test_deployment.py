@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from eth_utils import keccak
 
 from worker.chain.anvil import Anvil
 from worker.chain.artifacts import load_artifact
-from worker.chain.connection import connect
+from worker.chain.connection import connect, genesis_hash
 from worker.chain.deployment import (
     ADMIN_ROLE,
     CANCELLER_ROLE,
@@ -19,8 +20,10 @@ from worker.chain.deployment import (
     PROPOSER_ROLE,
     REGISTRIES,
     SLASHER_ROLE,
+    deployment_path,
     load_deployment,
     read_deployment,
+    save_deployment,
 )
 from worker.chain.devnet import LocalChain
 from worker.chain.governance import EXECUTOR_ROLE, parameter_proposal, pass_proposal
@@ -65,24 +68,48 @@ def test_admin_kept_deployment_lets_the_deployer_govern(admin_devnet: LocalChain
 
 
 def test_deployment_record_matches_the_chain_and_artifacts(devnet: LocalChain, deployments_dir: Path) -> None:
-    recorded = read_deployment(31337, deployments_dir)
+    recorded = read_deployment(31337, genesis_hash(devnet.w3), deployments_dir)
+    assert recorded.path == deployments_dir / f"31337-{genesis_hash(devnet.w3)[2:14]}.json"
     assert recorded.addresses == devnet.deployment.addresses and set(recorded.addresses) == set(CONTRACTS)
     assert recorded.bytecode_hashes == {name: load_artifact(name).bytecode_hash for name in CONTRACTS}
     assert load_deployment(devnet.w3, deployments_dir).block_hash == recorded.block_hash
 
 
-def test_stale_deployment_after_a_chain_restart(devnet: LocalChain, deployments_dir: Path) -> None:
-    with Anvil() as fresh:  # a restarted node: same chain id, none of the contracts
-        with pytest.raises(ChainError, match=r"deployment stale: no code for OpenToken.*openledger deploy"):
+def test_a_restarted_node_has_no_record_of_its_own(devnet: LocalChain, deployments_dir: Path) -> None:
+    with Anvil() as fresh:  # a restarted node: same chain id, another genesis, none of the contracts
+        with pytest.raises(
+            ChainError,
+            match=r"no deployment recorded for chain 31337 with genesis .*"
+            r"other genesis blocks: 31337-.*\.json.*openledger deploy",
+        ):
             load_deployment(connect(fresh.rpc_url), deployments_dir)
+
+
+def test_two_chains_with_one_id_keep_a_record_each(devnet: LocalChain, tmp_path: Path) -> None:
+    other = LocalChain.start(deployments_dir=tmp_path)  # what `ape run deploy` on ape's node does
+    try:
+        save_deployment(devnet.deployment, tmp_path)  # and `openledger deploy` on ours, in either order
+        assert len(list(tmp_path.glob("31337-*.json"))) == 2
+        assert load_deployment(other.w3, tmp_path).addresses == other.deployment.addresses
+        assert load_deployment(devnet.w3, tmp_path).addresses == devnet.deployment.addresses
+    finally:
+        other.stop()
+
+
+def test_stale_deployment_when_the_contracts_are_gone(devnet: LocalChain, tmp_path: Path) -> None:
+    with Anvil() as fresh:  # a record that claims this chain, yet none of its contracts are there
+        record = dataclasses.replace(devnet.deployment, genesis_hash=genesis_hash(connect(fresh.rpc_url)))
+        save_deployment(record, tmp_path)
+        with pytest.raises(ChainError, match=r"deployment stale: no code for OpenToken.*openledger deploy"):
+            load_deployment(connect(fresh.rpc_url), tmp_path)
 
 
 def test_stale_deployment_when_the_recorded_block_differs(
     devnet: LocalChain, deployments_dir: Path, tmp_path: Path
 ) -> None:
-    data = read_deployment(31337, deployments_dir).to_dict()
+    data = read_deployment(31337, genesis_hash(devnet.w3), deployments_dir).to_dict()
     data["block_hash"] = "0x" + keccak(text="another chain").hex()
-    (tmp_path / "31337.json").write_text(json.dumps(data))
+    deployment_path(31337, genesis_hash(devnet.w3), tmp_path).write_text(json.dumps(data))
     with pytest.raises(ChainError, match="deployment stale: block .* reset or reorganised"):
         load_deployment(devnet.w3, tmp_path)
 

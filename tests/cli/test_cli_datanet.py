@@ -228,7 +228,7 @@ def test_errors_name_the_problem(devnet: LocalChain, chain_home: CliHome, tmp_pa
     not_owner = chain_home.run("publish-version", datanet_id, "--dev-account", CURATOR, code=1)
     assert "does not own datanet" in not_owner.stderr
 
-    record = chain_home.home / "deployments" / "31337.json"
+    [record] = (chain_home.home / "deployments").glob("31337-*.json")
     stale = json.loads(record.read_text())
     stale["addresses"]["DatanetRegistry"] = "0x" + "11" * 20
     record.write_text(json.dumps(stale))

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import torch
+from examplebots import load_bot
 from typer.testing import CliRunner
-from workerworld import OTHER_WORKER, ROOT, World, daemon_for
+from workerworld import CONTRIBUTORS, OTHER_WORKER, ROOT, World, daemon_for
 
 from worker.attribution import AttributionArguments
 from worker.chain.types import JobStatus
@@ -83,6 +84,23 @@ def test_an_honest_result_verifies_and_a_forged_root_does_not(
         monkeypatch.setenv(key, value)
     done = CliRunner().invoke(app, ["verify", "job", str(forged_job)])
     assert done.exit_code == EXIT_MISMATCH and "MISMATCH" in done.output
+
+
+def test_the_auto_verify_bot_challenges_the_forged_result_only(world: World, monkeypatch) -> None:
+    monkeypatch.setenv("OPENLEDGER_HOME", str(world.home))  # the bot's cursor lives there
+    job_id = _honest_job(world)
+    honest = world.client(0).models.get_job(job_id).result
+    forged = _posted_by_cheat(world, honest.adapter_cid, honest.metrics_cid, b"\x11" * 32, honest.report_cid)
+    bot, said = load_bot("auto_verify"), []
+    challenger = world.client(CONTRIBUTORS[0])
+    assert bot.run(challenger, world.store, once=True, emit=said.append) == 2
+    assert said[0] == f"job {job_id}: match"
+    assert said[1].startswith(f"job {forged}: mismatch (challenged (bond escrowed, reason ")
+    assert world.client(0).models.get_job(forged).status == JobStatus.CHALLENGED
+    assert world.client(0).models.get_job(job_id).status == JobStatus.SUBMITTED
+    # Delivered again (at least once): a job already challenged is skipped, never challenged twice.
+    again = bot.check_result(challenger, world.store, forged)
+    assert (again.verdict, again.challenged) == ("skipped", False)
 
 
 def test_a_result_from_other_library_versions_cannot_be_judged(

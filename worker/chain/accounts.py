@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
+from eth_utils.address import to_checksum_address
 
 from worker.chain.anvil import DEFAULT_MNEMONIC
 from worker.errors import ChainError
@@ -90,6 +91,41 @@ class LocalSigner:
 
     def __repr__(self) -> str:  # never the key
         return f"LocalSigner({self.address}, from {self.source})"
+
+
+NO_ACCOUNT = (
+    f"set {PRIVATE_KEY_ENV}, pass --keystore (or set {KEYSTORE_ENV}), or use --dev-account N on a local Anvil"
+)
+
+
+class ReadOnlySigner:
+    """No account at all: reads (calls, logs) work, anything that would sign is refused at once, before
+    any gas estimate or RPC, saying how to configure an account. Calls are made from the zero address."""
+
+    def __init__(self, reason: str = ""):
+        self._reason = reason or f"no account configured: {NO_ACCOUNT}"
+
+    @property
+    def source(self) -> str:
+        return "read-only (no account)"
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return to_checksum_address("0x0000000000000000000000000000000000000000")
+
+    def refuse(self, action: str) -> ChainError:
+        return ChainError(f"{action} needs an account, and this client is read-only ({self._reason})")
+
+    def sign_transaction(self, tx: dict[str, Any]) -> bytes:
+        raise self.refuse("sending a transaction")
+
+    def sign_typed_data(
+        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
+    ) -> Signature:
+        raise self.refuse("signing a message")
+
+    def __repr__(self) -> str:
+        return "ReadOnlySigner()"
 
 
 def signer_from_key(private_key: str, source: str = "private key") -> Signer:
@@ -164,7 +200,4 @@ def resolve_signer(keystore: Path | None = None, dev_index: int | None = None) -
         return signer_from_keystore(Path(os.environ[KEYSTORE_ENV]))
     if dev_index is not None:
         return dev_signer(dev_index)
-    raise ChainError(
-        f"no account: set {PRIVATE_KEY_ENV}, pass --keystore (or set {KEYSTORE_ENV}), "
-        "or use --dev-account N on a local Anvil"
-    )
+    raise ChainError(f"no account: {NO_ACCOUNT}")

@@ -7,8 +7,10 @@ accounts from the well-known Foundry test mnemonic, so account N has the same ad
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -36,6 +38,28 @@ def find_anvil() -> Path:
     raise ChainError("anvil not found: run `make setup` (installs @foundry-rs/anvil) or put anvil on PATH")
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on (host, port). SO_REUSEADDR as Anvil binds: a port whose last
+    connections linger in TIME_WAIT is free, one with a listener is not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the parent dies, even by `kill -9`, so a killed
+    `openledger node` leaves no Anvil behind."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -53,6 +77,7 @@ class AnvilConfig:
     block_time: int | None = None  # None: automine (one block per transaction)
     gas_limit: int | None = None
     extra_args: tuple[str, ...] = field(default=())
+    die_with_parent: bool = False  # Linux: Anvil ends with the process that started it, however it ends
 
 
 class Anvil:
@@ -95,10 +120,23 @@ class Anvil:
     def start(self, timeout: float = 30.0, quiet: bool = True) -> Anvil:
         if self._proc is not None:
             return self
+        if port_in_use(self.config.host, self.port):
+            # Started anyway, Anvil would exit on the busy port while whatever listens there answered
+            # our readiness check: we would talk to a stranger's chain and say nothing.
+            raise ChainError(
+                f"port {self.port} on {self.config.host} is in use (another node, perhaps an `openledger "
+                f"node` still running: `lsof -i :{self.port}` shows it): stop it or pick another --port"
+            )
         out = subprocess.DEVNULL if quiet else None
         # stderr to a file, not a pipe: a pipe nobody reads would block anvil once full.
         self._stderr = tempfile.TemporaryFile() if quiet else None
-        self._proc = subprocess.Popen(self.command(), stdout=out, stderr=self._stderr)
+        on_linux = sys.platform.startswith("linux")
+        self._proc = subprocess.Popen(
+            self.command(),
+            stdout=out,
+            stderr=self._stderr,
+            preexec_fn=_die_with_parent if self.config.die_with_parent and on_linux else None,
+        )
         try:
             self._wait_ready(timeout)
         except BaseException:

@@ -6,13 +6,14 @@ nonce manager); wrappers are created on first use.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from worker.chain.accounts import Signer, resolve_signer
+from worker.chain.accounts import KEYSTORE_ENV, PRIVATE_KEY_ENV, ReadOnlySigner, Signer, resolve_signer
 from worker.chain.artifacts import ErrorTable
 from worker.chain.bindings import cached_artifact
 from worker.chain.connection import DevChain, connect
@@ -59,10 +60,18 @@ class ChainClient:
         self.max_log_range = max_log_range  # blocks per eth_getLogs in `get_events` (lower it for your RPC)
 
     @classmethod
-    def connect(cls, rpc_url: str | None = None, signer: Signer | None = None) -> ChainClient:
-        """Connect to `rpc_url` (default: settings), load and verify this chain's recorded deployment."""
+    def connect(
+        cls, rpc_url: str | None = None, signer: Signer | None = None, *, read_only: bool = False
+    ) -> ChainClient:
+        """Connect to `rpc_url` (default: settings), load and verify this chain's recorded deployment.
+        The account is `signer`, else the configured one (see resolve_signer); with none configured, or
+        with `read_only`, the client reads and refuses to sign (ReadOnlySigner), so a dashboard or bot
+        that only watches needs no key."""
         w3 = connect(rpc_url or load_settings().rpc_url)
-        return cls(w3, signer or resolve_signer(), load_deployment(w3))
+        deployment = load_deployment(w3)
+        if signer is None:
+            signer = ReadOnlySigner() if read_only else _configured_or_read_only()
+        return cls(w3, signer, deployment)
 
     def as_account(self, signer: Signer) -> ChainClient:
         return ChainClient(
@@ -128,3 +137,9 @@ class ChainClient:
     def timelock(self) -> ChecksumAddress:
         """The timelock: executor of governance and the protocol treasury."""
         return self.deployment.address("OpenTimelock")
+
+
+def _configured_or_read_only() -> Signer:
+    # A configured account that is broken (bad key, missing keystore) is an error now, not at signing.
+    configured = os.environ.get(PRIVATE_KEY_ENV) or os.environ.get(KEYSTORE_ENV)
+    return resolve_signer() if configured else ReadOnlySigner()

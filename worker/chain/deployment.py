@@ -1,4 +1,9 @@
-"""Deploy the whole protocol to any RPC and record it in `.openledger/deployments/<chainId>.json`.
+"""Deploy the whole protocol to any RPC and record it in `deployments/<chainId>-<genesis>.json` (state dir).
+
+Records are keyed by chain id and genesis block (its hash's first 12 hex digits): every fresh Anvil has
+chain id 31337 but its own genesis, so `ape run deploy` on ape's node and `openledger deploy` on another
+keep one record each instead of overwriting each other, and a restarted node finds no record (a new
+deployment is needed) rather than a stale one.
 
 Order and wiring follow docs/PROTOCOL.md: the deployer is the registries' first admin only long enough to
 set the profile's parameters, fix the slashers (`WorkerRegistry.setSlashers`, callable once: nobody can
@@ -28,6 +33,7 @@ from web3 import Web3
 
 from worker.chain.accounts import Signer
 from worker.chain.artifacts import PROTOCOL_CONTRACTS, load_artifact
+from worker.chain.connection import genesis_hash
 from worker.chain.sender import Call, TransactionSender
 from worker.config import load_settings
 from worker.errors import ChainError
@@ -112,6 +118,7 @@ class Deployment:
     bytecode_hashes: dict[str, str]
     block_number: int  # the last deployment transaction's block
     block_hash: str
+    genesis_hash: str  # block 0's hash: which chain of this id (each fresh Anvil has its own)
     config: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -247,29 +254,52 @@ def deploy_system(
         bytecode_hashes=d.hashes,
         block_number=d.last_block,
         block_hash="0x" + bytes(block["hash"]).hex(),
+        genesis_hash=genesis_hash(w3),
         config=dataclasses.asdict(config),
     )
     return save_deployment(deployment, deployments_dir) if save else deployment
 
 
-def deployment_path(chain_id: int, deployments_dir: Path | None = None) -> Path:
-    return (deployments_dir or load_settings().deployments_dir) / f"{chain_id}.json"
+GENESIS_DIGITS = 12  # of the genesis hash in a record's file name: enough to tell chains apart
+
+
+def deployment_path(chain_id: int, genesis: str, deployments_dir: Path | None = None) -> Path:
+    """Where the deployment on the chain with this id and genesis block hash is recorded."""
+    key = genesis.removeprefix("0x")[:GENESIS_DIGITS]
+    return (deployments_dir or load_settings().deployments_dir) / f"{chain_id}-{key}.json"
 
 
 def save_deployment(deployment: Deployment, deployments_dir: Path | None = None) -> Deployment:
-    path = deployment_path(deployment.chain_id, deployments_dir)
+    path = deployment_path(deployment.chain_id, deployment.genesis_hash, deployments_dir)
     atomic_write(path, json.dumps(deployment.to_dict(), indent=2) + "\n")
     return dataclasses.replace(deployment, path=path)
 
 
-def read_deployment(chain_id: int, deployments_dir: Path | None = None) -> Deployment:
-    path = deployment_path(chain_id, deployments_dir)
+def read_deployment(chain_id: int, genesis: str, deployments_dir: Path | None = None) -> Deployment:
+    """The recorded deployment on that chain; ChainError saying what to do when there is none."""
+    path = deployment_path(chain_id, genesis, deployments_dir)
     if not path.is_file():
-        raise ChainError(f"no deployment recorded for chain {chain_id} ({path}): {REDEPLOY}")
+        others = sorted(p.name for p in path.parent.glob(f"{chain_id}-*.json"))
+        hint = (
+            f" (records of chain {chain_id} with other genesis blocks: {', '.join(others)}; this node "
+            "was restarted or is another node: its contracts need a deployment of their own)"
+            if others
+            else ""
+        )
+        raise ChainError(
+            f"no deployment recorded for chain {chain_id} with genesis {genesis[:14]}… ({path}){hint}: "
+            f"{REDEPLOY}"
+        )
     try:
-        return Deployment.from_dict(json.loads(path.read_text()), path)
+        deployment = Deployment.from_dict(json.loads(path.read_text()), path)
     except json.JSONDecodeError as exc:
         raise ChainError(f"deployment file {path} is not valid JSON: {REDEPLOY}") from exc
+    if deployment.chain_id != chain_id or deployment.genesis_hash != genesis:
+        raise ChainError(
+            f"deployment file {path} describes chain {deployment.chain_id} with genesis "
+            f"{deployment.genesis_hash[:14]}…, not this one: {REDEPLOY}"
+        )
+    return deployment
 
 
 def verify_deployment(w3: Web3, deployment: Deployment) -> None:
@@ -298,7 +328,7 @@ def verify_deployment(w3: Web3, deployment: Deployment) -> None:
 
 def load_deployment(w3: Web3, deployments_dir: Path | None = None) -> Deployment:
     """The recorded deployment of the connected chain, verified to still be there."""
-    deployment = read_deployment(int(w3.eth.chain_id), deployments_dir)
+    deployment = read_deployment(int(w3.eth.chain_id), genesis_hash(w3), deployments_dir)
     verify_deployment(w3, deployment)
     return deployment
 

@@ -27,6 +27,35 @@ class DecodedEvent:
     def __getitem__(self, key: str) -> Any:
         return self.args[key]
 
+    def to_json(self, chain_id: int) -> dict[str, Any]:
+        """The event as JSON for other programs (`openledger watch --json`, webhooks): bytes as 0x hex,
+        integers beyond 2**53 as decimal strings; `id` names this log on this branch of this chain."""
+        return {
+            "type": "event",
+            "id": f"{chain_id}:{self.block_hash}:{self.log_index}",
+            "chainId": chain_id,
+            "block": self.block_number,
+            "blockHash": self.block_hash,
+            "logIndex": self.log_index,
+            "tx": self.tx_hash,
+            "contract": self.contract,
+            "address": self.address,
+            "event": self.name,
+            "args": {k: json_value(v) for k, v in self.args.items()},
+        }
+
+
+def json_value(value: Any) -> Any:
+    """An event argument as JSON: bytes as 0x hex, lists item by item, integers JSON readers would round
+    (beyond 2**53) as decimal strings."""
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return str(value)
+    return value
+
 
 @dataclass(frozen=True)
 class _EventSpec:
@@ -55,6 +84,10 @@ class EventDecoder:
             if i.get("type") == "event" and not i.get("anonymous")
         }
         self._by_address[address.lower()] = (name, specs)
+
+    def event_names(self) -> list[tuple[str, str]]:
+        """(contract, event) for every event of every registered contract, sorted."""
+        return sorted({(name, s.name) for name, specs in self._by_address.values() for s in specs.values()})
 
     def topic(self, address: str, event_name: str) -> bytes:
         """topic0 of `event_name` on the contract at `address` (for eth_getLogs filters)."""

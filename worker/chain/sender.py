@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import BlockIdentifier, TxParams, TxReceipt
 
-from worker.chain.accounts import Signer
+from worker.chain.accounts import ReadOnlySigner, Signer
 from worker.chain.artifacts import ErrorTable, error_table
 from worker.chain.connection import endpoint_of
 from worker.chain.nonces import NonceManager, is_nonce_error, nonce_manager
@@ -144,6 +144,8 @@ class TransactionSender:
 
     def send(self, call: Call, *, gas: int | None = None) -> TxReceipt:
         """Send and wait for the receipt. `gas` skips estimation (then reverts surface from the receipt)."""
+        if isinstance(self.signer, ReadOnlySigner):
+            raise self.signer.refuse(f"{call.contract}.{call.function}")
         tx = self._base_tx(call)
         tx["gas"] = gas if gas is not None else self.gas_limit(self.estimate_gas(call))
         tx.update(self.fees())

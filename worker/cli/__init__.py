@@ -32,7 +32,9 @@ _COMMAND_MODULES = (
     "worker.cli.serve_commands",
     "worker.cli.rewards_commands",
     "worker.cli.withdraw_commands",
+    "worker.cli.watch_commands",
     "worker.cli.dev_commands",
+    "worker.cli.explorer_commands",
 )
 
 

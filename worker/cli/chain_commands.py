@@ -6,6 +6,7 @@ web3 and the chain package are imported inside the commands so that `openledger 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,10 +36,12 @@ def node_command(
     block_time: Annotated[int | None, typer.Option(help="Seconds per block (default: one per tx)")] = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Deploy the protocol once the node is up")] = False,
 ) -> None:
-    """Run a local Anvil chain in the foreground (Ctrl-C stops it)."""
+    """Run a local Anvil chain in the foreground (Ctrl-C or SIGTERM stops it; a busy port is refused)."""
     from worker.chain.anvil import Anvil, AnvilConfig
 
-    anvil = Anvil(AnvilConfig(host=host, port=port, accounts=accounts, block_time=block_time))
+    config = AnvilConfig(host=host, port=port, accounts=accounts, block_time=block_time, die_with_parent=True)
+    anvil = Anvil(config)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`, systemd, docker stop: the same path as Ctrl-C
     try:  # from the start: a Ctrl-C at any point must not leave anvil running
         anvil.start(quiet=True)
         console.print(
@@ -55,6 +58,10 @@ def node_command(
         console.print("stopping anvil")
     finally:
         anvil.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _deploy(

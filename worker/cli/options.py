@@ -78,17 +78,15 @@ def resolve_cli_signer(
 def connect_client(
     rpc: str | None, keystore: Path | None, dev_account: int | None, *, signing: bool
 ) -> ChainClient:
-    """A client on the recorded (and verified) deployment; reads use a throwaway key, never a prompt."""
-    from eth_account import Account
-
-    from worker.chain.accounts import LocalSigner
+    """A client on the recorded (and verified) deployment; reads need no account (never a prompt)."""
+    from worker.chain.accounts import ReadOnlySigner
     from worker.chain.client import ChainClient
     from worker.chain.deployment import load_deployment
 
     w3 = connect_rpc(rpc)
     deployment = load_deployment(w3)
     signer = resolve_cli_signer(w3, keystore, dev_account, required=True) if signing else None
-    return ChainClient(w3, signer or LocalSigner(Account.create(), "read-only"), deployment)
+    return ChainClient(w3, signer or ReadOnlySigner(), deployment)
 
 
 def ape_keyfile(alias: str) -> Path:

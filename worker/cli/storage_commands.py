@@ -1,4 +1,4 @@
-"""`openledger ipfs add|cat|pin`: content on the embedded store (`.openledger/ipfs`) or on a Kubo node
+"""`openledger ipfs add|cat|pin`: content on the embedded store (`$OPENLEDGER_HOME/ipfs`) or on a Kubo node
 (when IPFS_API is set); CIDs are Kubo's (CIDv1, raw leaves, 256 KiB chunks, balanced DAG) and every read
 is verified against its CID before it is handed over."""
 
@@ -19,7 +19,7 @@ READ_SIZE = 1 << 20
 
 ipfs_app = typer.Typer(
     name="ipfs",
-    help="Content storage: the embedded store under .openledger/ipfs, or a Kubo node when IPFS_API is set.",
+    help="Content storage: the embedded store ($OPENLEDGER_HOME/ipfs), or a Kubo node when IPFS_API is set.",
     no_args_is_help=True,
 )
 

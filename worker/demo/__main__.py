@@ -1,6 +1,6 @@
 """`python -m worker.demo` (what `make demo` runs): a fresh local Anvil, the protocol deployed on it, and
 the lifecycle from Datanet to contributor payouts on real data with a real fine-tune. Re-runnable: each
-run starts its own chain; content in `.openledger/ipfs` is content-addressed and simply reused."""
+run starts its own chain; content in the state directory's `ipfs/` is content-addressed and simply reused."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Content storage: Kubo-identical CIDs, an embedded content store, a Kubo RPC client, verified fetch.
 
     from worker.storage import open_store, verified_fetch
-    store = open_store()                  # Kubo if IPFS_API is set, else .openledger/ipfs
+    store = open_store()                  # Kubo if IPFS_API is set, else $OPENLEDGER_HOME/ipfs
     cid = store.add(Path("records.jsonl"))
     data = verified_fetch(store, cid)     # raises CidMismatchError unless the bytes hash to `cid`
 """

@@ -1,6 +1,6 @@
 """The embedded content-addressed store (the default when no IPFS node is configured).
 
-Layout under the root (default `.openledger/ipfs`):
+Layout under the root (default `$OPENLEDGER_HOME/ipfs`):
     objects/<cid>        whole files, published only complete (temp file, fsync, rename, fsync dir)
     objects/.tmp-*       writes in progress; never served, removed by `gc()` once stale
     pins/<cid>           empty marker files: pinned content survives `gc()`
