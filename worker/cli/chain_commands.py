@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -159,15 +160,39 @@ def _status(rpc: str | None, keystore: Path | None, dev_account: int | None) -> 
     return out
 
 
+def _status_when_ready(
+    rpc: str | None, keystore: Path | None, dev_account: int | None, wait: float
+) -> dict[str, Any]:
+    """`_status`, polled for up to `wait` seconds until the node answers and its deployment is there."""
+    from worker.errors import ChainError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            status = _status(rpc, keystore, dev_account)
+        except ChainError:
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            if "error" not in status["deployment"] or time.monotonic() >= deadline:
+                return status
+        time.sleep(0.5)
+
+
 @friendly_errors
 def status_command(
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
+    wait: Annotated[
+        float,
+        typer.Option(help="Wait up to this many seconds for the node and its deployment (one just started)"),
+    ] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Chain id, head block, the recorded deployment and the active account's balances."""
-    status = _status(rpc, keystore, dev_account)
+    """Chain id, head block, the recorded deployment and the active account's balances. With --wait,
+    exits 1 if the node or its deployment is not there in time (scripts: after `openledger node &`)."""
+    status = _status_when_ready(rpc, keystore, dev_account, wait)
     if as_json:
         print(json.dumps(status, indent=2))
         return
@@ -175,6 +200,8 @@ def status_command(
     deployment = status["deployment"]
     if "error" in deployment:
         console.print(f"[yellow]deployment:[/] {deployment['error']}")
+        if wait:
+            raise typer.Exit(code=1)
         return
     console.print(f"deployment {deployment['path']} (block {deployment['block']})")
     for name, address in deployment["addresses"].items():

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from worker.cli.cli_output import emit_json, literal_errors, open_amount, say, when
-from worker.cli.options import JsonOption, RpcOption
+from worker.cli.options import DevAccountOption, JsonOption, KeystoreOption, RpcOption
 
 if TYPE_CHECKING:
     from worker.chain.client import ChainClient
@@ -105,13 +105,55 @@ def show_command(
     worker = f", worker {view['worker']}" if view["worker"] else ""
     say(f"job {job_id} (model {view['model_id']}): {view['status']}{worker}", "bold")
     print_timeline(view)
-    if view["status"] == "submitted":
+    if view["status"] == "submitted" and view["chain_time"] > view["challenge_deadline"]:
+        say(f"  window over: anyone may finalize it with `openledger job finalize {job_id}`")
+    elif view["status"] == "submitted":
         say(
             f"  check it with `openledger verify job {job_id}`; dispute it with "
             f"`openledger challenge job {job_id}`"
         )
     elif view["status"] == "finalized" and client.models.get_model(view["model_id"]).live_job_id != job_id:
         say(f"  not live: its model's owner can make it so with `openledger model activate {job_id}`")
+
+
+@job_app.command("finalize")
+@literal_errors
+def finalize_command(
+    job_id: Annotated[int, typer.Argument(help="Training job whose challenge window is over")],
+    rpc: RpcOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Finalize job JOB_ID once its challenge window passed unchallenged (anyone may): the worker is
+    credited its bounty and its stake unlocked, and a model with no live provider goes live on it."""
+    from worker.chain.types import JobStatus
+    from worker.cli.options import connect_client
+    from worker.errors import ChainError
+
+    client = connect_client(rpc, keystore, dev_account, signing=True)
+    job = client.models.require_job(job_id)
+    now = client.latest_timestamp()
+    if job.status != JobStatus.SUBMITTED:
+        raise ChainError(
+            f"job {job_id} is {JobStatus(job.status).name.lower()}: only a submitted result whose window "
+            "passed can be finalized; nothing was sent"
+        )
+    if now <= job.challenge_deadline:
+        raise ChainError(
+            f"job {job_id}'s challenge window is open until {when(job.challenge_deadline, now)}: "
+            "finalize it after that; nothing was sent"
+        )
+    tx = client.models.finalize(job_id)
+    live = tx.events_named("ModelLive")
+    if as_json:
+        emit_json({"job_id": job_id, "model_id": job.model_id, "live": bool(live), "tx_hash": tx.tx_hash})
+        return
+    say(f"job {job_id} finalized: {job.worker} credited {open_amount(job.bounty)}", "green")
+    if live:
+        say(f"  model {job.model_id} is live on it (adapter {live[0]['adapterCid']})")
+    else:
+        say(f"  model {job.model_id} keeps its live result until its owner runs `openledger model activate`")
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,9 @@ from worker.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from worker.chain.client import ChainClient
     from worker.rewards import EpochEvent
     from worker.serve import PaidAnswer
 
@@ -81,6 +84,9 @@ def serve_command(
             "file; default: a SQLite file per deployment under the home folder",
         ),
     ] = None,
+    explorer: Annotated[
+        bool, typer.Option(help="Also serve the explorer (index, read API and pages) under /explorer")
+    ] = False,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -122,17 +128,41 @@ def serve_command(
         )
         run_in_background(epoch_service, tick_seconds, stop, on_event=_print_event)
         say(f"epoch service: epochs of {epoch_seconds} s, checked every {tick_seconds:g} s")
+    app = create_app(service)
+    if explorer:
+        _mount_explorer(app, client, host, port)
     try:
-        serve_forever(create_app(service), host, port)
+        serve_forever(app, host, port)
     finally:
         stop.set()
         if epoch_service is not None:
             epoch_service.release()  # another replica's epoch service takes over at once
 
 
-def _task(server_models: list[dict[str, Any]], model_id: int) -> str:
+def _mount_explorer(app: FastAPI, client: ChainClient, host: str, port: int) -> None:
+    """The explorer under /explorer, reading as nobody (its actions are signed in the browser) and sending
+    the pages' paid requests to this server."""
+    from worker.chain.accounts import ReadOnlySigner
+    from worker.cli.explorer_commands import open_explorer
+    from worker.explorer import mount_explorer
+
+    explorer = open_explorer(client.as_account(ReadOnlySigner()), None, f"http://{host}:{port}")
+    mount_explorer(app, explorer)
+    say(f"explorer on http://{host}:{port}/explorer/ (index {explorer.db.path})")
+
+
+def _task(server_models: list[dict[str, Any]], model_id: int, url: str) -> str:
+    """The model's task, as the server lists it; an error (before anything is paid) if it does not
+    answer for the model."""
+    from worker.errors import OpenLedgerError
+
     listed = next((m for m in server_models if m.get("id") == str(model_id)), None)
-    return str((listed or {}).get("task") or "classification")
+    if listed is None or listed.get("served_here") is False:
+        raise OpenLedgerError(
+            f"the server at {url} does not answer for model {model_id} (is it live, and is this its "
+            "compute provider's server?); nothing was paid"
+        )
+    return str(listed.get("task") or "classification")
 
 
 def _free_indexes(user: Any, payment_id: int, needed: int) -> list[int]:
@@ -208,6 +238,9 @@ def infer_command(
         ),
     ] = None,
     max_tokens: Annotated[int, typer.Option(help="Completion length (language models)")] = 16,
+    wait: Annotated[
+        float, typer.Option(help="Wait up to this many seconds for the server to come up (before paying)")
+    ] = 0.0,
     server: Annotated[
         str | None, typer.Option(help="Server URL (default: the compute provider's endpoint)")
     ] = None,
@@ -226,10 +259,12 @@ def infer_command(
     url = server or server_url(client, model_id)
     limit = parse_open(max_price, "--max-price") if max_price is not None else None
     with InferenceClient(client, url) as user:
+        if wait:
+            user.wait_ready(wait)
+        task = _task(user.models(), model_id, url)  # the server answers for this model: only then pay
         if payment is None:
             payment = _pay(user, model_id, len(inputs), limit, as_json)
         indexes = _free_indexes(user, payment, len(inputs))
-        task = _task(user.models(), model_id)
         answers = []
         for text, index in zip(inputs, indexes, strict=True):
             if task == "generation":

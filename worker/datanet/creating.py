@@ -78,6 +78,22 @@ def check_policy(client: ChainClient, policy: Policy) -> None:
         )
 
 
+def prepare_datanet(
+    client: ChainClient,
+    store: ContentStore,
+    metadata: DatanetMetadata,
+    policy: Policy,
+    curators: Sequence[str],
+    treasury: str | None = None,
+) -> tuple[str, ChecksumAddress, tuple[ChecksumAddress, ...]]:
+    """Check the arguments as the contract would and upload the metadata: (metadata CID, treasury,
+    curators), what `createDatanet` takes (sent here by `create_datanet`, or signed in a wallet)."""
+    curator_addresses = tuple(checked_address(c, "curator") for c in curators)
+    treasury_address = checked_address(treasury, "treasury") if treasury else client.address
+    check_policy(client, policy)
+    return store.add(metadata.canonical_json()), treasury_address, curator_addresses
+
+
 def create_datanet(
     client: ChainClient,
     store: ContentStore,
@@ -87,10 +103,9 @@ def create_datanet(
     treasury: str | None = None,
 ) -> CreatedDatanet:
     """Upload the metadata and create the datanet, owned by the client's account."""
-    curator_addresses = tuple(checked_address(c, "curator") for c in curators)
-    treasury_address = checked_address(treasury, "treasury") if treasury else client.address
-    check_policy(client, policy)
-    metadata_cid = store.add(metadata.canonical_json())
+    metadata_cid, treasury_address, curator_addresses = prepare_datanet(
+        client, store, metadata, policy, curators, treasury
+    )
     tx = client.datanets.create_datanet(metadata_cid, treasury_address, policy, curator_addresses)
     if tx.created_id is None:
         raise ChainError(f"createDatanet (tx {tx.tx_hash}) emitted no DatanetCreated event")

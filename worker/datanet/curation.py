@@ -70,17 +70,8 @@ def check_content(
         )
 
 
-def review_contribution(
-    client: ChainClient,
-    store: ContentStore,
-    contribution_id: int,
-    accept: bool,
-    *,
-    reason: str = "",
-    details: dict[str, Any] | None = None,
-    verify_content: bool = False,
-) -> ReviewResult:
-    """Review as the client's account, which must curate the contribution's datanet."""
+def require_reviewable(client: ChainClient, contribution_id: int) -> Contribution:
+    """The contribution, if the client's account may review it now (ChainError saying why not)."""
     contribution = require_contribution(client, contribution_id)
     datanet_id = contribution.datanet_id
     if not client.datanets.is_curator(datanet_id, client.address):
@@ -93,6 +84,22 @@ def review_contribution(
             f"contribution #{contribution_id} is {contribution.status.name.lower()}, not "
             "pending: it can be reviewed only once"
         )
+    return contribution
+
+
+def review_contribution(
+    client: ChainClient,
+    store: ContentStore,
+    contribution_id: int,
+    accept: bool,
+    *,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    verify_content: bool = False,
+) -> ReviewResult:
+    """Review as the client's account, which must curate the contribution's datanet."""
+    contribution = require_reviewable(client, contribution_id)
+    datanet_id = contribution.datanet_id
     if accept and verify_content:
         check_content(
             store,

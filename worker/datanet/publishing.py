@@ -40,14 +40,11 @@ def manifest_from_chain(client: ChainClient, datanet_id: int, metadata: DatanetM
     return DatasetManifest(datanet_id=datanet_id, contributions=entries, cid_profile=metadata.cid_profile)
 
 
-def publish_version(
+def prepare_version(
     client: ChainClient, store: ContentStore, datanet_id: int, *, verify: bool = True
-) -> PublishedVersion:
-    """Build, upload and publish the next version, as the datanet owner.
-
-    With `verify`, every contribution is first loaded back (verified fetch, schema, declared sizes and
-    record counts), so a version never points at content nobody can read.
-    """
+) -> tuple[DatasetManifest, str]:
+    """The next version's manifest and its CID (uploaded), if the client's account owns the datanet;
+    what `publish_version` sends, and what a wallet signs in the explorer."""
     datanet = require_datanet(client, datanet_id)
     if datanet.owner != client.address:
         raise ChainError(
@@ -58,7 +55,18 @@ def publish_version(
     manifest = manifest_from_chain(client, datanet_id, metadata)
     if verify:
         _check_loadable(manifest, store, metadata)
-    manifest_cid = store.add(manifest.canonical_json())
+    return manifest, store.add(manifest.canonical_json())
+
+
+def publish_version(
+    client: ChainClient, store: ContentStore, datanet_id: int, *, verify: bool = True
+) -> PublishedVersion:
+    """Build, upload and publish the next version, as the datanet owner.
+
+    With `verify`, every contribution is first loaded back (verified fetch, schema, declared sizes and
+    record counts), so a version never points at content nobody can read.
+    """
+    manifest, manifest_cid = prepare_version(client, store, datanet_id, verify=verify)
     root = manifest.merkle_root()
     tx = client.datanets.publish_version(
         datanet_id, bytes.fromhex(root[2:]), manifest_cid, manifest.record_count, manifest.contribution_count

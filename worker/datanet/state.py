@@ -71,11 +71,16 @@ def require_contribution(client: ChainClient, contribution_id: int) -> Contribut
 
 def fetch_metadata(store: ContentStore, datanet_id: int, datanet: Datanet) -> DatanetMetadata:
     """The datanet's metadata from content storage, only if its bytes hash to the CID on-chain."""
+    return fetch_metadata_cid(store, datanet_id, datanet.metadata_cid)
+
+
+def fetch_metadata_cid(store: ContentStore, datanet_id: int, metadata_cid: str) -> DatanetMetadata:
+    """`fetch_metadata` for a metadata CID read from the datanet's `DatanetCreated` event (the explorer)."""
     try:
-        data = verified_fetch(store, datanet.metadata_cid, max_bytes=MAX_METADATA_BYTES)
+        data = verified_fetch(store, metadata_cid, max_bytes=MAX_METADATA_BYTES)
     except ContentNotFoundError as exc:
         raise StorageError(
-            f"the metadata of datanet {datanet_id} ({datanet.metadata_cid}) is not in the "
+            f"the metadata of datanet {datanet_id} ({metadata_cid}) is not in the "
             f"{store.location}: set IPFS_API to a node that has it, or `openledger ipfs add` "
             "the metadata file"
         ) from exc

@@ -76,18 +76,20 @@ COMPLETION_BODY = _json_body(
 )
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": code, "code": code}}, status_code=status, headers=headers
     )
 
 
 def _unavailable(message: str) -> JSONResponse:
-    return _error(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
+    return error_response(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _too_many(exc: RateLimited) -> JSONResponse:
-    return _error(429, exc.code, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
+    return error_response(429, exc.code, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
 
 def _client_key(host: str) -> str:
@@ -141,7 +143,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _work(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+async def off_loop(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Run service work off the event loop; a node that cannot be reached becomes a 503, not a 500."""
     try:
         return await run_in_threadpool(fn, *args)
@@ -160,6 +162,32 @@ async def _work(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]
         ) from exc
 
 
+def install_error_handlers(app: FastAPI) -> None:
+    """The project's HTTP error mapping (also the explorer's): a ServeError is its status and code, any
+    other OpenLedgerError a dependency that failed (503 with Retry-After), malformed input 422, unknown
+    routes 404; every answer is {"error": {"message", "type", "code"}}."""
+
+    @app.exception_handler(ServeError)
+    async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
+        if exc.status == 503:
+            return _unavailable(str(exc))
+        return error_response(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(OpenLedgerError)
+    async def backend_error(_request: Request, exc: OpenLedgerError) -> JSONResponse:
+        return _unavailable(f"{type(exc).__name__}: {exc}")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return error_response(422, "invalid_request", problems)
+
+
 def create_app(service: InferenceService) -> FastAPI:
     app = FastAPI(title="OpenLedger inference", version="1")
     limit, body_seconds = service.config.max_body_bytes, service.config.body_seconds
@@ -176,11 +204,7 @@ def create_app(service: InferenceService) -> FastAPI:
             return _too_many(exc)
         return await call_next(request)
 
-    @app.exception_handler(ServeError)
-    async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
-        if exc.status == 503:
-            return _unavailable(str(exc))
-        return _error(exc.status, exc.code, str(exc))
+    install_error_handlers(app)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
@@ -188,21 +212,7 @@ def create_app(service: InferenceService) -> FastAPI:
 
     @app.exception_handler(PaymentRequired)
     async def payment_required(_request: Request, exc: PaymentRequired) -> JSONResponse:
-        return _error(402, exc.code, str(exc))
-
-    @app.exception_handler(OpenLedgerError)
-    async def backend_error(_request: Request, exc: OpenLedgerError) -> JSONResponse:
-        return _unavailable(f"{type(exc).__name__}: {exc}")
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return _error(422, "invalid_request", problems)
+        return error_response(402, exc.code, str(exc))
 
     @app.get("/v1/health")
     async def health() -> dict[str, Any]:
@@ -210,26 +220,26 @@ def create_app(service: InferenceService) -> FastAPI:
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return await _work(service.models)
+        return await off_loop(service.models)
 
     @app.post("/v1/models/{model_id}/predict", openapi_extra=PREDICT_BODY)
     async def predict(model_id: Uint256Path, request: Request) -> dict[str, Any]:
         model = _uint256(model_id, "the model id")
         body = await _body(request, limit, body_seconds)
-        return await _work(service.predict, model, body, dict(request.headers))
+        return await off_loop(service.predict, model, body, dict(request.headers))
 
     @app.post("/v1/completions", openapi_extra=COMPLETION_BODY)
     async def completions(request: Request) -> dict[str, Any]:
         body = await _body(request, limit, body_seconds)
-        return await _work(service.complete, body, dict(request.headers))
+        return await off_loop(service.complete, body, dict(request.headers))
 
     @app.get("/v1/payments/{payment_id}")
     async def payment(payment_id: Uint256Path) -> dict[str, Any]:
-        return await _work(service.payment, _uint256(payment_id, "the payment id"))
+        return await off_loop(service.payment, _uint256(payment_id, "the payment id"))
 
     @app.get("/v1/receipts/{payment_id}/{index}")
     async def receipt(payment_id: Uint256Path, index: Uint256Path, request: Request) -> dict[str, Any]:
         found = (_uint256(payment_id, "the payment id"), _uint256(index, "the request index"))
-        return await _work(service.receipt, *found, dict(request.headers))
+        return await off_loop(service.receipt, *found, dict(request.headers))
 
     return app

@@ -4,6 +4,7 @@ request body and output)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,11 +69,32 @@ class InferenceClient:
         """POST `body` authorized as request `index` of `payment_id` (no checks: tests use it raw)."""
         headers = sign_request(self.client.signer, self.request_domain, model_id, payment_id, index, body)
         headers["content-type"] = "application/json"
+        return self._request("POST", path, content=body, headers=headers)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll the server's health for up to `timeout` seconds (one just started may still be loading
+        its models); InferenceFailed if it never answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.http.get("/v1/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() >= deadline:
+                self._request("GET", "/v1/health")  # the error that says what is wrong
+                raise InferenceFailed(f"the server at {self.server} is not healthy", "unhealthy", 503)
+            time.sleep(0.5)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self.http.post(path, content=body, headers=headers)
+            return self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise InferenceFailed(
-                f"cannot reach the inference server at {self.server}: {exc}", "unreachable", 503
+                f"cannot reach the inference server at {self.server} ({type(exc).__name__}: {exc}): is "
+                "`openledger serve` running there? pass --server URL to ask another",
+                "unreachable",
+                503,
             ) from None
 
     def _paid(
@@ -129,7 +151,7 @@ class InferenceClient:
         """An answer this account paid for and lost (a crash, a dropped connection), fetched again with its
         receipt, which is checked as on the first delivery (the request hash too when `body` is given)."""
         headers = sign_request(self.client.signer, self.request_domain, model_id, payment_id, index, b"")
-        response = self.http.get(f"/v1/receipts/{payment_id}/{index}", headers=headers)
+        response = self._request("GET", f"/v1/receipts/{payment_id}/{index}", headers=headers)
         data = _json(response)
         if response.status_code != 200:
             error = data.get("error", {}) if isinstance(data, dict) else {}
@@ -144,14 +166,14 @@ class InferenceClient:
         return PaidAnswer(model_id, data["output"], receipt, data)
 
     def payment(self, payment_id: int) -> dict[str, Any]:
-        response = self.http.get(f"/v1/payments/{payment_id}")
+        response = self._request("GET", f"/v1/payments/{payment_id}")
         data: dict[str, Any] = _json(response)
         if response.status_code != 200:
             raise InferenceFailed(str(data.get("error", {}).get("message")), None, response.status_code)
         return data
 
     def models(self) -> list[dict[str, Any]]:
-        return list(_json(self.http.get("/v1/models")).get("data", []))
+        return list(_json(self._request("GET", "/v1/models")).get("data", []))
 
 
 def _json(response: httpx.Response) -> Any:

@@ -3,6 +3,7 @@ loopback (the demo, tests, benchmarks)."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -51,4 +52,15 @@ class ServerThread:
 
 
 def serve_forever(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
+    """Serve until SIGINT or SIGTERM, then return (SIGTERM as SystemExit(0)), so the caller's cleanup
+    runs either way."""
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
+    # the default one would end the process there, before the caller gives up its epoch-service lease
+    # (a replica stopped by systemd or docker would hold it until it ran out).
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(app, host=host, port=port, log_level=log_level, ws="none")
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,335 @@
+"""What the explorer's pages ask a wallet to sign, built in Python so ABI encoding and every check lives in
+one place: each action runs the SDK's own checks as the connected account (an address, never a key:
+`WatchingSigner`), uploads what must be on content storage first, and returns the transactions for the
+wallet to send in order. The last transaction is simulated (eth_call from the account) when nothing
+before it changes the state it depends on, so a revert is explained before the wallet opens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
+from web3.exceptions import ContractLogicError
+
+from worker.billing.authorization import REQUEST_TYPES, request_domain
+from worker.chain.accounts import Signature
+from worker.chain.bindings import ContractBinding
+from worker.chain.client import ChainClient
+from worker.chain.reverts import TransactionReverted, from_logic_error
+from worker.chain.types import Policy
+from worker.datanet.contributing import (
+    PreparedContribution,
+    accepted_duplicate_index,
+    check_submittable,
+    find_duplicates,
+    prepare_contribution_data,
+)
+from worker.datanet.creating import build_metadata, prepare_datanet
+from worker.datanet.curation import reason_document, require_reviewable
+from worker.datanet.publishing import prepare_version
+from worker.errors import ChainError, DataError, OpenLedgerError, StorageError
+from worker.rewards import RewardsError, check_claim, proof_from_report
+from worker.storage import ContentStore, verified_fetch
+
+
+class WatchingSigner:
+    """The connected wallet's address: reads and simulations run as it, signing is refused (the wallet
+    in the browser signs; no key is ever on the server)."""
+
+    def __init__(self, address: str):
+        if not is_address(address):
+            raise DataError(f"{address!r} is not an Ethereum address (0x followed by 40 hex digits)")
+        self._address = to_checksum_address(address)
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self._address
+
+    @property
+    def source(self) -> str:
+        return "browser wallet (explorer)"
+
+    def sign_transaction(self, tx: dict[str, Any]) -> bytes:
+        raise ChainError("the explorer never signs: the browser wallet sends this transaction")
+
+    def sign_typed_data(
+        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
+    ) -> Signature:
+        raise ChainError("the explorer never signs: the browser wallet signs this message")
+
+
+@dataclass(frozen=True)
+class WalletTx:
+    """One transaction for the wallet: `eth_sendTransaction({from, to, data, value})`."""
+
+    to: str
+    data: str
+    description: str
+    contract: str
+    function: str
+    value: str = "0x0"
+
+
+@dataclass(frozen=True)
+class WalletPlan:
+    account: str
+    txs: list[WalletTx]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "txs": [asdict(t) for t in self.txs], "details": self.details}
+
+
+def as_account(client: ChainClient, address: str) -> ChainClient:
+    return client.as_account(WatchingSigner(address))
+
+
+def _tx(binding: ContractBinding, function: str, description: str, *args: Any) -> WalletTx:
+    data = "0x" + binding.encode(function, *args).hex()
+    return WalletTx(binding.address, data, description, binding.NAME, function)
+
+
+def _approve(client: ChainClient, spender: str, amount: int, what: str) -> list[WalletTx]:
+    """An approve transaction first when the account's allowance does not cover `amount`."""
+    if amount <= 0 or client.token.allowance(client.address, spender) >= amount:
+        return []
+    return [_tx(client.token, "approve", f"allow {what} to take {amount} wei of OPEN", spender, amount)]
+
+
+def simulate(client: ChainClient, tx: WalletTx) -> None:
+    """eth_call the transaction as the account: TransactionReverted (decoded) if it would revert."""
+    try:
+        client.w3.eth.call({"from": client.address, "to": tx.to, "data": tx.data})  # type: ignore[typeddict-item]
+    except ContractLogicError as exc:
+        raise from_logic_error(
+            exc, client.sender.errors, tx.contract, tx.function, stage="estimate"
+        ) from None
+
+
+def _plan(client: ChainClient, txs: list[WalletTx], **details: Any) -> WalletPlan:
+    if len(txs) == 1:  # with an approve first, the call would see the allowance not yet given
+        simulate(client, txs[0])
+    return WalletPlan(client.address, txs, details)
+
+
+# -- Datanets ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatanetForm:
+    name: str
+    task: str
+    labels: Sequence[str]
+    licence: str
+    description: str
+    stake: int
+    review_period: int
+    slash_bps: int
+    curators: Sequence[str]
+    treasury: str | None = None
+
+
+def create_datanet(client: ChainClient, store: ContentStore, form: DatanetForm) -> WalletPlan:
+    metadata = build_metadata(
+        name=form.name, task=form.task, labels=form.labels, licence=form.licence, description=form.description
+    )
+    policy = Policy(form.stake, form.review_period, form.slash_bps)
+    cid, treasury, curators = prepare_datanet(client, store, metadata, policy, form.curators, form.treasury)
+    tx = _tx(
+        client.datanets, "createDatanet", f"create Datanet {form.name!r}",
+        cid, treasury, policy.as_tuple(), list(curators),
+    )  # fmt: skip
+    return _plan(client, [tx], metadata_cid=cid)
+
+
+def validate_file(
+    client: ChainClient, store: ContentStore, datanet_id: int, data: bytes, dedup: bool = True
+) -> dict[str, Any]:
+    """The checks `openledger contribute` makes before any upload or gas: schema and limits (an invalid
+    file raises InvalidContributionError with every bad line), duplicates of accepted records (warnings),
+    and whether the account can submit it."""
+    prepared = prepare_contribution_data(client, store, datanet_id, data, source="upload")
+    problems: list[str] = []
+    try:
+        check_submittable(client, prepared)
+    except OpenLedgerError as exc:
+        problems.append(str(exc))
+    duplicates = (
+        find_duplicates(accepted_duplicate_index(client, store, datanet_id), prepared) if dedup else []
+    )
+    return {
+        "cid": prepared.cid,
+        "byte_size": prepared.byte_size,
+        "record_count": prepared.record_count,
+        "stake": str(prepared.stake),
+        "duplicates": [d.render() for d in duplicates],
+        "problems": problems,
+    }
+
+
+def upload_file(client: ChainClient, store: ContentStore, datanet_id: int, data: bytes) -> dict[str, Any]:
+    """Validate again (the bytes uploaded are the bytes checked), then add them to content storage."""
+    prepared = prepare_contribution_data(client, store, datanet_id, data, source="upload")
+    cid = store.add(prepared.data)
+    if cid != prepared.cid:
+        raise StorageError(
+            f"the store computed {cid}, the datanet's CID profile {prepared.cid}: not uploaded"
+        )
+    return {"cid": cid, "byte_size": prepared.byte_size, "record_count": prepared.record_count}
+
+
+def _uploaded(client: ChainClient, store: ContentStore, datanet_id: int, cid: str) -> PreparedContribution:
+    data = verified_fetch(store, cid)
+    prepared = prepare_contribution_data(client, store, datanet_id, data, source=cid)
+    if prepared.cid != cid:
+        raise DataError(f"{cid} is not a CID in datanet {datanet_id}'s CID profile (expected {prepared.cid})")
+    return prepared
+
+
+def contribute(client: ChainClient, store: ContentStore, datanet_id: int, cid: str) -> WalletPlan:
+    """approve (if needed) + contribute, for a file already uploaded and valid."""
+    prepared = _uploaded(client, store, datanet_id, cid)
+    check_submittable(client, prepared)
+    registry = client.datanets
+    txs = _approve(client, registry.address, prepared.stake, "the DatanetRegistry (stake)")
+    txs.append(
+        _tx(
+            registry, "contribute", f"submit {cid} to Datanet {datanet_id} with its stake",
+            datanet_id, cid, prepared.byte_size, prepared.record_count,
+        )
+    )  # fmt: skip
+    return _plan(client, txs, cid=cid, stake=str(prepared.stake))
+
+
+def review(
+    client: ChainClient, store: ContentStore, contribution_id: int, accept: bool, reason: str
+) -> WalletPlan:
+    contribution = require_reviewable(client, contribution_id)
+    reason_cid = ""
+    if reason:
+        reason_cid = store.add(reason_document(contribution_id, contribution, accept, client.address, reason))
+    verb = "accept" if accept else "reject"
+    tx = _tx(
+        client.datanets,
+        "review",
+        f"{verb} contribution #{contribution_id}",
+        contribution_id,
+        accept,
+        reason_cid,
+    )
+    return _plan(client, [tx], reason_cid=reason_cid)
+
+
+def publish(client: ChainClient, store: ContentStore, datanet_id: int) -> WalletPlan:
+    manifest, manifest_cid = prepare_version(client, store, datanet_id)
+    root = manifest.merkle_root()
+    tx = _tx(
+        client.datanets, "publishVersion", f"publish the next version of Datanet {datanet_id}",
+        datanet_id, bytes.fromhex(root[2:]), manifest_cid, manifest.record_count, manifest.contribution_count,
+    )  # fmt: skip
+    return _plan(client, [tx], manifest_cid=manifest_cid, merkle_root=root)
+
+
+# -- inference, claims, withdrawals -------------------------------------------------------------------
+
+
+def pay(client: ChainClient, model_id: int, requests: int) -> WalletPlan:
+    """approve (if needed) + payForInference at today's price as the maximum (a raised price reverts)."""
+    if not 1 <= requests <= 1_000:
+        raise DataError(f"pay for 1 to 1000 requests at a time, not {requests}")
+    price = client.models.get_model(model_id).price_per_inference
+    vault = client.vault
+    txs = _approve(client, vault.address, price * requests, "the RewardVault (inference fee)")
+    ref = os.urandom(32)
+    txs.append(
+        _tx(
+            vault,
+            "payForInference",
+            f"pay {requests} request(s) of model {model_id}",
+            model_id,
+            requests,
+            price,
+            ref,
+        )
+    )
+    return _plan(client, txs, price=str(price), requests=requests)
+
+
+def request_typed_data(
+    client: ChainClient, model_id: int, payment_id: int, index: int, body: bytes
+) -> dict[str, Any]:
+    """The EIP-712 request authorization (worker/billing/authorization.py) for eth_signTypedData_v4."""
+    domain = request_domain(client.sender.chain_id, client.vault.address)
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            **REQUEST_TYPES,
+        },
+        "primaryType": "InferenceRequest",
+        "domain": domain,
+        "message": {
+            "modelId": str(model_id),
+            "paymentId": str(payment_id),
+            "requestIndex": str(index),
+            "bodyHash": "0x" + keccak(body).hex(),
+        },
+    }
+
+
+def claim(client: ChainClient, store: ContentStore, model_id: int, epoch: int) -> WalletPlan:
+    """The account's leaf and proof from the epoch's on-chain report, checked as the vault would."""
+    leaf, proof = proof_from_report(client, store, model_id, epoch, client.address)
+    check_claim(client, model_id, epoch, leaf, proof)
+    tx = _tx(
+        client.vault, "claim", f"claim {leaf.amount} wei from epoch {epoch} of model {model_id}",
+        model_id, epoch, leaf.index, leaf.account, leaf.amount, list(proof),
+    )  # fmt: skip
+    return _plan(client, [tx], amount=str(leaf.amount), index=leaf.index)
+
+
+def withdraw(client: ChainClient) -> WalletPlan:
+    """withdraw() from each contract that credits the account something."""
+    txs, owed = [], {}
+    for binding in (client.models, client.vault):
+        amount = binding.credited(client.address)
+        owed[binding.NAME] = str(amount)
+        if amount:
+            txs.append(_tx(binding, "withdraw", f"withdraw {amount} wei from {binding.NAME}"))
+    if not txs:
+        raise ChainError(f"{client.address} has nothing to withdraw (0 OPEN credited); nothing was sent")
+    for tx in txs:
+        simulate(client, tx)  # independent: each withdraws its own contract's balance
+    return WalletPlan(client.address, txs, {"owed": owed})
+
+
+__all__ = [
+    "DatanetForm",
+    "RewardsError",
+    "TransactionReverted",
+    "WalletPlan",
+    "WalletTx",
+    "WatchingSigner",
+    "as_account",
+    "claim",
+    "contribute",
+    "create_datanet",
+    "pay",
+    "publish",
+    "request_typed_data",
+    "review",
+    "simulate",
+    "upload_file",
+    "validate_file",
+    "withdraw",
+]

@@ -1,0 +1,481 @@
+"""Protocol events -> explorer tables: the one place that knows the contracts' events.
+
+`HANDLERS` maps (contract, event) to a small function of (transaction, event); an ABI change touches one
+entry here. The follower calls `ExplorerSink.apply` in chain order inside the transaction that moves its
+cursor; on a reorg it has already dropped the logged events above the fork, so `rewind` empties the
+derived tables and folds the surviving event log again: the indexed state is always exactly a fold of
+the events the follower holds, whatever depth the reorg had.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from worker.chain.events import DecodedEvent
+from worker.explorer.schema import CHAIN_TABLES
+
+Handler = Callable[[sqlite3.Connection, DecodedEvent], None]
+
+
+# -- argument coercion: live events carry bytes and ints, replayed ones their JSON forms -------------
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def _amount(value: Any) -> str:
+    return str(int(value))
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+def _add(a: str, b: Any) -> str:
+    return str(int(a) + int(b))
+
+
+# -- DatanetRegistry ---------------------------------------------------------------------------------
+
+
+def datanet_created(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    stake, review_period, slash_bps = e["policy"]
+    db.execute(
+        "INSERT OR REPLACE INTO datanets (id, owner, treasury, metadata_cid, stake, "
+        "review_period, slash_bps, "
+        "created_at, block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _int(e["datanetId"]), e["owner"], e["treasury"], e["metadataCid"], _amount(stake),
+            _int(review_period), _int(slash_bps), _int(e["createdAt"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+
+
+def curator_set(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO curators (datanet_id, curator, enabled, block) VALUES (?, ?, ?, ?)",
+        (_int(e["datanetId"]), e["curator"], int(bool(e["enabled"])), e.block_number),
+    )
+
+
+def contribution_submitted(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    datanet = _int(e["datanetId"])
+    db.execute(
+        "INSERT OR REPLACE INTO contributions (id, datanet_id, contributor, cid, byte_size, "
+        "record_count, stake, "
+        "submitted_at, status, block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        (
+            _int(e["contributionId"]), datanet, e["contributor"], e["contentCid"], _int(e["byteSize"]),
+            _int(e["recordCount"]), _amount(e["stake"]), _int(e["submittedAt"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+    db.execute("UPDATE datanets SET contribution_count = contribution_count + 1 WHERE id = ?", (datanet,))
+
+
+def contribution_reviewed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    accepted = bool(e["accepted"])
+    db.execute(
+        "UPDATE contributions SET status = ?, curator = ?, reason_cid = ?, slashed = ?, refunded = ?, "
+        "stake_released = ?, reviewed_block = ? WHERE id = ?",
+        (
+            "accepted" if accepted else "rejected", e["curator"], e["reasonCid"], _amount(e["slashed"]),
+            _amount(e["refunded"]), int(not accepted), e.block_number, _int(e["contributionId"]),
+        ),
+    )  # fmt: skip
+    if accepted:
+        db.execute(
+            "UPDATE datanets SET accepted_count = accepted_count + 1 WHERE id = ?", (_int(e["datanetId"]),)
+        )
+
+
+def stake_released(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE contributions SET stake_released = 1 WHERE id = ?", (_int(e["contributionId"]),))
+
+
+def contribution_withdrawn(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "UPDATE contributions SET status = 'withdrawn', stake_released = 1 WHERE id = ?",
+        (_int(e["contributionId"]),),
+    )
+
+
+def version_published(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    datanet = _int(e["datanetId"])
+    db.execute(
+        "INSERT OR REPLACE INTO versions (datanet_id, version_id, merkle_root, manifest_cid, record_count, "
+        "contribution_count, published_at, block, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            datanet, _int(e["versionId"]), _hex(e["merkleRoot"]), e["manifestCid"], _int(e["recordCount"]),
+            _int(e["contributionCount"]), _int(e["publishedAt"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+    db.execute("UPDATE datanets SET version_count = version_count + 1 WHERE id = ?", (datanet,))
+
+
+# -- ModelRegistry: models and the training-job timeline ---------------------------------------------
+
+
+def model_registered(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO models (id, owner, datanet_id, version_id, base_model, "
+        "spec_cid, price, block, "
+        "tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _int(e["modelId"]), e["owner"], _int(e["datanetId"]), _int(e["versionId"]), e["baseModel"],
+            e["trainingSpecCid"], _amount(e["pricePerInference"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+
+
+def price_set(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE models SET price = ? WHERE id = ?", (_amount(e["price"]), _int(e["modelId"])))
+
+
+def model_live(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "UPDATE models SET live = 1, live_job_id = ?, provider = ?, adapter_cid = ? WHERE id = ?",
+        (_int(e["jobId"]), e["computeProvider"], e["adapterCid"], _int(e["modelId"])),
+    )
+
+
+def provider_revoked(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE models SET provider = '' WHERE id = ?", (_int(e["modelId"]),))
+
+
+def _timeline(db: sqlite3.Connection, e: DecodedEvent, **detail: Any) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO job_events (job_id, block, log_index, name, detail, tx) VALUES "
+        "(?, ?, ?, ?, ?, ?)",
+        (
+            _int(e["jobId"]),
+            e.block_number,
+            e.log_index,
+            e.name,
+            json.dumps(detail, sort_keys=True),
+            e.tx_hash,
+        ),
+    )
+
+
+def _job(db: sqlite3.Connection, job_id: int, **fields: Any) -> None:
+    columns = ", ".join(f"{name} = ?" for name in fields)
+    db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*fields.values(), job_id))
+
+
+def training_requested(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO jobs (id, model_id, requester, bounty, status, block, tx) "
+        "VALUES (?, ?, ?, ?, 'open', ?, ?)",
+        (
+            _int(e["jobId"]),
+            _int(e["modelId"]),
+            e["requester"],
+            _amount(e["bounty"]),
+            e.block_number,
+            e.tx_hash,
+        ),
+    )
+    _timeline(db, e, requester=e["requester"], bounty=_amount(e["bounty"]))
+
+
+def job_claimed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(
+        db, _int(e["jobId"]), status="claimed", worker=e["worker"], lease_expires_at=_int(e["leaseExpiresAt"])
+    )
+    _timeline(db, e, worker=e["worker"], lease_expires_at=_int(e["leaseExpiresAt"]))
+
+
+def lease_renewed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), lease_expires_at=_int(e["leaseExpiresAt"]))
+    _timeline(db, e, lease_expires_at=_int(e["leaseExpiresAt"]))
+
+
+def job_released(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="open", worker="", lease_expires_at=None)
+    _timeline(db, e, worker=e["worker"])
+
+
+def job_cancelled(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="cancelled")
+    _timeline(db, e, refund=_amount(e["refund"]))
+
+
+def result_submitted(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(
+        db, _int(e["jobId"]), status="submitted", adapter_cid=e["adapterCid"], metrics_cid=e["metricsCid"],
+        attribution_root=_hex(e["attributionRoot"]), report_cid=e["reportCid"],
+        challenge_deadline=_int(e["challengeDeadline"]),
+    )  # fmt: skip
+    _timeline(db, e, adapter_cid=e["adapterCid"], challenge_deadline=_int(e["challengeDeadline"]))
+
+
+def result_challenged(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="challenged")
+    _timeline(db, e, challenger=e["challenger"], reason_cid=e["reasonCid"], bond=_amount(e["bond"]))
+
+
+def challenge_window_reopened(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="submitted", challenge_deadline=_int(e["challengeDeadline"]))
+    _timeline(db, e, challenge_deadline=_int(e["challengeDeadline"]))
+
+
+def challenge_resolved(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    if bool(e["upheld"]):  # the result is voided: the job is Open again
+        _job(db, _int(e["jobId"]), status="open", worker="", adapter_cid="", metrics_cid="", report_cid="")
+    _timeline(db, e, upheld=bool(e["upheld"]), slashed=_amount(e["slashed"]))
+
+
+def challenge_lapsed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="open", worker="", adapter_cid="", metrics_cid="", report_cid="")
+    _timeline(db, e, challenger=e["challenger"])
+
+
+def job_finalized(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _job(db, _int(e["jobId"]), status="finalized")
+    _timeline(db, e, worker=e["worker"], bounty=_amount(e["bounty"]))
+
+
+def result_awaiting_owner(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _timeline(db, e, worker=e["worker"])
+
+
+# -- WorkerRegistry ------------------------------------------------------------------------------------
+
+
+def worker_registered(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO workers (address, stake, endpoint, registered_at, status, block) "
+        "VALUES (?, ?, ?, ?, 'active', ?)",
+        (e["worker"], _amount(e["stake"]), e["endpoint"], _int(e["registeredAt"]), e.block_number),
+    )
+
+
+def endpoint_updated(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE workers SET endpoint = ? WHERE address = ?", (e["endpoint"], e["worker"]))
+
+
+def stake_added(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE workers SET stake = ? WHERE address = ?", (_amount(e["newStake"]), e["worker"]))
+
+
+def exit_requested(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "UPDATE workers SET status = 'exiting', withdrawable_at = ? WHERE address = ?",
+        (_int(e["withdrawableAt"]), e["worker"]),
+    )
+
+
+def stake_withdrawn(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE workers SET status = 'exited', stake = '0' WHERE address = ?", (e["worker"],))
+
+
+def worker_slashed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    row = db.execute("SELECT slashed FROM workers WHERE address = ?", (e["worker"],)).fetchone()
+    if row is not None:
+        db.execute(
+            "UPDATE workers SET stake = ?, slashed = ? WHERE address = ?",
+            (_amount(e["remainingStake"]), _add(row["slashed"], e["amount"]), e["worker"]),
+        )
+
+
+def worker_locks(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("UPDATE workers SET locked = ? WHERE address = ?", (_amount(e["locked"]), e["worker"]))
+
+
+# -- RewardVault: payments, epochs, claims -------------------------------------------------------------
+
+
+def inference_paid(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO payments (id, model_id, payer, request_count, amount, treasury_share, "
+        "owner_share, provider_share, contributors_share, block, tx) VALUES (?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?)",
+        (
+            _int(e["paymentId"]), _int(e["modelId"]), e["payer"], _int(e["requestCount"]),
+            _amount(e["amount"]),
+            _amount(e["treasuryShare"]), _amount(e["ownerShare"]), _amount(e["providerShare"]),
+            _amount(e["contributorsShare"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+
+
+def _epoch(db: sqlite3.Connection, e: DecodedEvent, **fields: Any) -> None:
+    columns = ", ".join(f"{name} = ?" for name in fields)
+    db.execute(
+        f"UPDATE epochs SET {columns} WHERE model_id = ? AND epoch = ?",
+        (*fields.values(), _int(e["modelId"]), _int(e["epoch"])),
+    )
+
+
+def epoch_posted(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO epochs (model_id, epoch, poster, root, total, report_cid, status, "
+        "challenge_deadline, collateral, block, tx) VALUES (?, ?, ?, ?, ?, ?, 'posted', ?, ?, ?, ?)",
+        (
+            _int(e["modelId"]), _int(e["epoch"]), e["poster"], _hex(e["root"]), _amount(e["total"]),
+            e["reportCid"], _int(e["challengeDeadline"]), _amount(e["collateral"]), e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+
+
+def epoch_challenged(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _epoch(db, e, status="challenged")
+
+
+def epoch_challenge_resolved(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    if bool(e["upheld"]):  # struck down: the epoch may be posted again
+        db.execute(
+            "DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (_int(e["modelId"]), _int(e["epoch"]))
+        )
+
+
+def epoch_window_reopened(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _epoch(db, e, status="posted", challenge_deadline=_int(e["challengeDeadline"]))
+
+
+def epoch_challenge_lapsed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute("DELETE FROM epochs WHERE model_id = ? AND epoch = ?", (_int(e["modelId"]), _int(e["epoch"])))
+
+
+def epoch_finalized(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _epoch(db, e, status="finalized", claim_deadline=_int(e["claimDeadline"]))
+
+
+def claimed(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO claims (model_id, epoch, leaf_index, account, amount, block, tx) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            _int(e["modelId"]), _int(e["epoch"]), _int(e["index"]), e["account"], _amount(e["amount"]),
+            e.block_number, e.tx_hash,
+        ),
+    )  # fmt: skip
+
+
+def epoch_swept(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    _epoch(db, e, status="swept", unclaimed=_amount(e["unclaimed"]))
+
+
+# -- ChallengeSettlement (ModelRegistry and RewardVault): credited balances -----------------------------
+
+
+def credited(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    row = db.execute(
+        "SELECT credited FROM credits WHERE contract = ? AND account = ?", (e.contract, e["account"])
+    ).fetchone()
+    total = _add(row["credited"] if row else "0", e["amount"])
+    db.execute(
+        "INSERT INTO credits (contract, account, balance, credited, withdrawn, block) VALUES "
+        "(?, ?, ?, ?, '0', ?) "
+        "ON CONFLICT(contract, account) DO UPDATE SET balance = excluded.balance, credited = "
+        "excluded.credited, "
+        "block = excluded.block",
+        (e.contract, e["account"], _amount(e["balance"]), total, e.block_number),
+    )
+
+
+def withdrawn(db: sqlite3.Connection, e: DecodedEvent) -> None:
+    row = db.execute(
+        "SELECT withdrawn FROM credits WHERE contract = ? AND account = ?", (e.contract, e["account"])
+    ).fetchone()
+    if row is not None:  # a withdrawal pays out the whole credited balance
+        db.execute(
+            "UPDATE credits SET balance = '0', withdrawn = ?, block = ? WHERE contract = ? AND account = ?",
+            (_add(row["withdrawn"], e["amount"]), e.block_number, e.contract, e["account"]),
+        )
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("DatanetRegistry", "DatanetCreated"): datanet_created,
+    ("DatanetRegistry", "CuratorSet"): curator_set,
+    ("DatanetRegistry", "ContributionSubmitted"): contribution_submitted,
+    ("DatanetRegistry", "ContributionReviewed"): contribution_reviewed,
+    ("DatanetRegistry", "StakeReleased"): stake_released,
+    ("DatanetRegistry", "ContributionWithdrawn"): contribution_withdrawn,
+    ("DatanetRegistry", "VersionPublished"): version_published,
+    ("ModelRegistry", "ModelRegistered"): model_registered,
+    ("ModelRegistry", "PriceSet"): price_set,
+    ("ModelRegistry", "ModelLive"): model_live,
+    ("ModelRegistry", "ProviderRevoked"): provider_revoked,
+    ("ModelRegistry", "TrainingRequested"): training_requested,
+    ("ModelRegistry", "JobClaimed"): job_claimed,
+    ("ModelRegistry", "LeaseRenewed"): lease_renewed,
+    ("ModelRegistry", "JobReleased"): job_released,
+    ("ModelRegistry", "JobCancelled"): job_cancelled,
+    ("ModelRegistry", "ResultSubmitted"): result_submitted,
+    ("ModelRegistry", "ResultChallenged"): result_challenged,
+    ("ModelRegistry", "ChallengeWindowReopened"): challenge_window_reopened,
+    ("ModelRegistry", "ChallengeResolved"): challenge_resolved,
+    ("ModelRegistry", "ChallengeLapsed"): challenge_lapsed,
+    ("ModelRegistry", "JobFinalized"): job_finalized,
+    ("ModelRegistry", "ResultAwaitingOwner"): result_awaiting_owner,
+    ("ModelRegistry", "Credited"): credited,
+    ("ModelRegistry", "Withdrawn"): withdrawn,
+    ("WorkerRegistry", "WorkerRegistered"): worker_registered,
+    ("WorkerRegistry", "EndpointUpdated"): endpoint_updated,
+    ("WorkerRegistry", "StakeAdded"): stake_added,
+    ("WorkerRegistry", "ExitRequested"): exit_requested,
+    ("WorkerRegistry", "StakeWithdrawn"): stake_withdrawn,
+    ("WorkerRegistry", "WorkerSlashed"): worker_slashed,
+    ("WorkerRegistry", "WorkerLocked"): worker_locks,
+    ("WorkerRegistry", "WorkerUnlocked"): worker_locks,
+    ("RewardVault", "InferencePaid"): inference_paid,
+    ("RewardVault", "EpochPosted"): epoch_posted,
+    ("RewardVault", "EpochChallenged"): epoch_challenged,
+    ("RewardVault", "EpochChallengeResolved"): epoch_challenge_resolved,
+    ("RewardVault", "EpochChallengeWindowReopened"): epoch_window_reopened,
+    ("RewardVault", "EpochChallengeLapsed"): epoch_challenge_lapsed,
+    ("RewardVault", "EpochFinalized"): epoch_finalized,
+    ("RewardVault", "Claimed"): claimed,
+    ("RewardVault", "EpochSwept"): epoch_swept,
+    ("RewardVault", "Credited"): credited,
+    ("RewardVault", "Withdrawn"): withdrawn,
+}
+
+
+class ExplorerSink:
+    """The follower's EventSink for the explorer: `HANDLERS` in chain order, replay on a reorg."""
+
+    def apply(self, db: sqlite3.Connection, event: DecodedEvent) -> None:
+        handler = HANDLERS.get((event.contract, event.name))
+        if handler is not None:
+            handler(db, event)
+
+    def rewind(self, db: sqlite3.Connection, fork_block: int) -> None:
+        """Rebuild every chain table from the event log (the follower already dropped what the fork took).
+        Reorgs are rare and shallow; a fold of the log is simpler and safer than undoing each update."""
+        for table in CHAIN_TABLES:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
+        db.execute("DELETE FROM block_times WHERE number > ?", (fork_block,))
+        replay(db)
+
+
+def replay(db: sqlite3.Connection) -> int:
+    """Fold the logged events (chain order) through HANDLERS; returns how many were applied."""
+    applied = 0
+    rows = db.execute(
+        "SELECT block, log_index, block_hash, tx_hash, contract, name, args FROM events ORDER "
+        "BY block, log_index"
+    ).fetchall()
+    for row in rows:
+        event = DecodedEvent(
+            contract=row["contract"],
+            name=row["name"],
+            args=json.loads(row["args"]),
+            address="",
+            block_number=int(row["block"]),
+            log_index=int(row["log_index"]),
+            tx_hash=row["tx_hash"],
+            block_hash=row["block_hash"],
+        )
+        handler = HANDLERS.get((event.contract, event.name))
+        if handler is not None:
+            handler(db, event)
+            applied += 1
+    return applied

@@ -1,0 +1,290 @@
+"""Reads over the indexed tables, shaped for the API: plain dicts of JSON values, lists paginated as
+{"items", "total", "limit", "offset"}. Amounts are decimal strings of token wei."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from worker.explorer.content import cached
+from worker.explorer.schema import ExplorerDatabase
+from worker.serve.errors import ServeError
+
+MAX_PAGE = 1_000
+
+
+class NotIndexed(ServeError):
+    """The id is not in the index (it does not exist, or the indexer has not reached it yet)."""
+
+    status = 404
+    code = "not_found"
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int = 50
+    offset: int = 0
+
+    def sql(self) -> tuple[int, int]:
+        return self.limit, self.offset
+
+
+def _rows(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
+def _paged(db: ExplorerDatabase, sql: str, params: tuple[Any, ...], page: Page) -> dict[str, Any]:
+    total = int(db.query(f"SELECT COUNT(*) AS n FROM ({sql})", params)[0]["n"])  # noqa: S608
+    items = _rows(db.query(f"{sql} LIMIT ? OFFSET ?", (*params, *page.sql())))
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+def _one(db: ExplorerDatabase, sql: str, params: tuple[Any, ...], what: str) -> dict[str, Any]:
+    rows = db.query(sql, params)
+    if not rows:
+        raise NotIndexed(f"{what} is not indexed (unknown, or not reached by the indexer yet)")
+    return dict(rows[0])
+
+
+def _time(db: ExplorerDatabase, block: int) -> int | None:
+    rows = db.query("SELECT timestamp FROM block_times WHERE number = ?", (block,))
+    return int(rows[0]["timestamp"]) if rows else None
+
+
+def status(db: ExplorerDatabase) -> dict[str, Any]:
+    cursor = db.query("SELECT block FROM cursor WHERE id = 1")
+    counts = {
+        table: int(db.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])  # noqa: S608 - constant names
+        for table in ("datanets", "contributions", "models", "jobs", "payments", "epochs", "claims")
+    }
+    return {"indexed_block": int(cursor[0]["block"]) if cursor else None, "counts": counts}
+
+
+# -- datanets and contributions --------------------------------------------------------------------
+
+
+def _datanet_name(db: ExplorerDatabase, row: dict[str, Any]) -> dict[str, Any]:
+    metadata = cached(db, row["metadata_cid"])
+    body = metadata.get("body") or {}
+    return {**row, "name": body.get("name"), "task": body.get("task"), "licence": body.get("licence")}
+
+
+def datanets(db: ExplorerDatabase, page: Page) -> dict[str, Any]:
+    listed = _paged(db, "SELECT * FROM datanets ORDER BY id", (), page)
+    listed["items"] = [_datanet_name(db, row) for row in listed["items"]]
+    return listed
+
+
+def datanet(db: ExplorerDatabase, datanet_id: int) -> dict[str, Any]:
+    row = _one(db, "SELECT * FROM datanets WHERE id = ?", (datanet_id,), f"datanet {datanet_id}")
+    curators = db.query(
+        "SELECT curator FROM curators WHERE datanet_id = ? AND enabled = 1 ORDER BY curator", (datanet_id,)
+    )
+    versions = db.query("SELECT * FROM versions WHERE datanet_id = ? ORDER BY version_id", (datanet_id,))
+    by_status = db.query(
+        "SELECT status, COUNT(*) AS n, COALESCE(SUM(record_count), 0) AS records FROM contributions "
+        "WHERE datanet_id = ? GROUP BY status",
+        (datanet_id,),
+    )
+    models = db.query(
+        "SELECT id, version_id, base_model, live FROM models WHERE datanet_id = ?", (datanet_id,)
+    )
+    return {
+        **row,
+        "metadata": cached(db, row["metadata_cid"]),
+        "curators": [r["curator"] for r in curators],
+        "versions": _rows(versions),
+        "by_status": {r["status"]: {"count": r["n"], "records": r["records"]} for r in by_status},
+        "models": _rows(models),
+    }
+
+
+def contributions(
+    db: ExplorerDatabase, page: Page, datanet_id: int | None = None, contributor: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    where, params = [], []
+    for column, value in (("datanet_id", datanet_id), ("contributor", contributor), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?" if column != "contributor" else "lower(contributor) = lower(?)")
+            params.append(value)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return _paged(db, f"SELECT * FROM contributions {clause} ORDER BY id", tuple(params), page)
+
+
+def contribution(db: ExplorerDatabase, contribution_id: int) -> dict[str, Any]:
+    row = _one(
+        db, "SELECT * FROM contributions WHERE id = ?", (contribution_id,), f"contribution #{contribution_id}"
+    )
+    shares = db.query(
+        "SELECT j.model_id, j.id AS job_id, a.* FROM attribution a JOIN jobs j ON j.report_cid "
+        "= a.report_cid "
+        "WHERE a.party = 'contribution' AND a.key = ? ORDER BY j.model_id, j.id",
+        (str(contribution_id),),
+    )
+    return {**row, "reason": cached(db, row["reason_cid"]), "attribution": _rows(shares)}
+
+
+# -- models, jobs, attribution ----------------------------------------------------------------------
+
+
+def models(db: ExplorerDatabase, page: Page) -> dict[str, Any]:
+    return _paged(db, "SELECT * FROM models ORDER BY id", (), page)
+
+
+def _job(db: ExplorerDatabase, job: dict[str, Any]) -> dict[str, Any]:
+    events = db.query(
+        "SELECT e.*, t.timestamp FROM job_events e LEFT JOIN block_times t ON t.number = e.block "
+        "WHERE job_id = ? ORDER BY block, log_index",
+        (job["id"],),
+    )
+    timeline = [{**dict(e), "detail": json.loads(e["detail"])} for e in events]
+    return {**job, "timeline": timeline, "metrics": cached(db, job["metrics_cid"])}
+
+
+def _result_job(db: ExplorerDatabase, model: dict[str, Any]) -> dict[str, Any] | None:
+    """The job whose result the model page shows: the live one, else the latest with a result."""
+    if model["live_job_id"]:
+        rows = db.query("SELECT * FROM jobs WHERE id = ?", (model["live_job_id"],))
+    else:
+        rows = db.query(
+            "SELECT * FROM jobs WHERE model_id = ? AND report_cid != '' ORDER BY id DESC LIMIT 1",
+            (model["id"],),
+        )
+    return dict(rows[0]) if rows else None
+
+
+def model(db: ExplorerDatabase, model_id: int) -> dict[str, Any]:
+    row = _one(db, "SELECT * FROM models WHERE id = ?", (model_id,), f"model {model_id}")
+    jobs = [
+        _job(db, dict(j)) for j in db.query("SELECT * FROM jobs WHERE model_id = ? ORDER BY id", (model_id,))
+    ]
+    result = _result_job(db, row)
+    stats = db.query(
+        "SELECT COUNT(*) AS payments, COALESCE(SUM(request_count), 0) AS requests FROM payments "
+        "WHERE model_id = ?",
+        (model_id,),
+    )[0]
+    datanet = db.query("SELECT metadata_cid FROM datanets WHERE id = ?", (row["datanet_id"],))
+    metadata: dict[str, Any] = cached(db, datanet[0]["metadata_cid"]) if datanet else {"ok": False}
+    return {
+        **row,
+        "task": dict(metadata.get("body") or {}).get("task"),  # the paid API: predict, or completions
+        "jobs": jobs,
+        "result_job_id": result["id"] if result else None,
+        "metrics": cached(db, result["metrics_cid"]) if result else {"ok": False, "error": "no result yet"},
+        "payments": dict(stats),
+        "registered_at": _time(db, row["block"]),
+    }
+
+
+def attribution(db: ExplorerDatabase, model_id: int, party: str, page: Page) -> dict[str, Any]:
+    row = _one(db, "SELECT * FROM models WHERE id = ?", (model_id,), f"model {model_id}")
+    result = _result_job(db, row)
+    if result is None:
+        return {"items": [], "total": 0, "limit": page.limit, "offset": page.offset, "report": None}
+    listed = _paged(
+        db,
+        "SELECT key, records, positive, negative, weight, flagged, model_level FROM attribution "
+        "WHERE report_cid = ? AND party = ? ORDER BY weight DESC, key",
+        (result["report_cid"], party),
+        page,
+    )
+    report = cached(db, result["report_cid"])
+    return {**listed, "job_id": result["id"], "report_cid": result["report_cid"], "report": report}
+
+
+# -- epochs, claims and accounts -------------------------------------------------------------------
+
+
+def epochs(db: ExplorerDatabase, page: Page, model_id: int | None = None) -> dict[str, Any]:
+    where, params = ("WHERE e.model_id = ?", (model_id,)) if model_id is not None else ("", ())
+    return _paged(
+        db,
+        "SELECT e.*, t.timestamp AS posted_at, (SELECT COUNT(*) FROM claims c WHERE c.model_id "
+        "= e.model_id AND "
+        f"c.epoch = e.epoch) AS claims FROM epochs e LEFT JOIN block_times t ON t.number = e.block {where} "
+        "ORDER BY e.model_id, e.epoch",
+        params,
+        page,
+    )
+
+
+def epoch(db: ExplorerDatabase, model_id: int, number: int) -> dict[str, Any]:
+    row = _one(
+        db, "SELECT * FROM epochs WHERE model_id = ? AND epoch = ?", (model_id, number),
+        f"epoch {number} of model {model_id}",
+    )  # fmt: skip
+    amounts = db.query(
+        "SELECT a.account, a.leaf_index, a.amount, c.tx AS claim_tx FROM epoch_amounts a LEFT JOIN claims c "
+        "ON c.model_id = ? AND c.epoch = ? AND c.leaf_index = a.leaf_index WHERE a.report_cid = ? "
+        "ORDER BY a.leaf_index",
+        (model_id, number, row["report_cid"]),
+    )
+    return {**row, "report": cached(db, row["report_cid"]), "amounts": _rows(amounts)}
+
+
+def _entitlements(db: ExplorerDatabase, account: str, now: int) -> list[dict[str, Any]]:
+    rows = db.query(
+        "SELECT e.model_id, e.epoch, e.status, e.challenge_deadline, e.claim_deadline, "
+        "a.leaf_index, a.amount, "
+        "t.timestamp AS posted_at, c.tx AS claim_tx FROM epoch_amounts a JOIN epochs e ON "
+        "e.report_cid = a.report_cid "
+        "LEFT JOIN claims c ON c.model_id = e.model_id AND c.epoch = e.epoch AND c.leaf_index = a.leaf_index "
+        "LEFT JOIN block_times t ON t.number = e.block WHERE lower(a.account) = lower(?) "
+        "ORDER BY e.block, e.model_id, e.epoch",
+        (account,),
+    )
+    return [{**dict(r), "state": _claim_state(dict(r), now)} for r in rows]
+
+
+def _claim_state(row: dict[str, Any], now: int) -> str:
+    """The same states as worker.rewards.claims.Entitlement, from the index."""
+    if row["claim_tx"]:
+        return "claimed"
+    if row["status"] == "finalized":
+        return "claimable" if now <= (row["claim_deadline"] or 0) else "expired"
+    return str({"posted": "in challenge window"}.get(row["status"], row["status"]))
+
+
+def account(db: ExplorerDatabase, address: str, now: int) -> dict[str, Any]:
+    mine = db.query(
+        "SELECT c.*, d.metadata_cid FROM contributions c JOIN datanets d ON d.id = c.datanet_id "
+        "WHERE lower(c.contributor) = lower(?) ORDER BY c.id",
+        (address,),
+    )
+    shares = db.query(
+        "SELECT j.model_id, j.id AS job_id, a.weight, a.records, a.positive, a.negative, "
+        "a.flagged, a.model_level "
+        "FROM attribution a JOIN jobs j ON j.report_cid = a.report_cid "
+        "WHERE a.party = 'contributor' AND lower(a.key) = lower(?) ORDER BY j.model_id, j.id",
+        (address,),
+    )
+    credits = db.query(
+        "SELECT contract, balance, credited, withdrawn FROM credits WHERE lower(account) = "
+        "lower(?) ORDER BY contract",
+        (address,),
+    )
+    payments = db.query(
+        "SELECT * FROM payments WHERE lower(payer) = lower(?) ORDER BY id DESC LIMIT 50", (address,)
+    )
+    entitlements = _entitlements(db, address, now)
+    claimable = sum(int(e["amount"]) for e in entitlements if e["state"] == "claimable")
+    withdrawable = sum(int(c["balance"]) for c in credits)
+    return {
+        "address": address,
+        "now": now,
+        "contributions": _rows(mine),
+        "attribution": _rows(shares),
+        "earnings": entitlements,
+        "claimable": str(claimable),
+        "withdrawable": str(withdrawable),
+        "credits": _rows(credits),
+        "payments": _rows(payments),
+    }
+
+
+def workers(db: ExplorerDatabase, page: Page) -> dict[str, Any]:
+    return _paged(db, "SELECT * FROM workers ORDER BY registered_at, address", (), page)
