@@ -125,3 +125,18 @@ def test_governance_changes_a_parameter(devnet: LocalChain) -> None:
     outcome = pass_proposal(gov, proposal, [gov])
     assert outcome.executed.event("ChallengeWindowSet")["challengeWindow"] == 7200
     assert gov.vault.challenge_window() == 7200
+
+
+def test_a_record_of_the_old_layout_is_taken_over_for_its_own_chain_only(
+    devnet: LocalChain, tmp_path: Path
+) -> None:
+    old = devnet.deployment.to_dict()
+    del old["genesis_hash"]  # `<chainId>.json` as earlier releases wrote it
+    (tmp_path / "31337.json").write_text(json.dumps(old))
+    with Anvil() as fresh:  # another node of chain 31337: the old record is not its deployment
+        with pytest.raises(ChainError, match="no deployment recorded for chain 31337"):
+            load_deployment(connect(fresh.rpc_url), tmp_path)
+    taken_over = load_deployment(devnet.w3, tmp_path)
+    assert taken_over.addresses == devnet.deployment.addresses
+    assert taken_over.path == deployment_path(31337, genesis_hash(devnet.w3), tmp_path)
+    assert read_deployment(31337, genesis_hash(devnet.w3), tmp_path).genesis_hash == genesis_hash(devnet.w3)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -156,7 +157,9 @@ def test_a_webhook_gets_every_event_once_taken_signed(
     follow(hook, client=devnet.client(0), events=["Transfer"], once=True, home=tmp_path, from_block=start)
     assert [json.loads(body)["args"]["value"] for _, body in got.bodies] == [1, 2, 3]
     for headers, body in got.bodies:
-        expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+        stamp = headers["X-OpenLedger-Timestamp"]
+        assert abs(int(stamp) - time.time()) < 120  # a receiver refuses old ones: no replays
+        expected = hmac.new(b"s3cret", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         assert headers["X-OpenLedger-Signature"] == f"sha256={expected}"
         assert headers["X-OpenLedger-Event-Id"] == json.loads(body)["id"]
 
@@ -168,9 +171,10 @@ def test_a_refusing_webhook_stops_the_cursor_before_the_event(
     start = devnet.w3.eth.block_number + 1
     _transfers(devnet, 1, 2)
     got.replies = [200, 400]  # takes the first, refuses the second
-    hook = Webhook(url, 31337, first_delay_s=0.01)
-    with pytest.raises(WatchError, match="refused an event with HTTP 400"):
+    hook = Webhook(f"{url}/T0KEN?key=s3cret", 31337, first_delay_s=0.01)
+    with pytest.raises(WatchError, match=r"refused an event \(HTTP 400\)") as refused:
         follow(hook, client=devnet.client(0), events=["Transfer"], once=True, home=tmp_path, from_block=start)
+    assert "T0KEN" not in str(refused.value) and "s3cret" not in str(refused.value)  # tokens stay secret
     follow(hook, client=devnet.client(0), events=["Transfer"], once=True, home=tmp_path)  # receiver fixed
     assert [json.loads(body)["args"]["value"] for _, body in got.bodies] == [1, 1, 2]  # at least once
 

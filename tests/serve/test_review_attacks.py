@@ -24,7 +24,7 @@ from worker.billing.receipt_log import EpochState
 from worker.chain.finality import Finality
 from worker.errors import OpenLedgerError
 from worker.rewards.epoch_service import EPOCH_LEASE
-from worker.serve.app import _work
+from worker.serve.app import off_loop
 from worker.serve.errors import ServeError
 
 BACKENDS = ("sqlite", "postgresql")
@@ -36,9 +36,9 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _http_status(fn) -> int:  # type: ignore[no-untyped-def]
-    """The HTTP status the API's `_work` wrapper gives an exception raised by `fn` (200 if none)."""
+    """The HTTP status the API's `off_loop` wrapper gives an exception raised by `fn` (200 if none)."""
     try:
-        asyncio.run(_work(fn))
+        asyncio.run(off_loop(fn))
     except ServeError as exc:
         return exc.status
     except OpenLedgerError:

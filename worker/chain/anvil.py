@@ -6,6 +6,7 @@ accounts from the well-known Foundry test mnemonic, so account N has the same ad
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -51,13 +53,22 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the parent dies, even by `kill -9`, so a killed
-    `openledger node` leaves no Anvil behind."""
+def _die_with_parent() -> Callable[[], None]:
+    """A preexec_fn (Linux) asking for SIGTERM when the parent dies, even by `kill -9`, so a killed
+    `openledger node` leaves no Anvil behind. libc is resolved here, before the fork: the child runs only
+    the system call (nothing that takes a lock), then ends itself if the parent died before it asked.
+    Linux sends the signal when the thread that started the child ends: start it from the main thread."""
     import ctypes
 
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent, pr_set_pdeathsig = os.getpid(), 1
+
+    def in_child() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -135,7 +146,7 @@ class Anvil:
             self.command(),
             stdout=out,
             stderr=self._stderr,
-            preexec_fn=_die_with_parent if self.config.die_with_parent and on_linux else None,
+            preexec_fn=_die_with_parent() if self.config.die_with_parent and on_linux else None,
         )
         try:
             self._wait_ready(timeout)

@@ -275,6 +275,10 @@ def save_deployment(deployment: Deployment, deployments_dir: Path | None = None)
     return dataclasses.replace(deployment, path=path)
 
 
+class NoDeploymentRecord(ChainError):
+    """Nothing is recorded for this chain (id and genesis)."""
+
+
 def read_deployment(chain_id: int, genesis: str, deployments_dir: Path | None = None) -> Deployment:
     """The recorded deployment on that chain; ChainError saying what to do when there is none."""
     path = deployment_path(chain_id, genesis, deployments_dir)
@@ -286,7 +290,7 @@ def read_deployment(chain_id: int, genesis: str, deployments_dir: Path | None = 
             if others
             else ""
         )
-        raise ChainError(
+        raise NoDeploymentRecord(
             f"no deployment recorded for chain {chain_id} with genesis {genesis[:14]}… ({path}){hint}: "
             f"{REDEPLOY}"
         )
@@ -328,9 +332,36 @@ def verify_deployment(w3: Web3, deployment: Deployment) -> None:
 
 def load_deployment(w3: Web3, deployments_dir: Path | None = None) -> Deployment:
     """The recorded deployment of the connected chain, verified to still be there."""
-    deployment = read_deployment(int(w3.eth.chain_id), genesis_hash(w3), deployments_dir)
+    chain_id, genesis = int(w3.eth.chain_id), genesis_hash(w3)
+    try:
+        deployment = read_deployment(chain_id, genesis, deployments_dir)
+    except NoDeploymentRecord:
+        migrated = _migrate_legacy_record(w3, chain_id, genesis, deployments_dir)
+        if migrated is None:
+            raise
+        return migrated
     verify_deployment(w3, deployment)
     return deployment
+
+
+def _migrate_legacy_record(
+    w3: Web3, chain_id: int, genesis: str, deployments_dir: Path | None
+) -> Deployment | None:
+    """A record of the releases that keyed files by chain id alone (`<chainId>.json`), taken over under
+    the new key if it describes this very chain (its contracts and deployment block are here): a
+    deployment on a long-lived chain is not lost to the change of file names."""
+    legacy = (deployments_dir or load_settings().deployments_dir) / f"{chain_id}.json"
+    if not legacy.is_file():
+        return None
+    try:
+        data = json.loads(legacy.read_text())
+        deployment = Deployment.from_dict({**data, "genesis_hash": genesis}, legacy)
+        if deployment.chain_id != chain_id:
+            return None
+        verify_deployment(w3, deployment)
+    except (ChainError, json.JSONDecodeError, TypeError):
+        return None  # another chain's (or a reset node's) record: the caller says to deploy
+    return save_deployment(deployment, deployments_dir)
 
 
 def artifact_drift(deployment: Deployment) -> list[str]:

@@ -18,7 +18,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from worker.chain.events import DecodedEvent, EventDecoder
+from worker.chain.events import DecodedEvent, EventDecoder, json_value
 from worker.daemon.db import Database
 from worker.errors import ChainError
 
@@ -60,16 +60,6 @@ class PollResult:
 
 def _hex(value: Any) -> str:
     return "0x" + bytes(HexBytes(value)).hex()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, int) and abs(value) >= 2**53:
-        return str(value)  # JSON readers lose precision above 2^53
-    return value
 
 
 class ChainFollower:
@@ -186,7 +176,7 @@ class ChainFollower:
                 event.tx_hash,
                 event.contract,
                 event.name,
-                json.dumps({k: _json_value(v) for k, v in event.args.items()}, sort_keys=True),
+                json.dumps({k: json_value(v) for k, v in event.args.items()}, sort_keys=True),
             ),
         )
 

@@ -205,8 +205,10 @@ class WebhookFailed(OpenLedgerError):
 class Webhook:
     """A handler that POSTs each event as JSON to `url`, retrying with backoff (network errors, 408,
     429, 5xx); a 2xx is delivery. Other 4xx, or every retry failing, raise WebhookFailed, so the batch is
-    delivered again later and nothing is lost. With `secret`, `X-OpenLedger-Signature: sha256=<hex
-    HMAC of the body>` lets the receiver check the sender; `X-OpenLedger-Event-Id` is for its dedup."""
+    delivered again later and nothing is lost. With `secret`, `X-OpenLedger-Signature: sha256=<hex HMAC
+    of "<X-OpenLedger-Timestamp>.<body>">` lets the receiver check the sender and refuse a replayed POST
+    (an old timestamp); `X-OpenLedger-Event-Id` is for its dedup. Messages name the receiver by scheme
+    and host only: a webhook URL's path often carries its token."""
 
     url: str
     chain_id: int
@@ -217,6 +219,12 @@ class Webhook:
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(timeout=self.timeout_s)
+
+    @property
+    def where(self) -> str:
+        """The receiver for messages: scheme and host, never the path or query (tokens live there)."""
+        parts = httpx.URL(self.url)
+        return f"{parts.scheme}://{parts.host}" + (f":{parts.port}" if parts.port else "") + "/…"
 
     def __call__(self, event: DecodedEvent) -> None:
         self.post(event.to_json(self.chain_id))
@@ -230,24 +238,26 @@ class Webhook:
         if "id" in payload:
             headers["X-OpenLedger-Event-Id"] = str(payload["id"])
         if self.secret:
-            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-            headers["X-OpenLedger-Signature"] = f"sha256={digest}"
+            stamp = str(int(time.time()))
+            signed = stamp.encode() + b"." + body
+            digest = hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
+            headers |= {"X-OpenLedger-Timestamp": stamp, "X-OpenLedger-Signature": f"sha256={digest}"}
         delay, last = self.first_delay_s, "no attempt"
         for attempt in range(1, self.attempts + 1):
             try:
                 reply = self._http.post(self.url, content=body, headers=headers)
             except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                last = type(exc).__name__
             else:
                 if reply.is_success:
                     return
                 last = f"HTTP {reply.status_code}"
                 if reply.status_code < 500 and reply.status_code not in (408, 429):
-                    raise WebhookFailed(f"webhook {self.url} refused an event with {last}: fix the receiver")
+                    raise WebhookFailed(f"webhook {self.where} refused an event ({last}): fix the receiver")
             if attempt < self.attempts:
                 time.sleep(delay)
                 delay *= 2
-        raise WebhookFailed(f"webhook {self.url} took no event after {self.attempts} attempts ({last})")
+        raise WebhookFailed(f"webhook {self.where} took no event after {self.attempts} attempts ({last})")
 
     def close(self) -> None:
         self._http.close()

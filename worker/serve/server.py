@@ -57,9 +57,14 @@ def serve_forever(app: FastAPI, host: str, port: int, log_level: str = "info") -
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
     # the default one would end the process there, before the caller gives up its epoch-service lease
     # (a replica stopped by systemd or docker would hold it until it ran out).
-    if threading.current_thread() is threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if main:
         signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, ws="none")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, ws="none")
+    finally:
+        if main:  # a second SIGTERM must not cut the caller's cleanup (the lease release) short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
