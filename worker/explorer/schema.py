@@ -4,7 +4,10 @@ decoded event log), so the indexed state and the cursor that covers it commit to
 Two kinds of tables:
 - chain state, a fold of the protocol's events (handlers.py): rebuilt from the event log on a reorg;
 - off-chain content, keyed by CID (content.py): immutable, so a reorg never invalidates it.
-Amounts are decimal strings (uint256 does not fit SQLite's integers); ids, counts and times are integers.
+Amounts, and every other value an account chooses freely (a contribution's byte and record counts, a
+version's counts, a review period, a payment's request count, a claimed leaf index), are decimal strings:
+uint64 and uint256 do not fit SQLite's signed 64-bit integers. Ids the contracts count up, and times the
+chain sets, are integers.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from worker.daemon.db import Database
 
-EXPLORER_SCHEMA_VERSION = 1
+EXPLORER_SCHEMA_VERSION = 2  # 2: free-form uint values as TEXT, content keyed by (cid, kind)
 
 # Tables whose rows are derived from chain events: emptied and replayed on a reorg (handlers.replay).
 CHAIN_TABLES = (
@@ -30,12 +33,15 @@ CHAIN_TABLES = (
     "epochs",
     "claims",
     "credits",
+    "indexing_problems",
 )
+# Tables of off-chain content: kept across reorgs, dropped (and fetched again) when the schema changes.
+CONTENT_TABLES = ("content", "attribution", "epoch_amounts")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datanets (
     id INTEGER PRIMARY KEY, owner TEXT NOT NULL, treasury TEXT NOT NULL, metadata_cid TEXT NOT NULL,
-    stake TEXT NOT NULL, review_period INTEGER NOT NULL, slash_bps INTEGER NOT NULL,
+    stake TEXT NOT NULL, review_period TEXT NOT NULL, slash_bps INTEGER NOT NULL,
     created_at INTEGER NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL,
     contribution_count INTEGER NOT NULL DEFAULT 0, accepted_count INTEGER NOT NULL DEFAULT 0,
     version_count INTEGER NOT NULL DEFAULT 0
@@ -46,7 +52,7 @@ CREATE TABLE IF NOT EXISTS curators (
 );
 CREATE TABLE IF NOT EXISTS contributions (
     id INTEGER PRIMARY KEY, datanet_id INTEGER NOT NULL, contributor TEXT NOT NULL, cid TEXT NOT NULL,
-    byte_size INTEGER NOT NULL, record_count INTEGER NOT NULL, stake TEXT NOT NULL,
+    byte_size TEXT NOT NULL, record_count TEXT NOT NULL, stake TEXT NOT NULL,
     submitted_at INTEGER NOT NULL, status TEXT NOT NULL, curator TEXT NOT NULL DEFAULT '',
     reason_cid TEXT NOT NULL DEFAULT '', slashed TEXT NOT NULL DEFAULT '0',
     refunded TEXT NOT NULL DEFAULT '0',
@@ -57,7 +63,7 @@ CREATE INDEX IF NOT EXISTS contributions_by_datanet ON contributions (datanet_id
 CREATE INDEX IF NOT EXISTS contributions_by_contributor ON contributions (contributor, id);
 CREATE TABLE IF NOT EXISTS versions (
     datanet_id INTEGER NOT NULL, version_id INTEGER NOT NULL, merkle_root TEXT NOT NULL,
-    manifest_cid TEXT NOT NULL, record_count INTEGER NOT NULL, contribution_count INTEGER NOT NULL,
+    manifest_cid TEXT NOT NULL, record_count TEXT NOT NULL, contribution_count TEXT NOT NULL,
     published_at INTEGER NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL,
     PRIMARY KEY (datanet_id, version_id)
 );
@@ -86,7 +92,7 @@ CREATE TABLE IF NOT EXISTS workers (
     status TEXT NOT NULL, block INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS payments (
-    id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, payer TEXT NOT NULL, request_count INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, payer TEXT NOT NULL, request_count TEXT NOT NULL,
     amount TEXT NOT NULL, treasury_share TEXT NOT NULL, owner_share TEXT NOT NULL,
     provider_share TEXT NOT NULL, contributors_share TEXT NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL
 );
@@ -98,7 +104,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     block INTEGER NOT NULL, tx TEXT NOT NULL, PRIMARY KEY (model_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS claims (
-    model_id INTEGER NOT NULL, epoch INTEGER NOT NULL, leaf_index INTEGER NOT NULL, account TEXT NOT NULL,
+    model_id INTEGER NOT NULL, epoch INTEGER NOT NULL, leaf_index TEXT NOT NULL, account TEXT NOT NULL,
     amount TEXT NOT NULL, block INTEGER NOT NULL, tx TEXT NOT NULL, PRIMARY KEY (model_id, epoch, leaf_index)
 );
 CREATE INDEX IF NOT EXISTS claims_by_account ON claims (account);
@@ -107,20 +113,27 @@ CREATE TABLE IF NOT EXISTS credits (
     withdrawn TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (contract, account)
 );
 CREATE TABLE IF NOT EXISTS block_times (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS credits_by_account ON credits (account);
 CREATE TABLE IF NOT EXISTS content (
-    cid TEXT PRIMARY KEY, kind TEXT NOT NULL, ok INTEGER NOT NULL, body TEXT NOT NULL,
-    error TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 1, tried_at REAL NOT NULL DEFAULT 0
+    cid TEXT NOT NULL, kind TEXT NOT NULL, ok INTEGER NOT NULL, body TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 1, tried_at REAL NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0, PRIMARY KEY (cid, kind)
 );
 CREATE TABLE IF NOT EXISTS attribution (
     report_cid TEXT NOT NULL, party TEXT NOT NULL, key TEXT NOT NULL, records INTEGER NOT NULL,
     positive REAL NOT NULL, negative REAL NOT NULL, weight REAL NOT NULL, flagged INTEGER NOT NULL,
     model_level REAL, PRIMARY KEY (report_cid, party, key)
 );
+CREATE INDEX IF NOT EXISTS attribution_by_key ON attribution (party, key);
 CREATE TABLE IF NOT EXISTS epoch_amounts (
     report_cid TEXT NOT NULL, account TEXT NOT NULL, leaf_index INTEGER NOT NULL, amount TEXT NOT NULL,
     PRIMARY KEY (report_cid, account)
 );
 CREATE INDEX IF NOT EXISTS epoch_amounts_by_account ON epoch_amounts (account);
+CREATE TABLE IF NOT EXISTS indexing_problems (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, contract TEXT NOT NULL, name TEXT NOT NULL,
+    tx TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (block, log_index)
+);
 """
 
 
@@ -130,11 +143,20 @@ class ExplorerDatabase(Database):
     def __init__(self, path: str | Path):
         super().__init__(path)
         with self.transaction() as db:
+            found = db.execute("SELECT value FROM meta WHERE key = 'explorer_schema'").fetchone()
+            if found is not None and int(found["value"]) != EXPLORER_SCHEMA_VERSION:
+                # An index of an older layout: its tables go, and the kept event log is folded again.
+                for table in (*CHAIN_TABLES, *CONTENT_TABLES):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - table names are constants
             _create(db)
             db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('explorer_schema', ?)",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('explorer_schema', ?)",
                 (str(EXPLORER_SCHEMA_VERSION),),
             )
+            if found is not None and int(found["value"]) != EXPLORER_SCHEMA_VERSION:
+                from worker.explorer.handlers import replay
+
+                replay(db)
 
 
 def _create(db: sqlite3.Connection) -> None:
