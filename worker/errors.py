@@ -1,5 +1,7 @@
 """The exception hierarchy of OpenLedger: every error a user can see says what went wrong and what to do."""
 
+import re
+
 
 class OpenLedgerError(Exception):
     """Base of every error raised on purpose by OpenLedger."""
@@ -27,3 +29,18 @@ class TrainingError(OpenLedgerError):
 
 class AttributionError(OpenLedgerError):
     """Attribution could not run: adapter/index mismatch, query with nothing to measure."""
+
+
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*)://([^\s/'\"<>?#,)]+)[^\s'\"<>,)]*")
+_URL_PATH = re.compile(r"(?i)(with url: )\S+")  # urllib3's "Max retries exceeded with url: /path?query"
+
+
+def redact_urls(text: str) -> str:
+    """`text` with every URL cut to its scheme and host (no userinfo, path or query): what may be shown to
+    anyone, when an RPC or IPFS URL can carry an API key in its path or a password before its host."""
+
+    def cut(match: re.Match[str]) -> str:
+        host = match.group(2).rsplit("@", 1)[-1]
+        return f"{match.group(1)}://{host}"
+
+    return _URL_PATH.sub(r"\1(redacted)", _URL.sub(cut, text))

@@ -42,9 +42,9 @@ def test_rate_zero_is_no_limit_and_memory_is_bounded() -> None:
 
 
 def test_the_address_limit_counts_an_ipv6_client_by_its_slash_64() -> None:
-    from worker.serve.app import _client_key
+    from worker.serve.app import client_key
 
-    assert _client_key("2001:db8:1:2::1") == _client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
-    assert _client_key("2001:db8:1:3::1") != _client_key("2001:db8:1:2::1")
-    assert _client_key("::ffff:10.0.0.7") == _client_key("10.0.0.7") == "10.0.0.7"
-    assert _client_key("testclient") == "testclient"
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:10.0.0.7") == client_key("10.0.0.7") == "10.0.0.7"
+    assert client_key("testclient") == "testclient"

@@ -24,31 +24,37 @@ class RateLimiter:
     so memory stays bounded whatever an attacker sends)."""
 
     def __init__(
-        self, limit: RateLimit, what: str, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: RateLimit,
+        what: str,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        unit: str = "requests",
     ):
-        self.limit, self.what, self.max_keys, self.clock = limit, what, max_keys, clock
+        self.limit, self.what, self.max_keys, self.clock, self.unit = limit, what, max_keys, clock, unit
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> None:
-        """Spend one token of `key`'s bucket; RateLimited (with the wait until the next token) if empty."""
+    def take(self, key: str, amount: float = 1.0) -> None:
+        """Spend `amount` tokens of `key`'s bucket (one per request; or bytes, for a byte quota);
+        RateLimited (with the wait until there are enough) if it holds fewer."""
         if self.limit.rate <= 0:
             return
         now = self.clock()
         with self._lock:
             tokens, at = self._buckets.pop(key, (float(self.limit.burst), now))
             tokens = min(float(self.limit.burst), tokens + (now - at) * self.limit.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= amount:
+                self._buckets[key] = (tokens - amount, now)
                 refused = 0.0
             else:
                 self._buckets[key] = (tokens, now)
-                refused = (1.0 - tokens) / self.limit.rate
+                refused = (min(amount, float(self.limit.burst)) - tokens) / self.limit.rate
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
         if refused:
             raise RateLimited(
-                f"too many requests for this {self.what} (at most {self.limit.rate:g}/s, bursts of "
+                f"too many {self.unit} for this {self.what} (at most {self.limit.rate:g}/s, bursts of "
                 f"{self.limit.burst}): retry in {refused:.2f} s",
                 retry_after=refused,
             )

@@ -102,8 +102,11 @@ class ReadOnlySigner:
     """No account at all: reads (calls, logs) work, anything that would sign is refused at once, before
     any gas estimate or RPC, saying how to configure an account. Calls are made from the zero address."""
 
-    def __init__(self, reason: str = ""):
+    def __init__(self, reason: str = "", address: str | None = None):
+        """`address`: whom reads and simulations run as (a wallet that signs elsewhere, e.g. the explorer's
+        visitor); default the zero address."""
         self._reason = reason or f"no account configured: {NO_ACCOUNT}"
+        self._address = to_checksum_address(address or "0x0000000000000000000000000000000000000000")
 
     @property
     def source(self) -> str:
@@ -111,7 +114,7 @@ class ReadOnlySigner:
 
     @property
     def address(self) -> ChecksumAddress:
-        return to_checksum_address("0x0000000000000000000000000000000000000000")
+        return self._address
 
     def refuse(self, action: str) -> ChainError:
         return ChainError(f"{action} needs an account, and this client is read-only ({self._reason})")
@@ -125,7 +128,7 @@ class ReadOnlySigner:
         raise self.refuse("signing a message")
 
     def __repr__(self) -> str:
-        return "ReadOnlySigner()"
+        return "ReadOnlySigner()" if not int(self._address, 16) else f"ReadOnlySigner({self._address})"
 
 
 def signer_from_key(private_key: str, source: str = "private key") -> Signer:

@@ -36,10 +36,12 @@ InferenceOption = Annotated[
 
 
 def open_explorer(
-    client: ChainClient, db: str | None, inference: str | None, confirmations: int = 0
+    client: ChainClient, db: str | None, inference: str | None, confirmations: int | None = None
 ) -> ExplorerService:
-    """The explorer on `client`'s deployment, its index at `db` (default: per deployment), indexing."""
+    """The explorer on `client`'s deployment, its index at `db` (default: per deployment), indexing; an
+    event is indexed after `confirmations` blocks (default: as `openledger watch`, per chain)."""
     from worker.config import load_settings
+    from worker.daemon.settings import default_confirmations
     from worker.errors import OpenLedgerError
     from worker.explorer import ExplorerService, IndexerSettings, default_db_path
     from worker.storage import open_store
@@ -49,6 +51,8 @@ def open_explorer(
             "the explorer's index is SQLite only for now: pass --db with a file path (or leave it out)"
         )
     path = Path(db) if db else default_db_path(client.deployment, load_settings().home)
+    if confirmations is None:
+        confirmations = default_confirmations(client.deployment.chain_id)
     settings = IndexerSettings(confirmations=confirmations)
     return ExplorerService.open(client, open_store(), path, settings, inference).start()
 
@@ -59,17 +63,24 @@ def explorer_command(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8090,
     db: DbOption = None,
     inference_url: InferenceOption = None,
-    confirmations: Annotated[int, typer.Option(help="Blocks an event waits before it is indexed")] = 0,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Blocks an event waits before it is indexed (default: 0 on local chains, else 3)"
+        ),
+    ] = None,
     rpc: RpcOption = None,
 ) -> None:
     """Index the protocol's events and serve the explorer (Datanets, contributions, models, attribution,
     epochs, your account) with wallet actions signed in your browser."""
     from worker.explorer import create_explorer_app
     from worker.serve import serve_forever
+    from worker.serve.client import local_url
 
     client = connect_client(rpc, None, None, signing=False)
     service = open_explorer(client, db, inference_url, confirmations)
-    say(f"explorer on http://{host}:{port}/ (index {service.db.path}, API at /api, schema /api/openapi.json)")
+    url = local_url(host, port)
+    say(f"explorer on {url}/ (index {service.db.path}, API at /api, schema /api/openapi.json)")
     try:
         serve_forever(create_explorer_app(service), host, port)
     finally:

@@ -145,10 +145,12 @@ def _mount_explorer(app: FastAPI, client: ChainClient, host: str, port: int) -> 
     from worker.chain.accounts import ReadOnlySigner
     from worker.cli.explorer_commands import open_explorer
     from worker.explorer import mount_explorer
+    from worker.serve.client import local_url
 
-    explorer = open_explorer(client.as_account(ReadOnlySigner()), None, f"http://{host}:{port}")
+    url = local_url(host, port)
+    explorer = open_explorer(client.as_account(ReadOnlySigner()), None, url)
     mount_explorer(app, explorer)
-    say(f"explorer on http://{host}:{port}/explorer/ (index {explorer.db.path})")
+    say(f"explorer on {url}/explorer/ (index {explorer.db.path})")
 
 
 def _task(server_models: list[dict[str, Any]], model_id: int, url: str) -> str:

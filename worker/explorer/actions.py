@@ -1,28 +1,31 @@
 """What the explorer's pages ask a wallet to sign, built in Python so ABI encoding and every check lives in
-one place: each action runs the SDK's own checks as the connected account (an address, never a key:
-`WatchingSigner`), uploads what must be on content storage first, and returns the transactions for the
-wallet to send in order. The last transaction is simulated (eth_call from the account) when nothing
-before it changes the state it depends on, so a revert is explained before the wallet opens.
+one place: each action runs the SDK's own checks as the connected account (an address, never a key: a
+ReadOnlySigner at its address), uploads what must be on content storage first, and returns the
+transactions for the wallet to send in order. The last transaction is simulated (eth_call from the
+account) when nothing before it changes the state it depends on, so a revert is explained before the
+wallet opens.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eth_typing import ChecksumAddress
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import is_address
 from eth_utils.crypto import keccak
 from web3.exceptions import ContractLogicError
 
 from worker.billing.authorization import REQUEST_TYPES, request_domain
-from worker.chain.accounts import Signature
+from worker.chain.accounts import ReadOnlySigner
 from worker.chain.bindings import ContractBinding
 from worker.chain.client import ChainClient
 from worker.chain.reverts import TransactionReverted, from_logic_error
 from worker.chain.types import Policy
+from worker.data.dedup import DuplicateIndex
 from worker.datanet.contributing import (
     PreparedContribution,
     accepted_duplicate_index,
@@ -33,35 +36,53 @@ from worker.datanet.contributing import (
 from worker.datanet.creating import build_metadata, prepare_datanet
 from worker.datanet.curation import reason_document, require_reviewable
 from worker.datanet.publishing import prepare_version
+from worker.datanet.state import accepted_contributions, fetch_metadata, require_datanet
 from worker.errors import ChainError, DataError, OpenLedgerError, StorageError
 from worker.rewards import RewardsError, check_claim, proof_from_report
-from worker.storage import ContentStore, verified_fetch
+from worker.storage import ContentStore, KuboClient, verified_stream
+
+NEVER_SIGNS = "the explorer never signs: the wallet in your browser signs and sends"
+REQUEST_FETCH_TIMEOUT_S = 10.0  # a CID named by a request: a short wait, not the indexer's long one
+MAX_DEDUP_BYTES = 64 * 1024 * 1024  # accepted data above this is not scanned for duplicates per request
+DEDUP_ENTRIES = 8  # Datanets whose duplicate index is kept
 
 
-class WatchingSigner:
-    """The connected wallet's address: reads and simulations run as it, signing is refused (the wallet
-    in the browser signs; no key is ever on the server)."""
+class DuplicateCache:
+    """The duplicate index of each Datanet's accepted records, built once per set of accepted
+    contributions (a review or a new version makes a new one) instead of downloading every accepted
+    file on each anonymous /validate; at most `entries` Datanets, each at most `max_bytes` of data."""
 
-    def __init__(self, address: str):
-        if not is_address(address):
-            raise DataError(f"{address!r} is not an Ethereum address (0x followed by 40 hex digits)")
-        self._address = to_checksum_address(address)
+    def __init__(self, entries: int = DEDUP_ENTRIES, max_bytes: int = MAX_DEDUP_BYTES):
+        self.entries, self.max_bytes = entries, max_bytes
+        self._cache: OrderedDict[tuple[str, int, tuple[int, ...]], DuplicateIndex] = OrderedDict()
+        self._lock = threading.Lock()
+        self.builds = 0
 
-    @property
-    def address(self) -> ChecksumAddress:
-        return self._address
+    def index(self, client: ChainClient, store: ContentStore, datanet_id: int) -> DuplicateIndex | None:
+        """The index, or None when the Datanet's accepted data is larger than `max_bytes`."""
+        accepted = accepted_contributions(client, datanet_id)
+        if sum(i.contribution.byte_size for i in accepted) > self.max_bytes:
+            return None
+        key = (client.datanets.address, datanet_id, tuple(i.contribution_id for i in accepted))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        built = accepted_duplicate_index(client, store, datanet_id)
+        with self._lock:
+            self.builds += 1
+            self._cache[key] = built
+            while len(self._cache) > self.entries:
+                self._cache.popitem(last=False)
+        return built
 
-    @property
-    def source(self) -> str:
-        return "browser wallet (explorer)"
 
-    def sign_transaction(self, tx: dict[str, Any]) -> bytes:
-        raise ChainError("the explorer never signs: the browser wallet sends this transaction")
-
-    def sign_typed_data(
-        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
-    ) -> Signature:
-        raise ChainError("the explorer never signs: the browser wallet signs this message")
+def request_store(store: ContentStore) -> ContentStore:
+    """`store` with a short timeout, for CIDs a request names (an unresolvable one answers quickly); made
+    once per explorer (ExplorerService.request_store)."""
+    if isinstance(store, KuboClient) and store.timeout_s > REQUEST_FETCH_TIMEOUT_S:
+        return KuboClient(store.base_url, profile=store.profile, timeout_s=REQUEST_FETCH_TIMEOUT_S)
+    return store
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,11 @@ class WalletPlan:
 
 
 def as_account(client: ChainClient, address: str) -> ChainClient:
-    return client.as_account(WatchingSigner(address))
+    """The client reading and simulating as the connected wallet's address; it cannot sign (the sender
+    refuses a ReadOnlySigner before any RPC): the wallet in the browser signs, no key is on the server."""
+    if not is_address(address):
+        raise DataError(f"{address!r} is not an Ethereum address (0x followed by 40 hex digits)")
+    return client.as_account(ReadOnlySigner(NEVER_SIGNS, address))
 
 
 def _tx(binding: ContractBinding, function: str, description: str, *args: Any) -> WalletTx:
@@ -149,7 +174,11 @@ def create_datanet(client: ChainClient, store: ContentStore, form: DatanetForm) 
 
 
 def validate_file(
-    client: ChainClient, store: ContentStore, datanet_id: int, data: bytes, dedup: bool = True
+    client: ChainClient,
+    store: ContentStore,
+    datanet_id: int,
+    data: bytes,
+    dedup: DuplicateCache | None = None,
 ) -> dict[str, Any]:
     """The checks `openledger contribute` makes before any upload or gas: schema and limits (an invalid
     file raises InvalidContributionError with every bad line), duplicates of accepted records (warnings),
@@ -160,9 +189,12 @@ def validate_file(
         check_submittable(client, prepared)
     except OpenLedgerError as exc:
         problems.append(str(exc))
-    duplicates = (
-        find_duplicates(accepted_duplicate_index(client, store, datanet_id), prepared) if dedup else []
-    )
+    index = dedup.index(client, store, datanet_id) if dedup is not None else None
+    if dedup is not None and index is None:
+        problems.append(
+            f"duplicates not checked: datanet {datanet_id}'s accepted data exceeds {dedup.max_bytes} bytes"
+        )
+    duplicates = find_duplicates(index, prepared) if index is not None else []
     return {
         "cid": prepared.cid,
         "byte_size": prepared.byte_size,
@@ -185,7 +217,15 @@ def upload_file(client: ChainClient, store: ContentStore, datanet_id: int, data:
 
 
 def _uploaded(client: ChainClient, store: ContentStore, datanet_id: int, cid: str) -> PreparedContribution:
-    data = verified_fetch(store, cid)
+    # The file a request names is read no further than the Datanet's own limit, with a short timeout.
+    limit = fetch_metadata(store, datanet_id, require_datanet(client, datanet_id)).limits.max_file_bytes
+    chunks, size = [], 0
+    for chunk in verified_stream(store, cid):  # verified once the last chunk is read
+        size += len(chunk)
+        if size > limit:
+            raise DataError(f"{cid} is larger than datanet {datanet_id}'s limit of {limit} bytes per file")
+        chunks.append(chunk)
+    data = b"".join(chunks)
     prepared = prepare_contribution_data(client, store, datanet_id, data, source=cid)
     if prepared.cid != cid:
         raise DataError(f"{cid} is not a CID in datanet {datanet_id}'s CID profile (expected {prepared.cid})")
@@ -319,7 +359,7 @@ __all__ = [
     "TransactionReverted",
     "WalletPlan",
     "WalletTx",
-    "WatchingSigner",
+    "DuplicateCache",
     "as_account",
     "claim",
     "contribute",

@@ -2,18 +2,22 @@
 wallet-action endpoints that return what the page's wallet signs, and the pages themselves.
 
 Errors follow the project's mapping (worker/serve/app.py): {"error": {"message", "type", "code"}}; bad
-input is 4xx (unknown id 404, invalid file or argument 422, an action the chain would refuse 409 with
-the decoded revert), a dependency down (RPC, content store, inference server) 503 with Retry-After.
+input is 4xx (unknown id or content 404, invalid file, CID or argument 422, an action the chain would
+refuse 409 with the decoded revert, a body too large 413 or too slow 408, too many requests 429), a
+dependency down (RPC, content store, inference server, a locked index) 503 with Retry-After. Request
+limits: guard.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pathlib
+import sqlite3
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
-import httpx
+from eth_abi.exceptions import DecodingError
 from fastapi import Body, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,22 +28,26 @@ from worker.chain.reverts import TransactionReverted
 from worker.datanet.contributing import InvalidContributionError
 from worker.errors import ChainError, DataError
 from worker.explorer import actions, queries
+from worker.explorer.forwarding import relay
+from worker.explorer.guard import RequestGuard
 from worker.explorer.reverts import explain_revert, explain_revert_data
 from worker.explorer.service import ExplorerService
 from worker.rewards import RewardsError
 from worker.serve.app import error_response, install_error_handlers, off_loop
-from worker.serve.errors import DependencyUnavailable
+from worker.serve.errors import DependencyUnavailable, InvalidRequest
+from worker.storage.errors import CidMismatchError, ContentNotFoundError, InvalidCidError
 
 log = logging.getLogger("openledger.explorer")
+T = TypeVar("T")
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
-MAX_UPLOAD = 16 * 1024 * 1024 + 1  # the largest file any Datanet accepts (limits.max_file_bytes), plus one
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, lt=2**63)]  # SQLite's OFFSET is a signed 64-bit integer
 Id = Annotated[int, Field(ge=0, lt=2**63)]
 # Ids in paths: SQLite integers are 64-bit signed, so anything larger is refused as input (422), not a 500.
 PathId = Annotated[int, Path(ge=0, lt=2**63)]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class Account(BaseModel):
@@ -48,14 +56,14 @@ class Account(BaseModel):
 
 class DatanetBody(Account):
     name: str = Field(min_length=1, max_length=200)
-    task: str
-    labels: list[str] = []
+    task: str = Field(max_length=50)
+    labels: list[Label] = Field([], max_length=1_000)
     licence: str = Field(min_length=1, max_length=100)
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     stake: str = Field(pattern=r"^[0-9]{1,40}$", description="wei of OPEN per contribution")
     review_period: int = Field(ge=0, lt=2**64)
     slash_bps: int = Field(ge=0, le=10_000)
-    curators: list[Address] = []
+    curators: list[Address] = Field([], max_length=100)
     treasury: Address | None = None
 
 
@@ -91,8 +99,29 @@ def _page(limit: int, offset: int) -> queries.Page:
     return queries.Page(limit, offset)
 
 
+async def _work(fn: Callable[..., T], *args: Any) -> T:
+    """`off_loop`, with a locked or busy index (another process writing) a 503, not a 500."""
+
+    def guarded() -> T:
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            raise DependencyUnavailable(f"the explorer's index is busy ({exc}): retry in a moment") from exc
+
+    return cast(T, await off_loop(guarded))  # type: ignore[arg-type]
+
+
 def _install_explorer_errors(app: FastAPI) -> None:
     install_error_handlers(app)
+
+    @app.exception_handler(InvalidCidError)
+    @app.exception_handler(CidMismatchError)
+    async def bad_cid(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, "invalid_cid", str(exc))
+
+    @app.exception_handler(ContentNotFoundError)
+    async def no_content(_request: Request, exc: ContentNotFoundError) -> JSONResponse:
+        return error_response(404, "content_not_found", str(exc))
 
     @app.exception_handler(InvalidContributionError)
     async def invalid_file(_request: Request, exc: InvalidContributionError) -> JSONResponse:
@@ -127,6 +156,7 @@ def create_explorer_app(service: ExplorerService) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    app.add_middleware(RequestGuard, limits=service.limits)
     _install_explorer_errors(app)
     _read_routes(app, service)
     _action_routes(app, service)
@@ -138,11 +168,11 @@ def _read_routes(app: FastAPI, service: ExplorerService) -> None:
     db = service.db
 
     async def read(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-        return await off_loop(fn, db, *args)
+        return await _work(fn, db, *args)
 
     @app.get("/api/status", tags=["read"])
     async def status() -> dict[str, Any]:
-        return await off_loop(service.status)
+        return await _work(service.status)
 
     @app.get("/api/datanets", tags=["read"])
     async def datanets(limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
@@ -195,7 +225,7 @@ def _read_routes(app: FastAPI, service: ExplorerService) -> None:
 
     @app.get("/api/accounts/{address}", tags=["read"])
     async def account(address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]) -> dict[str, Any]:
-        return await off_loop(service.account, address)
+        return await _work(service.account, address)
 
 
 def _action_routes(app: FastAPI, service: ExplorerService) -> None:
@@ -210,7 +240,7 @@ def _action_routes(app: FastAPI, service: ExplorerService) -> None:
             body.name, body.task, body.labels, body.licence, body.description, int(body.stake),
             body.review_period, body.slash_bps, body.curators, body.treasury,
         )  # fmt: skip
-        return await off_loop(plan, actions.create_datanet, body.account, store, form)
+        return await _work(plan, actions.create_datanet, body.account, store, form)
 
     @app.post("/api/datanets/{datanet_id}/validate", tags=["wallet"])
     async def validate(
@@ -218,45 +248,46 @@ def _action_routes(app: FastAPI, service: ExplorerService) -> None:
         request: Request,
         account: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
     ) -> dict[str, Any]:
-        data = await _upload(request)
+        data = await request.body()  # counted and capped by the guard (413) before it got here
         client = actions.as_account(service.client, account) if account else service.client
-        return await off_loop(actions.validate_file, client, store, datanet_id, data)
+        return await _work(actions.validate_file, client, store, datanet_id, data, service.dedup)
 
     @app.post("/api/datanets/{datanet_id}/upload", tags=["wallet"])
     async def upload(datanet_id: PathId, request: Request) -> dict[str, Any]:
-        data = await _upload(request)
-        return await off_loop(actions.upload_file, service.client, store, datanet_id, data)
+        data = await request.body()
+        return await _work(actions.upload_file, service.client, store, datanet_id, data)
 
     @app.post("/api/actions/contribute/{datanet_id}", tags=["wallet"])
     async def contribute(datanet_id: PathId, body: ContributeBody) -> dict[str, Any]:
-        return await off_loop(plan, actions.contribute, body.account, store, datanet_id, body.cid)
+        named = service.request_store or store  # the CID is the request's: a short timeout
+        return await _work(plan, actions.contribute, body.account, named, datanet_id, body.cid)
 
     @app.post("/api/actions/review/{contribution_id}", tags=["wallet"])
     async def review(contribution_id: PathId, body: ReviewBody) -> dict[str, Any]:
-        return await off_loop(
+        return await _work(
             plan, actions.review, body.account, store, contribution_id, body.accept, body.reason
         )
 
     @app.post("/api/actions/publish/{datanet_id}", tags=["wallet"])
     async def publish(datanet_id: PathId, body: Account) -> dict[str, Any]:
-        return await off_loop(plan, actions.publish, body.account, store, datanet_id)
+        return await _work(plan, actions.publish, body.account, store, datanet_id)
 
     @app.post("/api/actions/pay/{model_id}", tags=["wallet"])
     async def pay(model_id: PathId, body: PayBody) -> dict[str, Any]:
-        return await off_loop(plan, actions.pay, body.account, model_id, body.requests)
+        return await _work(plan, actions.pay, body.account, model_id, body.requests)
 
     @app.post("/api/actions/claim/{model_id}/{epoch}", tags=["wallet"])
     async def claim(model_id: PathId, epoch: PathId, body: Account) -> dict[str, Any]:
-        return await off_loop(plan, actions.claim, body.account, store, model_id, epoch)
+        return await _work(plan, actions.claim, body.account, store, model_id, epoch)
 
     @app.post("/api/actions/withdraw", tags=["wallet"])
     async def withdraw(body: Account) -> dict[str, Any]:
-        return await off_loop(plan, actions.withdraw, body.account)
+        return await _work(plan, actions.withdraw, body.account)
 
     @app.post("/api/models/{model_id}/typed-data", tags=["wallet"])
     async def typed_data(model_id: PathId, body: TypedDataBody) -> dict[str, Any]:
         raw = body.body.encode()
-        return await off_loop(
+        return await _work(
             actions.request_typed_data, service.client, model_id, body.payment_id, body.index, raw
         )
 
@@ -266,40 +297,41 @@ def _action_routes(app: FastAPI, service: ExplorerService) -> None:
 
     @app.post("/api/revert", tags=["wallet"])
     async def revert(body: Annotated[RevertBody, Body()]) -> dict[str, Any]:
-        return {"message": explain_revert_data(service.client, body.data, body.contract)}
+        def explained() -> dict[str, Any]:
+            try:
+                return {"message": explain_revert_data(service.client, body.data, body.contract)}
+            except (DecodingError, ValueError, TypeError, OverflowError) as exc:
+                raise InvalidRequest(
+                    f"the revert data does not decode as its error's arguments ({type(exc).__name__}: {exc})"
+                ) from exc
+
+        return await _work(explained)
 
     @app.post("/api/receipt", tags=["wallet"])
     async def receipt(body: ReceiptBody) -> dict[str, Any]:
-        return await off_loop(service.receipt, body.tx_hash)
-
-
-async def _upload(request: Request) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_UPLOAD:
-            raise DataError(f"the file is larger than {MAX_UPLOAD - 1} bytes, the most any Datanet accepts")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return await _work(service.receipt, body.tx_hash)
 
 
 async def _ask(service: ExplorerService, model_id: int, request: Request) -> Response:
-    """Forward a paid, signed request to the model's inference server (same bytes, same headers), so the
-    page needs no cross-origin access to it; the server checks payment and signature itself."""
-    body = await _upload(request)
-    base = await off_loop(lambda: {"url": service.inference_url(model_id)})
+    """Relay a paid, signed request to the model's inference server (same bytes, same headers); where it
+    may go and how much of the answer comes back: forwarding.py."""
+    body = await request.body()  # capped by the guard
+    destination = await _work(service.inference_destination, model_id)
     task = request.query_params.get("task", "classification")
     path = "/v1/completions" if task == "generation" else f"/v1/models/{model_id}/predict"
     headers = {h: request.headers.get(h, "") for h in (PAYMENT_HEADER, INDEX_HEADER, SIGNATURE_HEADER)}
     headers["content-type"] = "application/json"
+    limits = service.limits
     try:
-        async with httpx.AsyncClient(timeout=60.0) as http:
-            answer = await http.post(base["url"].rstrip("/") + path, content=body, headers=headers)
-    except httpx.HTTPError as exc:
+        status, answer = await asyncio.wait_for(
+            relay(destination, path, body, headers, limits.answer_bytes, limits.answer_seconds),
+            timeout=limits.answer_seconds,
+        )
+    except TimeoutError:
         raise DependencyUnavailable(
-            f"the inference server at {base['url']} did not answer ({type(exc).__name__}): retry later"
-        ) from exc
-    return Response(answer.content, status_code=answer.status_code, media_type="application/json")
+            f"the inference server at {destination.shown} did not answer within {limits.answer_seconds:g} s"
+        ) from None
+    return Response(answer, status_code=status, media_type="application/json")
 
 
 def _page_routes(app: FastAPI, service: ExplorerService) -> None:

@@ -1,8 +1,9 @@
 """Off-chain content the pages show, fetched from content storage (every byte verified against the CID the
 chain recorded) by the readers the CLI uses, and cached by CID: content is immutable, so a cached
 document never goes stale and survives reorgs. A fetch that fails, or a document that does not parse, is
-recorded with its error (the page says what is missing) and retried: on the next passes, then once a
-minute, never blocking the other documents.
+recorded with its error (the page says what is missing) and retried: on the next passes, then after a
+delay doubling from a minute up to 6 hours, never blocking the other documents nor chain indexing (fetches
+run in their own threads, a few at a time: ContentFetcher). A document is cached per (CID, kind).
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from worker.errors import OpenLedgerError
+from eth_utils.address import is_address, to_checksum_address
+
+from worker.errors import DataError, redact_urls
 from worker.explorer.schema import ExplorerDatabase
+from worker.serve.service import nesting_depth
 from worker.storage import ContentStore, verified_fetch
 
 log = logging.getLogger("openledger.explorer")
@@ -23,7 +29,9 @@ log = logging.getLogger("openledger.explorer")
 # store later: a contributor's node coming back, IPFS_API pointed at another node).
 FAST_ATTEMPTS = 5
 RETRY_AFTER_S = 60.0
+MAX_RETRY_AFTER_S = 6 * 3600.0  # the backoff of a document that keeps failing stops growing at 6 h
 MAX_REASON_BYTES = 64 * 1024
+MAX_DOCUMENT_DEPTH = 64  # JSON nested deeper is refused before it is parsed (a RecursionError otherwise)
 EVIDENCE_QUERIES = 20  # queries of an attribution report whose top records and spans are kept as evidence
 
 Extra = Callable[[sqlite3.Connection, str, Any], None]
@@ -50,10 +58,16 @@ def _schema(metadata: Any) -> dict[str, Any]:
 def _json_document(store: ContentStore, cid: str, _subject: int) -> dict[str, Any]:
     data = verified_fetch(store, cid, max_bytes=MAX_REASON_BYTES)
     try:
-        document = json.loads(data)
+        document = _parse_json(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return {"text": data.decode("utf-8", "replace")}
     return document if isinstance(document, dict) else {"value": document}
+
+
+def _parse_json(data: bytes) -> Any:
+    if nesting_depth(data) > MAX_DOCUMENT_DEPTH:
+        raise DataError(f"the document nests JSON deeper than {MAX_DOCUMENT_DEPTH} levels")
+    return json.loads(data)
 
 
 def _metrics(store: ContentStore, cid: str, _subject: int) -> dict[str, Any]:
@@ -68,7 +82,7 @@ def _attribution(store: ContentStore, cid: str, _subject: int) -> Any:
     from worker.serve.loading import MAX_ATTRIBUTION_REPORT
 
     raw = verified_fetch(store, cid, max_bytes=MAX_ATTRIBUTION_REPORT)
-    return AttributionReport.from_dict(json.loads(raw))
+    return AttributionReport.from_dict(_parse_json(raw))
 
 
 def attribution_body(report: Any) -> dict[str, Any]:
@@ -118,13 +132,20 @@ def attribution_rows(db: sqlite3.Connection, cid: str, report: Any) -> None:
             "flagged, model_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    cid, party, str(r["key"]), int(r.get("records", 0)), float(r.get("positive", 0.0)),
+                    cid, party, _account(r["key"]) if party == "contributor" else str(r["key"]),
+                    int(r.get("records", 0)), float(r.get("positive", 0.0)),
                     float(r.get("negative", 0.0)), float(r.get("weight", 0.0)), int(bool(r.get("flagged"))),
                     model_level.get(str(r["key"])) if party == "contributor" else None,
                 )
                 for r in rows
             ],
         )  # fmt: skip
+
+
+def _account(key: Any) -> str:
+    """Addresses are stored checksummed (lookups compare with `=`, on an index); other keys as they are."""
+    text = str(key)
+    return to_checksum_address(text) if is_address(text) else text
 
 
 def _epoch_report(store: ContentStore, cid: str, _subject: int) -> Any:
@@ -150,7 +171,10 @@ def _epoch_rows(db: sqlite3.Connection, cid: str, report: Any) -> None:
     # Leaf i pays the i-th account of `amounts` (kept sorted): EpochReport.claim_tree.
     db.executemany(
         "INSERT OR REPLACE INTO epoch_amounts (report_cid, account, leaf_index, amount) VALUES (?, ?, ?, ?)",
-        [(cid, account, i, str(amount)) for i, (account, amount) in enumerate(report.amounts.items())],
+        [
+            (cid, _account(account), i, str(amount))
+            for i, (account, amount) in enumerate(report.amounts.items())
+        ],
     )
 
 
@@ -189,53 +213,112 @@ _KINDS: dict[str, tuple[str, Callable[[ContentStore, str, int], Any], Callable[[
 }
 
 
-def _missing(db: ExplorerDatabase, sql: str) -> list[tuple[str, int]]:
+def _missing(db: ExplorerDatabase, kind: str, sql: str) -> list[tuple[str, int]]:
     rows = db.query(
         f"SELECT s.cid, s.subject FROM ({sql}) AS s WHERE NOT EXISTS "  # noqa: S608 - SQL from _KINDS
-        "(SELECT 1 FROM content c WHERE c.cid = s.cid "
-        "AND (c.ok = 1 OR (c.attempts >= ? AND c.tried_at > ?)))",
-        (FAST_ATTEMPTS, time.time() - RETRY_AFTER_S),
+        "(SELECT 1 FROM content c WHERE c.cid = s.cid AND c.kind = ? AND (c.ok = 1 OR c.next_at > ?))",
+        (kind, time.time()),
     )
-    return [(str(r[0]), int(r[1])) for r in rows]
+    return list(dict((str(r[0]), int(r[1])) for r in rows).items())
 
 
-def fetch_pending(db: ExplorerDatabase, store: ContentStore) -> int:
-    """Fetch every referenced document not cached yet; returns how many were fetched (or failed)."""
-    done = 0
-    for kind, (sql, load, body, extra) in _KINDS.items():
-        for cid, subject in dict(_missing(db, sql)).items():
-            try:
-                loaded = load(store, cid, subject)
-            except (OpenLedgerError, ValueError, KeyError, TypeError) as exc:  # missing, corrupt, malformed
-                _record_failure(db, cid, kind, f"{type(exc).__name__}: {exc}")
-            else:
-                with db.transaction() as tx:
-                    tx.execute(
-                        "INSERT OR REPLACE INTO content (cid, kind, ok, body, error) VALUES (?, ?, 1, ?, '')",
-                        (cid, kind, json.dumps(body(loaded), sort_keys=True, default=str)),
-                    )
-                    if extra is not None:
-                        extra(tx, cid, loaded)
-            done += 1
-    return done
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next try of a document that failed `attempts` times: at once for the first
+    FAST_ATTEMPTS, then RETRY_AFTER_S doubling up to MAX_RETRY_AFTER_S."""
+    if attempts < FAST_ATTEMPTS:
+        return 0.0
+    return float(min(RETRY_AFTER_S * 2 ** (attempts - FAST_ATTEMPTS), MAX_RETRY_AFTER_S))
+
+
+class ContentFetcher:
+    """Fetches the documents the index refers to, `workers` at a time in its own threads, so a store that
+    hangs on an unresolvable CID never holds up chain indexing (a slow fetch holds one worker, for at most
+    the store's own timeout). Each pass waits at most `budget_s` for what it started; the rest finishes
+    later and is written when it does."""
+
+    def __init__(self, db: ExplorerDatabase, store: ContentStore, workers: int = 4, budget_s: float = 30.0):
+        self.db, self.store, self.budget_s = db, store, budget_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer-content")
+        self._running: dict[tuple[str, str], Future[None]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def fetch(self, budget_s: float | None = None, started_only: bool = False) -> int:
+        """Start every document that is due and not being fetched, then wait at most `budget_s` (default
+        `self.budget_s`) for them: all that are running, or with `started_only` those this call started;
+        returns how many of those finished."""
+        started = []
+        with self._lock:
+            if self._closed:
+                return 0
+            for kind, (sql, _load, _body, _extra) in _KINDS.items():
+                for cid, subject in _missing(self.db, kind, sql):
+                    if (cid, kind) not in self._running:
+                        future = self._pool.submit(self._fetch_one, kind, cid, subject)
+                        self._running[(cid, kind)] = future
+                        started.append(future)
+            waited = started if started_only else list(self._running.values())
+        done, _ = wait(waited, timeout=self.budget_s if budget_s is None else budget_s)
+        return len(done)
+
+    def _fetch_one(self, kind: str, cid: str, subject: int) -> None:
+        try:
+            fetch_document(self.db, self.store, kind, cid, subject)
+        finally:
+            with self._lock:
+                self._running.pop((cid, kind), None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def fetch_document(db: ExplorerDatabase, store: ContentStore, kind: str, cid: str, subject: int) -> bool:
+    """Load, shape and store one document; any failure (missing, corrupt, malformed, nested too deep, a
+    value a column refuses) is recorded against (cid, kind) and retried later, never raised."""
+    _sql, load, body, extra = _KINDS[kind]
+    try:
+        loaded = load(store, cid, subject)
+        with db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO content (cid, kind, ok, body, error, attempts, tried_at, next_at) "
+                "VALUES (?, ?, 1, ?, '', 1, ?, 0)",
+                (
+                    cid,
+                    kind,
+                    json.dumps(body(loaded), sort_keys=True, default=str, allow_nan=False),
+                    time.time(),
+                ),
+            )
+            if extra is not None:
+                extra(tx, cid, loaded)
+    except Exception as exc:  # noqa: BLE001 - whatever a document does, the others are still loaded
+        _record_failure(db, cid, kind, redact_urls(f"{type(exc).__name__}: {exc}"))
+        return False
+    return True
 
 
 def _record_failure(db: ExplorerDatabase, cid: str, kind: str, error: str) -> None:
     log.warning("cannot load %s %s: %s", kind, cid, error)
+    now = time.time()
     with db.transaction() as tx:
+        row = tx.execute("SELECT attempts FROM content WHERE cid = ? AND kind = ?", (cid, kind)).fetchone()
+        attempts = int(row["attempts"]) + 1 if row else 1
         tx.execute(
-            "INSERT INTO content (cid, kind, ok, body, error, tried_at) VALUES (?, ?, 0, '{}', ?, ?) "
-            "ON CONFLICT(cid) DO UPDATE SET attempts = attempts + 1, error = excluded.error, "
-            "tried_at = excluded.tried_at",
-            (cid, kind, error[:2000], time.time()),
+            "INSERT OR REPLACE INTO content (cid, kind, ok, body, error, attempts, tried_at, next_at) "
+            "VALUES (?, ?, 0, '{}', ?, ?, ?, ?)",
+            (cid, kind, error[:2000], attempts, now, now + retry_delay(attempts)),
         )
 
 
-def cached(db: ExplorerDatabase, cid: str) -> dict[str, Any]:
-    """What the explorer knows of `cid`: {"ok": True, "body": ...} or {"ok": False, "error": ...}."""
+def cached(db: ExplorerDatabase, cid: str, kind: str) -> dict[str, Any]:
+    """What the explorer knows of `cid` read as `kind` (a CID shared by two kinds of reference is fetched
+    and shaped once per kind, so a review reason naming an epoch report's CID cannot change that
+    report's page): {"ok": True, "body": ...} or {"ok": False, "error": ...}."""
     if not cid:
         return {"ok": False, "error": "none"}
-    rows = db.query("SELECT ok, body, error FROM content WHERE cid = ?", (cid,))
+    rows = db.query("SELECT ok, body, error FROM content WHERE cid = ? AND kind = ?", (cid, kind))
     if not rows:
         return {"ok": False, "error": "not fetched yet"}
     row = rows[0]

@@ -5,7 +5,8 @@ entry here. The follower calls `ExplorerSink.apply` in chain order inside the tr
 cursor; on a reorg it has already dropped the logged events above the fork, so `rewind` empties the
 derived tables and folds the surviving event log again: the indexed state is always exactly a fold of
 the events the follower holds, whatever depth the reorg had. The cost is a fold of the whole log (under
-the database lock) per reorg, however shallow: about 0.3 s per 10,000 events on a laptop (docs/EXPLORER.md).
+the database lock) per reorg, however shallow: 0.1-0.3 s per 10,000 events on a 2-core machine
+(docs/EXPLORER.md).
 
 An event a handler cannot apply (a bug, a value no column can hold) is rolled back alone (a SAVEPOINT),
 recorded in `indexing_problems` (served by /api/status) and skipped: one bad event never wedges the batch
@@ -497,7 +498,9 @@ def apply_event(db: sqlite3.Connection, event: DecodedEvent) -> bool:
     except Exception as exc:  # noqa: BLE001 - whatever a handler meets, the other events go on
         db.execute("ROLLBACK TO explorer_event")
         message = f"{type(exc).__name__}: {exc}"[:500]
-        log.warning("cannot index %s.%s at block %d: %s", event.contract, event.name, event.block_number, message)
+        log.warning(
+            "cannot index %s.%s at block %d: %s", event.contract, event.name, event.block_number, message
+        )
         db.execute(
             "INSERT OR REPLACE INTO indexing_problems (block, log_index, contract, name, tx, error) "
             "VALUES (?, ?, ?, ?, ?, ?)",

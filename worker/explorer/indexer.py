@@ -18,10 +18,10 @@ from worker.chain.client import ChainClient
 from worker.chain.deployment import Deployment
 from worker.chain.retry import rpc_unavailable
 from worker.daemon.follower import ChainFollower, FollowerSettings, PollResult
-from worker.errors import OpenLedgerError
-from worker.explorer.content import fetch_pending
-from worker.explorer.handlers import ExplorerSink
-from worker.explorer.schema import ExplorerDatabase
+from worker.errors import OpenLedgerError, redact_urls
+from worker.explorer.content import ContentFetcher
+from worker.explorer.handlers import ExplorerSink, replay
+from worker.explorer.schema import ExplorerDatabase, needs_replay, replayed
 from worker.storage import ContentStore
 
 log = logging.getLogger("openledger.explorer")
@@ -35,10 +35,13 @@ _DATED = ("job_events", "payments", "claims", "epochs", "models", "jobs")
 
 @dataclass(frozen=True)
 class IndexerSettings:
-    confirmations: int = 0
+    confirmations: int = 0  # the CLI passes worker.daemon.settings.default_confirmations(chain id)
     poll_seconds: float = 1.0
     max_range: int = 2_000
     window: int = 256
+    content_workers: int = 4  # documents fetched at once, in threads of their own
+    content_budget_s: float = 30.0  # the longest one content pass waits for the fetches it started
+    content_wait_s: float = 2.0  # after a chain pass, how long it waits for the documents its rows name
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,24 @@ class Indexer:
                 start_block=deployment.block_number,
             ),
         )
+        with db.transaction() as tx:
+            if needs_replay(tx):  # an index of an older layout: folded again from the event log it keeps
+                replay(tx)
+                replayed(tx)
+        self.content = ContentFetcher(
+            db, store, self.settings.content_workers, self.settings.content_budget_s
+        )
         self.last_error = ""
 
     def poll(self) -> IndexPass:
-        """Index every confirmed block not indexed yet, then what the new rows refer to."""
+        """Index every confirmed block not indexed yet, then what the new rows refer to (waiting for
+        those documents at most `content_budget_s`)."""
+        result, dated = self.poll_chain()
+        return IndexPass(result, self.content.fetch(), dated)
+
+    def poll_chain(self) -> tuple[PollResult, int]:
         result = self.follower.poll()
-        dated = self._date_blocks()
-        documents = fetch_pending(self.db, self.store)
-        return IndexPass(result, documents, dated)
+        return result, self._date_blocks()
 
     def _date_blocks(self) -> int:
         union = " UNION ".join(f"SELECT block FROM {table}" for table in _DATED)
@@ -99,26 +112,52 @@ class Indexer:
         return len(times)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until `stop` is set; an unreachable RPC or content store is logged and retried."""
+        """Index the chain until `stop` is set; an unreachable RPC is logged and retried."""
         while not stop.is_set():
-            try:
-                self.poll()
-                self.last_error = ""
-            except OpenLedgerError as exc:
-                self._failed(exc)
-            except Exception as exc:
-                if not rpc_unavailable(exc):  # a bug: logged whole, shown in /api/status, and retried
-                    log.exception("indexing failed")
-                self._failed(exc)
+            if self.step():
+                # The documents the new rows name, at once (pages shown after a transaction find them),
+                # waited for a moment only: a fetch that hangs goes on in its thread, not in this one.
+                self.content.fetch(self.settings.content_wait_s, started_only=True)
             stop.wait(self.settings.poll_seconds)
 
+    def step(self) -> bool:
+        """One pass over the chain; False (and `last_error` says why, URLs cut to their host) if it failed."""
+        try:
+            self.poll_chain()
+        except OpenLedgerError as exc:
+            self._failed(exc)
+            return False
+        except Exception as exc:
+            if not rpc_unavailable(exc):  # a bug: logged whole, shown in /api/status, and retried
+                log.exception("indexing failed")
+            self._failed(exc)
+            return False
+        self.last_error = ""
+        return True
+
+    def run_content(self, stop: threading.Event) -> None:
+        """Fetch the documents the index refers to until `stop` is set, apart from chain indexing."""
+        while not stop.is_set():
+            try:
+                self.content.fetch()
+            except Exception:  # the database itself failing: logged, retried
+                log.exception("content fetching failed")
+            stop.wait(self.settings.poll_seconds)
+        self.content.close()
+
     def _failed(self, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        # Served publicly (/api/status): an RPC URL can carry an API key in its path.
+        message = redact_urls(f"{type(exc).__name__}: {exc}")
         if message != self.last_error:
             log.warning("indexing paused: %s (retrying every %gs)", message, self.settings.poll_seconds)
         self.last_error = message
 
     def start(self, stop: threading.Event) -> threading.Thread:
+        """Chain indexing and content fetching, each in its own thread (a hung fetch never stops blocks)."""
+        content = threading.Thread(
+            target=self.run_content, args=(stop,), name="explorer-content", daemon=True
+        )
+        content.start()
         thread = threading.Thread(target=self.run, args=(stop,), name="explorer-indexer", daemon=True)
         thread.start()
         return thread

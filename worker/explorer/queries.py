@@ -8,8 +8,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
+from worker.chain.types import EpochStatus
 from worker.explorer.content import cached
 from worker.explorer.schema import ExplorerDatabase
+from worker.rewards import entitlement_state
 from worker.serve.errors import ServeError
 
 MAX_PAGE = 1_000
@@ -59,14 +63,22 @@ def status(db: ExplorerDatabase) -> dict[str, Any]:
         table: int(db.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])  # noqa: S608 - constant names
         for table in ("datanets", "contributions", "models", "jobs", "payments", "epochs", "claims")
     }
-    return {"indexed_block": int(cursor[0]["block"]) if cursor else None, "counts": counts}
+    problems = db.query(
+        "SELECT block, log_index, contract, name, tx, error FROM indexing_problems ORDER BY block DESC, "
+        "log_index DESC LIMIT 20"
+    )
+    return {
+        "indexed_block": int(cursor[0]["block"]) if cursor else None,
+        "counts": counts,
+        "indexing_problems": _rows(problems),  # events skipped because they could not be indexed
+    }
 
 
 # -- datanets and contributions --------------------------------------------------------------------
 
 
 def _datanet_name(db: ExplorerDatabase, row: dict[str, Any]) -> dict[str, Any]:
-    metadata = cached(db, row["metadata_cid"])
+    metadata = cached(db, row["metadata_cid"], "datanet_metadata")
     body = metadata.get("body") or {}
     return {**row, "name": body.get("name"), "task": body.get("task"), "licence": body.get("licence")}
 
@@ -83,20 +95,20 @@ def datanet(db: ExplorerDatabase, datanet_id: int) -> dict[str, Any]:
         "SELECT curator FROM curators WHERE datanet_id = ? AND enabled = 1 ORDER BY curator", (datanet_id,)
     )
     versions = db.query("SELECT * FROM versions WHERE datanet_id = ? ORDER BY version_id", (datanet_id,))
-    by_status = db.query(
-        "SELECT status, COUNT(*) AS n, COALESCE(SUM(record_count), 0) AS records FROM contributions "
-        "WHERE datanet_id = ? GROUP BY status",
-        (datanet_id,),
-    )
+    by_status: dict[str, dict[str, Any]] = {}
+    for r in db.query("SELECT status, record_count FROM contributions WHERE datanet_id = ?", (datanet_id,)):
+        entry = by_status.setdefault(r["status"], {"count": 0, "records": 0})
+        entry["count"] += 1
+        entry["records"] += int(r["record_count"])  # declared by each contributor: any uint64, summed exactly
     models = db.query(
         "SELECT id, version_id, base_model, live FROM models WHERE datanet_id = ?", (datanet_id,)
     )
     return {
         **row,
-        "metadata": cached(db, row["metadata_cid"]),
+        "metadata": cached(db, row["metadata_cid"], "datanet_metadata"),
         "curators": [r["curator"] for r in curators],
         "versions": _rows(versions),
-        "by_status": {r["status"]: {"count": r["n"], "records": r["records"]} for r in by_status},
+        "by_status": {k: {**v, "records": str(v["records"])} for k, v in by_status.items()},
         "models": _rows(models),
     }
 
@@ -108,7 +120,7 @@ def contributions(
     where, params = [], []
     for column, value in (("datanet_id", datanet_id), ("contributor", contributor), ("status", status)):
         if value is not None:
-            where.append(f"{column} = ?" if column != "contributor" else "lower(contributor) = lower(?)")
+            where.append(f"{column} = ?")  # addresses are stored checksummed: `=` on the index
             params.append(value)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     return _paged(db, f"SELECT * FROM contributions {clause} ORDER BY id", tuple(params), page)
@@ -124,7 +136,7 @@ def contribution(db: ExplorerDatabase, contribution_id: int) -> dict[str, Any]:
         "WHERE a.party = 'contribution' AND a.key = ? ORDER BY j.model_id, j.id",
         (str(contribution_id),),
     )
-    return {**row, "reason": cached(db, row["reason_cid"]), "attribution": _rows(shares)}
+    return {**row, "reason": cached(db, row["reason_cid"], "review_reason"), "attribution": _rows(shares)}
 
 
 # -- models, jobs, attribution ----------------------------------------------------------------------
@@ -141,7 +153,7 @@ def _job(db: ExplorerDatabase, job: dict[str, Any]) -> dict[str, Any]:
         (job["id"],),
     )
     timeline = [{**dict(e), "detail": json.loads(e["detail"])} for e in events]
-    return {**job, "timeline": timeline, "metrics": cached(db, job["metrics_cid"])}
+    return {**job, "timeline": timeline, "metrics": cached(db, job["metrics_cid"], "metrics")}
 
 
 def _result_job(db: ExplorerDatabase, model: dict[str, Any]) -> dict[str, Any] | None:
@@ -162,20 +174,25 @@ def model(db: ExplorerDatabase, model_id: int) -> dict[str, Any]:
         _job(db, dict(j)) for j in db.query("SELECT * FROM jobs WHERE model_id = ? ORDER BY id", (model_id,))
     ]
     result = _result_job(db, row)
-    stats = db.query(
-        "SELECT COUNT(*) AS payments, COALESCE(SUM(request_count), 0) AS requests FROM payments "
-        "WHERE model_id = ?",
-        (model_id,),
-    )[0]
+    counts = [int(r["request_count"]) for r in db.query(
+        "SELECT request_count FROM payments WHERE model_id = ?", (model_id,)
+    )]  # fmt: skip
+    stats = {"payments": len(counts), "requests": str(sum(counts))}  # any uint256 each: summed exactly
     datanet = db.query("SELECT metadata_cid FROM datanets WHERE id = ?", (row["datanet_id"],))
-    metadata: dict[str, Any] = cached(db, datanet[0]["metadata_cid"]) if datanet else {"ok": False}
+    metadata: dict[str, Any] = (
+        cached(db, datanet[0]["metadata_cid"], "datanet_metadata") if datanet else {"ok": False}
+    )
     return {
         **row,
         "task": dict(metadata.get("body") or {}).get("task"),  # the paid API: predict, or completions
         "jobs": jobs,
         "result_job_id": result["id"] if result else None,
-        "metrics": cached(db, result["metrics_cid"]) if result else {"ok": False, "error": "no result yet"},
-        "payments": dict(stats),
+        "metrics": (
+            cached(db, result["metrics_cid"], "metrics")
+            if result
+            else {"ok": False, "error": "no result yet"}
+        ),
+        "payments": stats,
         "registered_at": _time(db, row["block"]),
     }
 
@@ -192,7 +209,7 @@ def attribution(db: ExplorerDatabase, model_id: int, party: str, page: Page) -> 
         (result["report_cid"], party),
         page,
     )
-    report = cached(db, result["report_cid"])
+    report = cached(db, result["report_cid"], "attribution_report")
     return {**listed, "job_id": result["id"], "report_cid": result["report_cid"], "report": report}
 
 
@@ -223,7 +240,7 @@ def epoch(db: ExplorerDatabase, model_id: int, number: int) -> dict[str, Any]:
         "ORDER BY a.leaf_index",
         (model_id, number, row["report_cid"]),
     )
-    return {**row, "report": cached(db, row["report_cid"]), "amounts": _rows(amounts)}
+    return {**row, "report": cached(db, row["report_cid"], "epoch_report"), "amounts": _rows(amounts)}
 
 
 def _entitlements(db: ExplorerDatabase, account: str, now: int) -> list[dict[str, Any]]:
@@ -233,7 +250,7 @@ def _entitlements(db: ExplorerDatabase, account: str, now: int) -> list[dict[str
         "t.timestamp AS posted_at, c.tx AS claim_tx FROM epoch_amounts a JOIN epochs e ON "
         "e.report_cid = a.report_cid "
         "LEFT JOIN claims c ON c.model_id = e.model_id AND c.epoch = e.epoch AND c.leaf_index = a.leaf_index "
-        "LEFT JOIN block_times t ON t.number = e.block WHERE lower(a.account) = lower(?) "
+        "LEFT JOIN block_times t ON t.number = e.block WHERE a.account = ? "
         "ORDER BY e.block, e.model_id, e.epoch",
         (account,),
     )
@@ -241,35 +258,32 @@ def _entitlements(db: ExplorerDatabase, account: str, now: int) -> list[dict[str
 
 
 def _claim_state(row: dict[str, Any], now: int) -> str:
-    """The same states as worker.rewards.claims.Entitlement, from the index."""
-    if row["claim_tx"]:
-        return "claimed"
-    if row["status"] == "finalized":
-        return "claimable" if now <= (row["claim_deadline"] or 0) else "expired"
-    return str({"posted": "in challenge window"}.get(row["status"], row["status"]))
+    """worker.rewards' entitlement states (claimable, expired, in challenge window...), from the index."""
+    status = EpochStatus[str(row["status"]).upper()]
+    deadline = row["claim_deadline"] if status == EpochStatus.FINALIZED else row["challenge_deadline"]
+    return entitlement_state(status, bool(row["claim_tx"]), now, int(deadline or 0))
 
 
 def account(db: ExplorerDatabase, address: str, now: int) -> dict[str, Any]:
+    """Everything of `address`; addresses are stored checksummed, so lookups are `=` on an index."""
+    address = to_checksum_address(address)
     mine = db.query(
         "SELECT c.*, d.metadata_cid FROM contributions c JOIN datanets d ON d.id = c.datanet_id "
-        "WHERE lower(c.contributor) = lower(?) ORDER BY c.id",
+        "WHERE c.contributor = ? ORDER BY c.id",
         (address,),
     )
     shares = db.query(
         "SELECT j.model_id, j.id AS job_id, a.weight, a.records, a.positive, a.negative, "
         "a.flagged, a.model_level "
         "FROM attribution a JOIN jobs j ON j.report_cid = a.report_cid "
-        "WHERE a.party = 'contributor' AND lower(a.key) = lower(?) ORDER BY j.model_id, j.id",
+        "WHERE a.party = 'contributor' AND a.key = ? ORDER BY j.model_id, j.id",
         (address,),
     )
     credits = db.query(
-        "SELECT contract, balance, credited, withdrawn FROM credits WHERE lower(account) = "
-        "lower(?) ORDER BY contract",
+        "SELECT contract, balance, credited, withdrawn FROM credits WHERE account = ? ORDER BY contract",
         (address,),
     )
-    payments = db.query(
-        "SELECT * FROM payments WHERE lower(payer) = lower(?) ORDER BY id DESC LIMIT 50", (address,)
-    )
+    payments = db.query("SELECT * FROM payments WHERE payer = ? ORDER BY id DESC LIMIT 50", (address,))
     entitlements = _entitlements(db, address, now)
     claimable = sum(int(e["amount"]) for e in entitlements if e["state"] == "claimable")
     withdrawable = sum(int(c["balance"]) for c in credits)

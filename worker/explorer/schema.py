@@ -145,18 +145,16 @@ class ExplorerDatabase(Database):
         with self.transaction() as db:
             found = db.execute("SELECT value FROM meta WHERE key = 'explorer_schema'").fetchone()
             if found is not None and int(found["value"]) != EXPLORER_SCHEMA_VERSION:
-                # An index of an older layout: its tables go, and the kept event log is folded again.
+                # An index of an older layout: its tables go, and the Indexer folds the kept event log
+                # into the new ones (`needs_replay` stays set until it has, whatever happens in between).
                 for table in (*CHAIN_TABLES, *CONTENT_TABLES):
                     db.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - table names are constants
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('explorer_replay', '1')")
             _create(db)
             db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('explorer_schema', ?)",
                 (str(EXPLORER_SCHEMA_VERSION),),
             )
-            if found is not None and int(found["value"]) != EXPLORER_SCHEMA_VERSION:
-                from worker.explorer.handlers import replay
-
-                replay(db)
 
 
 def _create(db: sqlite3.Connection) -> None:
@@ -164,3 +162,11 @@ def _create(db: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+def needs_replay(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM meta WHERE key = 'explorer_replay'").fetchone() is not None
+
+
+def replayed(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM meta WHERE key = 'explorer_replay'")

@@ -10,13 +10,27 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from worker.chain.client import ChainClient
+from worker.chain.events import json_value
 from worker.explorer import queries
+from worker.explorer.actions import DuplicateCache, request_store
+from worker.explorer.forwarding import Destination, configured, public_destination
+from worker.explorer.guard import ExplorerLimits
 from worker.explorer.indexer import Indexer, IndexerSettings
 from worker.explorer.schema import ExplorerDatabase
 from worker.serve.client import server_url
+from worker.serve.errors import ServeError
 from worker.storage import ContentStore
+
+
+class NotMined(ServeError):
+    """The transaction is not in a block yet (pending, dropped, or never sent): ask again shortly."""
+
+    status = 404
+    code = "not_mined"
+
 
 ROOT = Path(__file__).resolve().parents[2]
 ETHERS = ROOT / "node_modules" / "ethers" / "dist" / "ethers.min.js"
@@ -29,7 +43,14 @@ class ExplorerService:
     db: ExplorerDatabase
     indexer: Indexer
     inference: str | None = None  # the paid API's base URL; default: the model's provider's endpoint
+    limits: ExplorerLimits = field(default_factory=ExplorerLimits)
     stop: threading.Event = field(default_factory=threading.Event)
+    dedup: DuplicateCache = field(default_factory=DuplicateCache)
+    request_store: ContentStore | None = None  # the store with a short timeout, for CIDs requests name
+
+    def __post_init__(self) -> None:
+        if self.request_store is None:
+            self.request_store = request_store(self.store)
 
     @classmethod
     def open(
@@ -39,9 +60,11 @@ class ExplorerService:
         db_path: Path,
         settings: IndexerSettings | None = None,
         inference: str | None = None,
+        limits: ExplorerLimits | None = None,
     ) -> ExplorerService:
         db = ExplorerDatabase(db_path)
-        return cls(client, store, db, Indexer(client, store, db, settings), inference)
+        indexer = Indexer(client, store, db, settings)
+        return cls(client, store, db, indexer, inference, limits or ExplorerLimits())
 
     def start(self) -> ExplorerService:
         """Index in a background thread until `close()`."""
@@ -50,6 +73,7 @@ class ExplorerService:
 
     def close(self) -> None:
         self.stop.set()
+        self.indexer.content.close()
 
     # -- reads that need the chain as well as the index ------------------------------------------------
 
@@ -70,31 +94,33 @@ class ExplorerService:
 
     def receipt(self, tx_hash: str) -> dict[str, Any]:
         """A mined transaction's status and decoded protocol events (what the page reports after a send)."""
-        receipt = self.client.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        try:
+            receipt = self.client.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            raise NotMined(
+                f"transaction {tx_hash} is not mined yet (or unknown to the node): retry shortly"
+            ) from None
         events = self.client.decoder.decode_logs(list(receipt["logs"]))
         return {
             "tx_hash": tx_hash,
             "block": int(receipt["blockNumber"]),
             "status": int(receipt["status"]),
-            "events": [{"contract": e.contract, "name": e.name, "args": _plain(e.args)} for e in events],
+            "events": [
+                {
+                    "contract": e.contract,
+                    "name": e.name,
+                    "args": {k: json_value(v) for k, v in e.args.items()},
+                }
+                for e in events
+            ],
         }
 
-    def inference_url(self, model_id: int) -> str:
-        """The configured paid API, else the one the model's compute provider registered."""
-        return self.inference or server_url(self.client, model_id)
+    def inference_destination(self, model_id: int) -> Destination:
+        """The configured paid API (trusted), else the endpoint the model's compute provider registered,
+        only if it is a public server (worker/explorer/forwarding.py)."""
+        if self.inference:
+            return configured(self.inference)
+        return public_destination(server_url(self.client, model_id))
 
     def ethers_path(self) -> Path | None:
         return ETHERS if ETHERS.is_file() else None
-
-
-def _plain(args: dict[str, Any]) -> dict[str, Any]:
-    def value(v: Any) -> Any:
-        if isinstance(v, bytes | bytearray):
-            return "0x" + bytes(v).hex()
-        if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)
-        if isinstance(v, list | tuple):
-            return [value(x) for x in v]
-        return v
-
-    return {k: value(v) for k, v in args.items()}

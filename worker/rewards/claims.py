@@ -42,14 +42,19 @@ class Entitlement:
     def state(self) -> str:
         if self.problem:
             return "unavailable"
-        if self.claimed:
-            return "claimed"
-        if self.status == EpochStatus.FINALIZED:
-            return "claimable" if self.now <= self.deadline else "expired"
-        return {
-            EpochStatus.POSTED: "in challenge window",
-            EpochStatus.CHALLENGED: "challenged",
-        }.get(self.status, self.status.name.lower())
+        return entitlement_state(self.status, self.claimed, self.now, self.deadline)
+
+
+def entitlement_state(status: EpochStatus, claimed: bool, now: int, deadline: int) -> str:
+    """What an account can do with its amount of an epoch (also the explorer's, from its index)."""
+    if claimed:
+        return "claimed"
+    if status == EpochStatus.FINALIZED:
+        return "claimable" if now <= deadline else "expired"
+    return {
+        EpochStatus.POSTED: "in challenge window",
+        EpochStatus.CHALLENGED: "challenged",
+    }.get(status, status.name.lower())
 
 
 def _models(client: ChainClient, model_ids: Iterable[int] | None) -> list[int]:

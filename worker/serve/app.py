@@ -88,11 +88,11 @@ def _unavailable(message: str) -> JSONResponse:
     return error_response(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
 
 
-def _too_many(exc: RateLimited) -> JSONResponse:
+def too_many(exc: RateLimited) -> JSONResponse:
     return error_response(429, exc.code, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
 
-def _client_key(host: str) -> str:
+def client_key(host: str) -> str:
     """Who the per-address limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's network,
     whose addresses are free to rotate)."""
     try:
@@ -114,7 +114,7 @@ def _uint256(text: str, what: str) -> int:
         raise InvalidRequest(message, code="invalid_id") from None
 
 
-async def _body(request: Request, limit: int, seconds: float) -> bytes:
+async def read_body(request: Request, limit: int, seconds: float) -> bytes:
     """The body, counted as it arrives: refused at the limit whatever Content-Length says (or does not),
     and given up (408) unless all of it arrived within `seconds` (a client dripping a byte at a time)."""
     try:
@@ -199,16 +199,16 @@ def create_app(service: InferenceService) -> FastAPI:
     ) -> Response:
         """Per client address, before the body is read or any work is done."""
         try:
-            per_ip.take(_client_key(request.client.host if request.client else "unknown"))
+            per_ip.take(client_key(request.client.host if request.client else "unknown"))
         except RateLimited as exc:
-            return _too_many(exc)
+            return too_many(exc)
         return await call_next(request)
 
     install_error_handlers(app)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        return _too_many(exc)
+        return too_many(exc)
 
     @app.exception_handler(PaymentRequired)
     async def payment_required(_request: Request, exc: PaymentRequired) -> JSONResponse:
@@ -225,12 +225,12 @@ def create_app(service: InferenceService) -> FastAPI:
     @app.post("/v1/models/{model_id}/predict", openapi_extra=PREDICT_BODY)
     async def predict(model_id: Uint256Path, request: Request) -> dict[str, Any]:
         model = _uint256(model_id, "the model id")
-        body = await _body(request, limit, body_seconds)
+        body = await read_body(request, limit, body_seconds)
         return await off_loop(service.predict, model, body, dict(request.headers))
 
     @app.post("/v1/completions", openapi_extra=COMPLETION_BODY)
     async def completions(request: Request) -> dict[str, Any]:
-        body = await _body(request, limit, body_seconds)
+        body = await read_body(request, limit, body_seconds)
         return await off_loop(service.complete, body, dict(request.headers))
 
     @app.get("/v1/payments/{payment_id}")

@@ -40,6 +40,17 @@ def server_url(client: ChainClient, model_id: int) -> str:
     return endpoint if endpoint.startswith(("http://", "https://")) else DEFAULT_SERVER
 
 
+def local_url(host: str, port: int) -> str:
+    """The URL this machine reaches a server bound to (host, port) at: an IPv6 address in brackets, a
+    wildcard bind (0.0.0.0, ::, or none) as the loopback address of its family."""
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class InferenceClient:
     def __init__(self, client: ChainClient, server: str, timeout: float = 120.0):
         self.client = client

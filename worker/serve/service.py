@@ -67,7 +67,7 @@ class CompletionRequest(BaseModel):
 MAX_JSON_DEPTH = 32  # request bodies are flat objects; deeper nesting is refused before it is parsed
 
 
-def _nesting_depth(body: bytes) -> int:
+def nesting_depth(body: bytes) -> int:
     """The deepest [ / { nesting outside strings (only scanned when the body holds many brackets)."""
     depth = deepest = 0
     in_string = escaped = False
@@ -90,7 +90,7 @@ def _nesting_depth(body: bytes) -> int:
 
 
 def _parse(kind: type[BaseModel], body: bytes) -> Any:
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting_depth(body) > MAX_JSON_DEPTH:
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and nesting_depth(body) > MAX_JSON_DEPTH:
         raise InvalidRequest(f"the request body nests JSON deeper than {MAX_JSON_DEPTH} levels")
     try:
         return kind.model_validate(json.loads(body))

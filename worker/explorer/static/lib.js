@@ -181,11 +181,24 @@ export async function sendPlan(plan, progress = () => {}) {
     }
     progress(`mining ${hash.slice(0, 12)}…: ${tx.description}`);
     await ethers.waitForTransaction(hash);
-    const receipt = await api("receipt", { json: { tx_hash: hash } });
+    const receipt = await minedReceipt(hash);
     if (receipt.status !== 1) throw new Error(`${tx.description}: the transaction ${hash} reverted on-chain`);
     receipts.push(receipt);
   }
   return receipts;
+}
+
+// The decoded receipt; the explorer's node may see the block a moment after the wallet's does (404
+// "not_mined"): asked again a few times before giving up.
+async function minedReceipt(hash, tries = 10) {
+  for (let n = 1; ; n++) {
+    try {
+      return await api("receipt", { json: { tx_hash: hash } });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404 || n >= tries) throw error;
+      await new Promise((r) => setTimeout(r, 500 * n));
+    }
+  }
 }
 
 export async function signTypedData(typed) {
