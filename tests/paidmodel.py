@@ -226,6 +226,18 @@ def live_generator(governed_devnet, tiny_llama, tmp_path_factory) -> Iterator[Li
         governed_devnet.dev.revert(snapshot)
 
 
+@pytest.fixture
+def lm_serving(live_generator: LiveModel, tmp_path: Path) -> Iterator[Serving]:
+    """A server for the live language model, the chain rewound after the test."""
+    snapshot = live_generator.chain.dev.snapshot()
+    running = start_serving(live_generator, tmp_path)
+    try:
+        yield running
+    finally:
+        stop_serving(running)
+        live_generator.chain.dev.revert(snapshot)
+
+
 def cli_env(live: LiveModel, **extra: str) -> dict[str, str]:
     """Environment for `openledger` commands on this live model: its content store and deployment record
     under one OPENLEDGER_HOME, and no key or Kubo inherited from the caller's shell."""

@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from paidmodel import WORKER, start_serving, stop_serving
+from paidmodel import WORKER
 
 from worker.serve import InferenceFailed
-
-
-@pytest.fixture
-def lm_serving(live_generator, tmp_path):
-    snapshot = live_generator.chain.dev.snapshot()
-    running = start_serving(live_generator, tmp_path)
-    try:
-        yield running
-    finally:
-        stop_serving(running)
-        live_generator.chain.dev.revert(snapshot)
 
 
 def test_completion_comes_with_a_receipt_and_span_evidence(lm_serving) -> None:

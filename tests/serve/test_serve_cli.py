@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+import torch
 from paidmodel import USER, WORKER, cli_env
 from serveproc import ServeProcess
 from typer.testing import CliRunner
@@ -110,3 +112,14 @@ def test_openledger_serve_answers_and_posts_epochs_in_the_background(live, tmp_p
     assert f"serving models [{live.model_id}]" in output and "epoch 0 of model" in output, output
     assert server.process.returncode == 0, output
     assert ReceiptLog(str(db)).lease_holder(EPOCH_LEASE) is None  # given up: a replica takes over at once
+
+
+def test_serve_refuses_cuda_without_a_gpu(tmp_path) -> None:
+    """`--device cuda` is an explicit choice: refused with what to do, never a silent CPU fallback."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine's torch sees a GPU")
+    result = runner.invoke(app, ["serve", "--device", "cuda"], env={"OPENLEDGER_HOME": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "--device cuda: torch" in result.stderr and "serve with --device cpu" in result.stderr
+    wrong = runner.invoke(app, ["serve", "--device", "tpu"], env={"OPENLEDGER_HOME": str(tmp_path)})
+    assert wrong.exit_code == 1 and "--device must be cpu or cuda, not 'tpu'" in wrong.stderr

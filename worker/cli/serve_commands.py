@@ -87,6 +87,9 @@ def serve_command(
     explorer: Annotated[
         bool, typer.Option(help="Also serve the explorer (index, read API and pages) under /explorer")
     ] = False,
+    device: Annotated[
+        str, typer.Option(help="Where the models run: cpu, or cuda (refused when torch sees no GPU)")
+    ] = "cpu",
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -101,6 +104,7 @@ def serve_command(
     from worker.serve import InferenceService, ServeConfig, create_app, serve_forever
     from worker.storage import open_store
 
+    torch_device = _serving_device(device)  # before any key, chain or model work
     client = wallet_client(rpc, keystore, dev_account, ape_account)
     store, home = open_store(), load_settings().home
     receipts = ReceiptLog.for_deployment(client.deployment, home, db)
@@ -110,12 +114,13 @@ def serve_command(
         payer_limit=RateLimit(payer_rate, max(1, int(2 * payer_rate))),
     )
     service = InferenceService(
-        client, store, receipts, home / "models", config, set(model) if model else None
+        client, store, receipts, home / "models", config, set(model) if model else None, torch_device
     )
     served = service.catalog.preload() if preload else sorted(model or [])
     if not served:
         warn(f"no live model has {client.address} as its compute provider: nothing to answer yet")
     say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
+    say(f"models run on {torch_device}")
     say(f"receipts in {receipts.location}")
     say(f"payments are honoured once final: {service.payments.finality.describe()}")
     stop = threading.Event()
@@ -137,6 +142,23 @@ def serve_command(
         stop.set()
         if epoch_service is not None:
             epoch_service.release()  # another replica's epoch service takes over at once
+
+
+def _serving_device(device: str) -> str:
+    """`--device`, checked: an explicit choice, never a silent fallback from the GPU to the CPU."""
+    from worker.errors import OpenLedgerError
+
+    if device not in ("cpu", "cuda"):
+        raise OpenLedgerError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise OpenLedgerError(
+                f"--device cuda: torch {torch.__version__} sees no CUDA GPU (a CPU-only build, or no "
+                "driver); serve with --device cpu, or install a CUDA build of torch on a machine with a GPU"
+            )
+    return device
 
 
 def _mount_explorer(app: FastAPI, client: ChainClient, host: str, port: int) -> None:

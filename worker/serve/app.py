@@ -3,6 +3,7 @@
     GET  /v1/models                       live models with prices (and which ones this server answers)
     POST /v1/models/{id}/predict          {"text": ...} -> {"output": {label, probabilities}, "receipt"}
     POST /v1/completions                  OpenAI body {"model": "<id>", "prompt", "max_tokens"} + "receipt"
+    POST /v1/chat/completions             OpenAI body {"model": "<id>", "messages", "max_tokens"} + "receipt"
     GET  /v1/payments/{id}                a payment's request units and which are used
     GET  /v1/receipts/{payment}/{index}   a stored receipt; with the payer's signed headers (empty body)
                                           also the answer, for a client that lost it
@@ -11,6 +12,11 @@ Paid requests carry the payer's authorization headers (worker.billing.authorizat
 bodies (counted as they stream, chunked ones included), 422 for malformed requests and ids (decimal
 uint256 only), 503 with Retry-After when a dependency (the chain's RPC, the content store) fails. Model
 work runs in a thread pool, off the event loop.
+
+`stream: true` on either generation endpoint answers with server-sent events once every check has passed
+and the unit is reserved (refusals before that are the usual JSON errors): the text as it is generated,
+then the chunk with the committed receipt, then `[DONE]`. The answer is computed by a task of its own,
+so a client that goes away mid-stream still gets it receipted, recoverable at GET /v1/receipts.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ import asyncio
 import ipaddress
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from worker.billing.authorization import INDEX_HEADER, PAYMENT_HEADER, SIGNATURE_HEADER
@@ -40,7 +46,8 @@ from worker.serve.errors import (
     RequestTooLarge,
     ServeError,
 )
-from worker.serve.service import InferenceService
+from worker.serve.openai_format import DONE, AnswerFormat, error_body, sse
+from worker.serve.service import AnswerEvents, InferenceService
 from worker.units import parse_uint256
 
 log = logging.getLogger("openledger.serve")
@@ -71,17 +78,36 @@ COMPLETION_BODY = _json_body(
         "model": {"type": "string"},
         "prompt": {"type": "string", "minLength": 1},
         "max_tokens": {"type": "integer", "minimum": 1},
+        "stream": {"type": "boolean"},
     },
     ["model", "prompt"],
+)
+CHAT_BODY = _json_body(
+    {
+        "model": {"type": "string"},
+        "messages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "role": {"enum": ["system", "developer", "user", "assistant"]},
+                    "content": {"type": "string"},
+                },
+                "required": ["role", "content"],
+            },
+        },
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "stream": {"type": "boolean"},
+    },
+    ["model", "messages"],
 )
 
 
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"message": message, "type": code, "code": code}}, status_code=status, headers=headers
-    )
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _unavailable(message: str) -> JSONResponse:
@@ -162,6 +188,79 @@ async def off_loop(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, A
         ) from exc
 
 
+class EventChannel(AnswerEvents):
+    """A streamed answer's events, from the thread computing it to the event loop that sends them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def started(self, answer: AnswerFormat) -> None:
+        self._put(("started", answer))
+
+    def text(self, piece: str) -> None:
+        self._put(("text", piece))
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (the server stopped): the answer is committed regardless
+            pass
+
+
+def stream_error(exc: Exception) -> dict[str, Any]:
+    """The error event of a stream that failed after it began (the unit was released, not spent)."""
+    if isinstance(exc, ServeError | PaymentRequired):
+        return error_body(exc.code, str(exc))
+    if isinstance(exc, OpenLedgerError):
+        return error_body("backend_unavailable", f"{type(exc).__name__}: {exc}")
+    return error_body("internal_error", f"an unexpected {type(exc).__name__} on this server")
+
+
+Generation = Callable[[bytes, Mapping[str, str], AnswerEvents], dict[str, Any]]
+
+
+async def answer_or_stream(
+    run: Generation, body: bytes, headers: Mapping[str, str], jobs: set[asyncio.Future[Any]]
+) -> dict[str, Any] | StreamingResponse:
+    """Run a generation in a task of its own (held in `jobs` until it ends): its answer when it is not
+    streamed or was refused, else the stream of its events, which begins once every check has passed."""
+    channel = EventChannel(asyncio.get_running_loop())
+    job = asyncio.ensure_future(off_loop(run, body, headers, channel))
+    jobs.add(job)
+    job.add_done_callback(jobs.discard)
+    # queued after every piece of text: the thread's own call_soon_threadsafe calls came first
+    job.add_done_callback(lambda _: channel.queue.put_nowait(("end", None)))
+    event, answer = await channel.queue.get()
+    if event == "end":
+        return job.result()  # the whole answer, or the refusal (a JSON error)
+    return StreamingResponse(
+        _events(answer, channel, job),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    answer: AnswerFormat, channel: EventChannel, job: asyncio.Future[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    opening = answer.opening()
+    if opening is not None:
+        yield sse(opening)
+    while True:
+        event, piece = await channel.queue.get()
+        if event != "text":
+            break
+        yield sse(answer.delta(piece))
+    try:
+        last = job.result()  # the chunk with the receipt, committed before it is sent
+    except Exception as exc:
+        yield sse(stream_error(exc))
+        return
+    yield sse(last)
+    yield sse(DONE)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The project's HTTP error mapping (also the explorer's): a ServeError is its status and code, any
     other OpenLedgerError a dependency that failed (503 with Retry-After), malformed input 422, unknown
@@ -228,10 +327,17 @@ def create_app(service: InferenceService) -> FastAPI:
         body = await read_body(request, limit, body_seconds)
         return await off_loop(service.predict, model, body, dict(request.headers))
 
-    @app.post("/v1/completions", openapi_extra=COMPLETION_BODY)
-    async def completions(request: Request) -> dict[str, Any]:
+    jobs: set[asyncio.Future[Any]] = set()  # answers being computed, whether or not anyone still listens
+
+    @app.post("/v1/completions", openapi_extra=COMPLETION_BODY, response_model=None)
+    async def completions(request: Request) -> dict[str, Any] | StreamingResponse:
         body = await read_body(request, limit, body_seconds)
-        return await off_loop(service.complete, body, dict(request.headers))
+        return await answer_or_stream(service.complete, body, dict(request.headers), jobs)
+
+    @app.post("/v1/chat/completions", openapi_extra=CHAT_BODY, response_model=None)
+    async def chat_completions(request: Request) -> dict[str, Any] | StreamingResponse:
+        body = await read_body(request, limit, body_seconds)
+        return await answer_or_stream(service.chat, body, dict(request.headers), jobs)
 
     @app.get("/v1/payments/{payment_id}")
     async def payment(payment_id: Uint256Path) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The user's side: pay on-chain, authorize each request with the payer's key, call the server, and
 verify the receipt that comes back (signed by the model's registered compute provider, for this exact
-request body and output)."""
+request body and output). Streamed answers (`stream_complete`, `stream_chat`) yield their text as it is
+generated and are verified the same way once their last event, the receipt, has arrived."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +116,7 @@ class InferenceClient:
     ) -> PaidAnswer:
         body = canonical_json(payload)
         response = self.send(path, model_id, body, payment_id, index)
-        data = _json(response)
-        if response.status_code != 200:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            raise InferenceFailed(
-                error.get("message") or response.text[:500], error.get("code"), response.status_code
-            )
+        data = _answered(response)
         receipt = self.verify(model_id, data, body, payment_id, index)
         return PaidAnswer(model_id, data["output"], receipt, data)
 
@@ -130,6 +128,33 @@ class InferenceClient:
     ) -> PaidAnswer:
         payload = {"model": str(model_id), "prompt": prompt, "max_tokens": max_tokens}
         return self._paid("/v1/completions", model_id, payload, payment_id, index)
+
+    def chat(
+        self, model_id: int, messages: Sequence[dict[str, str]], payment_id: int, index: int,
+        max_tokens: int = 16,
+    ) -> PaidAnswer:
+        """The assistant's next message after `messages` ([{"role", "content"}]); its text is
+        `output["text"]`, the completion of the chat's prompt under the base model's chat template."""
+        payload = {"model": str(model_id), "messages": list(messages), "max_tokens": max_tokens}
+        return self._paid("/v1/chat/completions", model_id, payload, payment_id, index)
+
+    def stream_complete(
+        self, model_id: int, prompt: str, payment_id: int, index: int, max_tokens: int = 16
+    ) -> AnswerStream:
+        """`complete`, streamed: iterate the result for the text as it is generated."""
+        payload = {"model": str(model_id), "prompt": prompt, "max_tokens": max_tokens, "stream": True}
+        return AnswerStream(self, "/v1/completions", model_id, canonical_json(payload), payment_id, index)
+
+    def stream_chat(
+        self, model_id: int, messages: Sequence[dict[str, str]], payment_id: int, index: int,
+        max_tokens: int = 16,
+    ) -> AnswerStream:
+        """`chat`, streamed: iterate the result for the text as it is generated."""
+        payload = {
+            "model": str(model_id), "messages": list(messages), "max_tokens": max_tokens, "stream": True
+        }
+        body = canonical_json(payload)
+        return AnswerStream(self, "/v1/chat/completions", model_id, body, payment_id, index)
 
     def verify(
         self, model_id: int, data: dict[str, Any], body: bytes, payment_id: int, index: int
@@ -163,12 +188,7 @@ class InferenceClient:
         receipt, which is checked as on the first delivery (the request hash too when `body` is given)."""
         headers = sign_request(self.client.signer, self.request_domain, model_id, payment_id, index, b"")
         response = self._request("GET", f"/v1/receipts/{payment_id}/{index}", headers=headers)
-        data = _json(response)
-        if response.status_code != 200:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            raise InferenceFailed(
-                error.get("message") or response.text[:500], error.get("code"), response.status_code
-            )
+        data = _answered(response)
         if body is None:  # the request's bytes are gone too: check everything but their hash
             body_hash = Receipt.from_dict(data.get("receipt")).request_hash
             receipt = self._verified(model_id, data, body_hash, payment_id, index)
@@ -187,8 +207,110 @@ class InferenceClient:
         return list(_json(self._request("GET", "/v1/models")).get("data", []))
 
 
+class AnswerStream:
+    """A streamed answer. Iterating yields its text piece by piece as the server generates it; once the
+    stream ends, `answer` is the PaidAnswer, its receipt verified as `verify` does and the streamed text
+    checked to be exactly the receipted one. A stream cut before its receipt raises InferenceFailed
+    (`stream_incomplete`): the answer was still receipted, `InferenceClient.recover` fetches it."""
+
+    def __init__(
+        self, user: InferenceClient, path: str, model_id: int, body: bytes, payment_id: int, index: int
+    ):
+        self.user, self.path, self.model_id, self.body = user, path, model_id, body
+        self.payment_id, self.index = payment_id, index
+        self.text = ""  # what has arrived so far
+        self.answer: PaidAnswer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        user = self.user
+        headers = sign_request(
+            user.client.signer, user.request_domain, self.model_id, self.payment_id, self.index, self.body
+        )
+        headers["content-type"] = "application/json"
+        last: dict[str, Any] | None = None
+        try:
+            with user.http.stream("POST", self.path, content=self.body, headers=headers) as response:
+                if response.status_code != 200:
+                    response.read()
+                    _answered(response)
+                for data in _events(response):
+                    if "receipt" in data:
+                        last = data
+                    elif piece := _piece(data):
+                        self.text += piece
+                        yield piece
+        except httpx.HTTPError as exc:
+            raise InferenceFailed(
+                f"the stream from {user.server} broke ({type(exc).__name__}: {exc}); the answer is still "
+                "receipted: fetch it with InferenceClient.recover(model, payment, index)",
+                "stream_incomplete",
+                503,
+            ) from None
+        if last is None:
+            raise InferenceFailed(
+                "the stream ended before its receipt: fetch the answer with InferenceClient.recover(model, "
+                "payment, index)",
+                "stream_incomplete",
+                502,
+            )
+        receipt = user.verify(self.model_id, last, self.body, self.payment_id, self.index)
+        if last["output"].get("text") != self.text:
+            raise ReceiptError(
+                f"the streamed text {self.text!r} is not the receipted text {last['output'].get('text')!r}: "
+                "do not trust this answer"
+            )
+        self.answer = PaidAnswer(self.model_id, last["output"], receipt, last)
+
+    def collect(self) -> PaidAnswer:
+        """Read the whole stream; the verified answer."""
+        for _ in self:
+            pass
+        assert self.answer is not None  # set by a stream that ended with its receipt, else it raised
+        return self.answer
+
+
+def _events(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The JSON events of a server-sent event stream up to `[DONE]`; an error event raises InferenceFailed."""
+    lines: list[str] = []
+    for line in response.iter_lines():
+        if line.startswith("data:"):
+            lines.append(line[5:].removeprefix(" "))
+            continue
+        if line or not lines:
+            continue  # comments, other fields, blank lines between events
+        data, lines = "\n".join(lines), []
+        if data == "[DONE]":
+            return
+        event = json.loads(data)
+        if isinstance(event, dict) and "error" in event:
+            error = event["error"] if isinstance(event["error"], dict) else {}
+            raise InferenceFailed(str(error.get("message") or event), error.get("code"), 503)
+        if isinstance(event, dict):
+            yield event
+
+
+def _piece(chunk: dict[str, Any]) -> str:
+    """The text a completion or chat chunk adds."""
+    choices = chunk.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+    return text if isinstance(text, str) else ""
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return {}
+
+
+def _answered(response: httpx.Response) -> Any:
+    """The answer's JSON; InferenceFailed with the server's message and code when it was refused."""
+    data = _json(response)
+    if response.status_code != 200:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        raise InferenceFailed(
+            error.get("message") or response.text[:500], error.get("code"), response.status_code
+        )
+    return data

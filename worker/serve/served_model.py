@@ -11,6 +11,7 @@ swapped in during the pass, so one answer is computed at a time (`lock`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ import torch
 
 from worker.attribution import Analyzer, AttributionIndex, SpanIndex
 from worker.errors import AttributionError
+from worker.serve.chat import chat_prompt
+from worker.serve.decoding import TextDeltas
 from worker.serve.explain import Attribution, RecordOwners, attribute_answer
 
 
@@ -113,7 +116,15 @@ class ServedModel:
         }
         return Answer(output, self._attribution(scores))
 
-    def complete(self, prompt: str, max_tokens: int) -> Answer:
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        """The prompt a chat is answered as the completion of (the base model's template: serve/chat.py)."""
+        return chat_prompt(self.analyzer.loaded.tokenizer, messages)
+
+    def complete(
+        self, prompt: str, max_tokens: int, on_text: Callable[[str], None] | None = None
+    ) -> Answer:
+        """The greedy completion of `prompt`; `on_text` (a streamed answer) gets its text as it is
+        generated, pieces that concatenate to exactly the answer's text."""
         analyzer = self.analyzer
         tokenizer, spec = analyzer.loaded.tokenizer, analyzer.spec
         # the prompt is encoded exactly as in training: BOS + prompt tokens, the completion follows
@@ -121,6 +132,7 @@ class ServedModel:
         ids = bos + tokenizer(prompt, add_special_tokens=False)["input_ids"]
         ids = ids[-max(1, spec.max_length - max_tokens) :]
         input_ids = torch.tensor([ids], device=analyzer.device)
+        streamer = TextDeltas(tokenizer, on_text) if on_text is not None else None
         with torch.no_grad():
             generated = analyzer.model.generate(
                 input_ids=input_ids,
@@ -128,11 +140,14 @@ class ServedModel:
                 max_new_tokens=max_tokens,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
+                streamer=streamer,
             )[0, len(ids) :].tolist()
         stopped = tokenizer.eos_token_id is not None and tokenizer.eos_token_id in generated
         if stopped:
             generated = generated[: generated.index(tokenizer.eos_token_id)]
         text = tokenizer.decode(generated, skip_special_tokens=True)
+        if streamer is not None:
+            streamer.finish(text)
         output = {"text": text, "finish_reason": "stop" if stopped else "length"}
         attributed = self.settings.attribution and text.strip()
         scores = self._scores({"prompt": prompt, "completion": text}) if attributed else None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,13 @@ from worker.chain.client import ChainClient
 from worker.faults import failpoint
 from worker.serve.catalog import ModelCatalog
 from worker.serve.errors import InvalidRequest, RequestTooLarge, ServeError
+from worker.serve.openai_format import (
+    AnswerFormat,
+    AnswerKind,
+    ChatRequest,
+    CompletionRequest,
+    GenerationRequest,
+)
 from worker.serve.served_model import Answer, AnswerSettings, ServedModel
 from worker.storage import ContentStore
 from worker.units import parse_uint256
@@ -52,16 +59,19 @@ class PredictRequest(BaseModel):
     text: str = Field(min_length=1)
 
 
-class CompletionRequest(BaseModel):
-    """The OpenAI completions body; decoding is greedy (a paid answer must be reproducible)."""
+# Builds the answer's computation once the model is known, before any payment work: refuses what the
+# model cannot answer (a wrong endpoint, a chat its template refuses) while that still costs nothing.
+Plan = Callable[[ServedModel], Callable[[], Answer]]
 
-    model_config = ConfigDict(extra="ignore")
-    model: str | int
-    prompt: str = Field(min_length=1)
-    max_tokens: int = Field(default=16, ge=1)
-    n: int = Field(default=1, ge=1, le=1)
-    stream: bool = False
-    temperature: float | None = None
+
+class AnswerEvents(Protocol):
+    """Where a streamed answer goes while it is computed (called from the thread computing it)."""
+
+    def started(self, answer: AnswerFormat) -> None:
+        """Every check passed and the unit is reserved: the stream may begin."""
+
+    def text(self, piece: str) -> None:
+        """More of the answer's text."""
 
 
 MAX_JSON_DEPTH = 32  # request bodies are flat objects; deeper nesting is refused before it is parsed
@@ -131,16 +141,27 @@ class InferenceService:
     # -- answers -------------------------------------------------------------------------------------
 
     def _answer(
-        self, model_id: int, body: bytes, headers: Mapping[str, str], compute: Callable[[ServedModel], Answer]
+        self,
+        model_id: int,
+        body: bytes,
+        headers: Mapping[str, str],
+        plan: Plan,
+        started: Callable[[PaidRequest], None] | None = None,
     ) -> tuple[Answer, Receipt]:
+        """Every answer's one path: find the model, plan the work, check the payment, reserve the unit,
+        compute, sign, commit the receipt. `started` runs once nothing can refuse the request any more
+        (a stream begins there: refusals before it are plain JSON errors)."""
         served = self.catalog.get(model_id)
+        compute = plan(served)
         paid = self.gate.check(model_id, headers, body)
         unit = (paid.payment.payment_id, paid.index)
         # A second copy of this request now gets 402 payment_in_flight.
         self.receipts.reserve(*unit, payment_tx=paid.payment.tx_hash)
         try:
+            if started is not None:
+                started(paid)
             with served.lock:
-                answer = compute(served)
+                answer = compute()
             receipt = self._sign(served, paid, answer)
             # Durable (with the answer) before the answer leaves; ends the reservation.
             self.receipts.record(receipt, answer.output, paid.payment.tx_hash)
@@ -185,58 +206,68 @@ class InferenceService:
         self._check_size(body)
         request: PredictRequest = _parse(PredictRequest, body)
         self._check_chars(request.text, "text")
-        answer, receipt = self._answer(model_id, body, headers, self._classifier(request.text))
+
+        def plan(served: ServedModel) -> Callable[[], Answer]:
+            _check_task(served, "classification")
+            return lambda: served.classify(request.text)
+
+        answer, receipt = self._answer(model_id, body, headers, plan)
         return {"model": str(model_id), "output": answer.output, "receipt": receipt.to_dict()}
 
-    @staticmethod
-    def _classifier(text: str) -> Callable[[ServedModel], Answer]:
-        def compute(served: ServedModel) -> Answer:
-            if served.task != "classification":
-                raise InvalidRequest(
-                    f"model {served.model_id} is a language model: use POST /v1/completions",
-                    code="wrong_endpoint",
-                )
-            return served.classify(text)
-
-        return compute
-
-    def complete(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    def complete(
+        self, body: bytes, headers: Mapping[str, str], events: AnswerEvents | None = None
+    ) -> dict[str, Any]:
+        """POST /v1/completions: the answer, or with `stream: true` the last chunk of the stream that
+        `events` carried (which must then be given)."""
         self._check_size(body)
         request: CompletionRequest = _parse(CompletionRequest, body)
         self._check_chars(request.prompt, "prompt")
-        if request.stream:
-            raise InvalidRequest("streaming is not supported: a paid answer comes whole with its receipt")
-        if request.max_tokens > self.config.max_tokens:
-            raise RequestTooLarge(
-                f"max_tokens is {request.max_tokens}; at most {self.config.max_tokens} allowed"
-            )
+        prompt = request.prompt
+        return self._generate("completion", request, lambda _: prompt, body, headers, events)
+
+    def chat(
+        self, body: bytes, headers: Mapping[str, str], events: AnswerEvents | None = None
+    ) -> dict[str, Any]:
+        """POST /v1/chat/completions: the completion of the chat's prompt (serve/chat.py), as `complete`."""
+        self._check_size(body)
+        request: ChatRequest = _parse(ChatRequest, body)
+        messages = request.as_dicts()
+        self._check_chars("".join(m["content"] for m in messages), "the messages' content")
+        return self._generate("chat", request, lambda m: m.chat_prompt(messages), body, headers, events)
+
+    def _generate(
+        self,
+        kind: AnswerKind,
+        request: GenerationRequest,
+        prompt_for: Callable[[ServedModel], str],
+        body: bytes,
+        headers: Mapping[str, str],
+        events: AnswerEvents | None,
+    ) -> dict[str, Any]:
+        max_tokens = request.token_limit
+        if max_tokens > self.config.max_tokens:
+            raise RequestTooLarge(f"max_tokens is {max_tokens}; at most {self.config.max_tokens} allowed")
         model_id = _model_id(request.model)
+        stream = events if request.stream else None
+        if request.stream and stream is None:
+            raise InvalidRequest("stream: true is answered over HTTP only (server-sent events)")
+        created = int(time.time())  # one time for every chunk of a stream, as OpenAI's
 
-        def compute(served: ServedModel) -> Answer:
-            if served.task != "generation":
-                raise InvalidRequest(
-                    f"model {model_id} is a classifier: use POST /v1/models/{model_id}/predict",
-                    code="wrong_endpoint",
-                )
-            return served.complete(request.prompt, request.max_tokens)
+        def plan(served: ServedModel) -> Callable[[], Answer]:
+            _check_task(served, "generation")
+            prompt = prompt_for(served)
+            on_text = stream.text if stream is not None else None
+            return lambda: served.complete(prompt, max_tokens, on_text)
 
-        answer, receipt = self._answer(model_id, body, headers, compute)
-        return {
-            "id": f"cmpl-{receipt.payment_id}-{receipt.request_index}",
-            "object": "text_completion",
-            "created": receipt.issued_at,
-            "model": str(model_id),
-            "choices": [
-                {
-                    "text": answer.output["text"],
-                    "index": 0,
-                    "logprobs": None,
-                    "finish_reason": answer.output["finish_reason"],
-                }
-            ],
-            "output": answer.output,
-            "receipt": receipt.to_dict(),
-        }
+        def started(paid: PaidRequest) -> None:
+            if stream is not None:
+                stream.started(AnswerFormat(kind, model_id, paid.payment.payment_id, paid.index, created))
+
+        answer, receipt = self._answer(model_id, body, headers, plan, started)
+        written = AnswerFormat(kind, model_id, receipt.payment_id, receipt.request_index, created)
+        if stream is not None:
+            return written.closing(answer.output, receipt)
+        return written.whole(answer.output, receipt)
 
     # -- lookups -------------------------------------------------------------------------------------
 
@@ -289,6 +320,17 @@ class InferenceService:
             )
         return {"model": str(found.model_id), "output": self.receipts.answer(payment_id, index),
                 "receipt": found.to_dict()}
+
+
+def _check_task(served: ServedModel, task: str) -> None:
+    if served.task == task:
+        return
+    model_id = served.model_id
+    if task == "generation":
+        where = f"model {model_id} is a classifier: use POST /v1/models/{model_id}/predict"
+    else:
+        where = f"model {model_id} is a language model: use POST /v1/completions or /v1/chat/completions"
+    raise InvalidRequest(where, code="wrong_endpoint")
 
 
 def _model_id(value: str | int) -> int:
