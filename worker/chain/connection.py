@@ -31,6 +31,13 @@ def genesis_hash(w3: Web3) -> str:
     return "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
 
 
+def chain_key(chain_id: int, genesis: str) -> str:
+    """`<chainId>-<first 12 hex digits of the genesis hash>`: names what local state belongs to (a
+    deployment record, a worker's or watcher's cursor, an explorer index), since every fresh Anvil is
+    chain 31337 with a genesis of its own."""
+    return f"{chain_id}-{genesis.removeprefix('0x')[:12]}"
+
+
 def endpoint_of(w3: Web3) -> str:
     return str(getattr(w3.provider, "endpoint_uri", None) or id(w3.provider))
 

@@ -33,7 +33,7 @@ from web3 import Web3
 
 from worker.chain.accounts import Signer
 from worker.chain.artifacts import PROTOCOL_CONTRACTS, load_artifact
-from worker.chain.connection import genesis_hash
+from worker.chain.connection import chain_key, genesis_hash
 from worker.chain.sender import Call, TransactionSender
 from worker.config import load_settings
 from worker.errors import ChainError
@@ -260,13 +260,9 @@ def deploy_system(
     return save_deployment(deployment, deployments_dir) if save else deployment
 
 
-GENESIS_DIGITS = 12  # of the genesis hash in a record's file name: enough to tell chains apart
-
-
 def deployment_path(chain_id: int, genesis: str, deployments_dir: Path | None = None) -> Path:
     """Where the deployment on the chain with this id and genesis block hash is recorded."""
-    key = genesis.removeprefix("0x")[:GENESIS_DIGITS]
-    return (deployments_dir or load_settings().deployments_dir) / f"{chain_id}-{key}.json"
+    return (deployments_dir or load_settings().deployments_dir) / f"{chain_key(chain_id, genesis)}.json"
 
 
 def save_deployment(deployment: Deployment, deployments_dir: Path | None = None) -> Deployment:

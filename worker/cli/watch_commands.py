@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -55,7 +55,7 @@ def watch_command(
     `{"type": "reorg", "forkBlock": N}` line (and webhook POST) says events above block N were undone.
     """
     from worker.cli.options import connect_client
-    from worker.daemon.watch import EventStream, WatchSettings, Webhook
+    from worker.daemon.watch import EventStream, WatchSettings, Webhook, reorg_notice
 
     client = connect_client(rpc, None, None, signing=False)
     chain_id = client.sender.chain_id
@@ -73,9 +73,8 @@ def watch_command(
     def reorg(fork_block: int) -> None:
         if hook is not None:
             hook.reorg(fork_block)
-        notice: dict[str, Any] = {"type": "reorg", "chainId": chain_id, "forkBlock": fork_block}
         if as_json:
-            print(json.dumps(notice, sort_keys=True), flush=True)
+            print(json.dumps(reorg_notice(chain_id, fork_block), sort_keys=True), flush=True)
         else:
             warn(f"chain reorganised: events above block {fork_block} were undone; replaying from there")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.chain.client import ChainClient
-from worker.chain.connection import genesis_hash
+from worker.chain.connection import chain_key, genesis_hash
 from worker.chain.finality import LOCAL_CHAIN_IDS
 from worker.daemon.follower import FollowerSettings
 from worker.daemon.tasks import Backoff
@@ -58,5 +58,5 @@ def default_confirmations(chain_id: int) -> int:
 def worker_home(base: Path, client: ChainClient) -> Path:
     """One state directory per chain (a fresh Anvil has a fresh genesis) and account, so two workers on
     one machine never share a cursor and a restarted dev chain never inherits an old one."""
-    genesis = genesis_hash(client.w3).removeprefix("0x")[:12]
-    return base / "worker" / f"{client.sender.chain_id}-{genesis}" / client.address.lower()
+    chain = chain_key(client.sender.chain_id, genesis_hash(client.w3))
+    return base / "worker" / chain / client.address.lower()

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from worker.chain.client import ChainClient
-from worker.chain.connection import genesis_hash
+from worker.chain.connection import chain_key, genesis_hash
 from worker.chain.events import DecodedEvent
 from worker.config import load_settings
 from worker.daemon.db import Database
@@ -95,9 +95,8 @@ def cursor_path(client: ChainClient, name: str, home: Path | None = None) -> Pat
     """One file per chain (id and genesis) and cursor name: two watchers keep two positions."""
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise WatchError(f"cursor name {name!r}: use letters, digits, '-', '_' and '.'")
-    genesis = genesis_hash(client.w3).removeprefix("0x")[:12]
     base = home or load_settings().home
-    return base / "watch" / f"{client.sender.chain_id}-{genesis}" / f"{name}.sqlite"
+    return base / "watch" / chain_key(client.sender.chain_id, genesis_hash(client.w3)) / f"{name}.sqlite"
 
 
 class EventStream:
@@ -197,6 +196,12 @@ def follow(
         stream.close()
 
 
+def reorg_notice(chain_id: int, fork_block: int) -> dict[str, Any]:
+    """What `watch --json` prints and a webhook receives after a reorg: events above `forkBlock` were
+    on the abandoned branch."""
+    return {"type": "reorg", "chainId": chain_id, "forkBlock": fork_block}
+
+
 class WebhookFailed(OpenLedgerError):
     """A webhook did not take an event after every retry: the cursor stays before it."""
 
@@ -230,7 +235,7 @@ class Webhook:
         self.post(event.to_json(self.chain_id))
 
     def reorg(self, fork_block: int) -> None:
-        self.post({"type": "reorg", "chainId": self.chain_id, "forkBlock": fork_block})
+        self.post(reorg_notice(self.chain_id, fork_block))
 
     def post(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, sort_keys=True).encode()

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import pathlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
 from eth_abi.exceptions import DecodingError
@@ -111,17 +111,29 @@ async def _work(fn: Callable[..., T], *args: Any) -> T:
     return cast(T, await off_loop(guarded))  # type: ignore[arg-type]
 
 
+# Errors the SDK raises on purpose, as the explorer answers them (the most specific class wins): bad
+# input is 4xx, an action the chain would refuse is 409; an unreachable node stays serve's 503.
+_MAPPED_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (InvalidCidError, 422, "invalid_cid"),
+    (CidMismatchError, 422, "invalid_cid"),
+    (ContentNotFoundError, 404, "content_not_found"),
+    (DataError, 422, "invalid_input"),
+    (RewardsError, 409, "refused"),
+    (ChainError, 409, "refused"),  # the SDK's checks say why; an unreachable node is a web3 error
+)
+
+
+def _mapped(status: int, code: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(status, code, str(exc))
+
+    return handler
+
+
 def _install_explorer_errors(app: FastAPI) -> None:
     install_error_handlers(app)
-
-    @app.exception_handler(InvalidCidError)
-    @app.exception_handler(CidMismatchError)
-    async def bad_cid(_request: Request, exc: Exception) -> JSONResponse:
-        return error_response(422, "invalid_cid", str(exc))
-
-    @app.exception_handler(ContentNotFoundError)
-    async def no_content(_request: Request, exc: ContentNotFoundError) -> JSONResponse:
-        return error_response(404, "content_not_found", str(exc))
+    for error, status, code in _MAPPED_ERRORS:
+        app.add_exception_handler(error, _mapped(status, code))
 
     @app.exception_handler(InvalidContributionError)
     async def invalid_file(_request: Request, exc: InvalidContributionError) -> JSONResponse:
@@ -130,22 +142,9 @@ def _install_explorer_errors(app: FastAPI) -> None:
         body = {"message": str(exc), "type": "invalid_file", "code": "invalid_file", "lines": lines}
         return JSONResponse({"error": body}, status_code=422)
 
-    @app.exception_handler(DataError)
-    async def bad_input(_request: Request, exc: DataError) -> JSONResponse:
-        return error_response(422, "invalid_input", str(exc))
-
     @app.exception_handler(TransactionReverted)
     async def would_revert(_request: Request, exc: TransactionReverted) -> JSONResponse:
         return error_response(409, "would_revert", explain_revert(exc))
-
-    @app.exception_handler(RewardsError)
-    async def rewards_refused(_request: Request, exc: RewardsError) -> JSONResponse:
-        return error_response(409, "refused", str(exc))
-
-    @app.exception_handler(ChainError)
-    async def chain_refused(_request: Request, exc: ChainError) -> JSONResponse:
-        # The SDK's checks say why an action cannot be taken; an unreachable node is a web3 error, not this.
-        return error_response(409, "refused", str(exc))
 
 
 def create_explorer_app(service: ExplorerService) -> FastAPI:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.chain.client import ChainClient
+from worker.chain.connection import chain_key
 from worker.chain.deployment import Deployment
 from worker.chain.retry import rpc_unavailable
 from worker.daemon.follower import ChainFollower, FollowerSettings, PollResult
@@ -52,9 +53,8 @@ class IndexPass:
 
 
 def default_db_path(deployment: Deployment, home: Path) -> Path:
-    genesis = deployment.genesis_hash.removeprefix("0x")[:12]
     registry = deployment.address("DatanetRegistry")[2:10].lower()
-    return home / "explorer" / f"{deployment.chain_id}-{genesis}-{registry}.sqlite"
+    return home / "explorer" / f"{chain_key(deployment.chain_id, deployment.genesis_hash)}-{registry}.sqlite"
 
 
 class Indexer:

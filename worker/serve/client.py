@@ -142,19 +142,22 @@ class InferenceClient:
         self, model_id: int, prompt: str, payment_id: int, index: int, max_tokens: int = 16
     ) -> AnswerStream:
         """`complete`, streamed: iterate the result for the text as it is generated."""
-        payload = {"model": str(model_id), "prompt": prompt, "max_tokens": max_tokens, "stream": True}
-        return AnswerStream(self, "/v1/completions", model_id, canonical_json(payload), payment_id, index)
+        payload = {"model": str(model_id), "prompt": prompt, "max_tokens": max_tokens}
+        return self._streamed("/v1/completions", model_id, payload, payment_id, index)
 
     def stream_chat(
         self, model_id: int, messages: Sequence[dict[str, str]], payment_id: int, index: int,
         max_tokens: int = 16,
     ) -> AnswerStream:
         """`chat`, streamed: iterate the result for the text as it is generated."""
-        payload = {
-            "model": str(model_id), "messages": list(messages), "max_tokens": max_tokens, "stream": True
-        }
-        body = canonical_json(payload)
-        return AnswerStream(self, "/v1/chat/completions", model_id, body, payment_id, index)
+        payload = {"model": str(model_id), "messages": list(messages), "max_tokens": max_tokens}
+        return self._streamed("/v1/chat/completions", model_id, payload, payment_id, index)
+
+    def _streamed(
+        self, path: str, model_id: int, payload: dict[str, Any], payment_id: int, index: int
+    ) -> AnswerStream:
+        body = canonical_json({**payload, "stream": True})
+        return AnswerStream(self, path, model_id, body, payment_id, index)
 
     def verify(
         self, model_id: int, data: dict[str, Any], body: bytes, payment_id: int, index: int
@@ -197,10 +200,7 @@ class InferenceClient:
         return PaidAnswer(model_id, data["output"], receipt, data)
 
     def payment(self, payment_id: int) -> dict[str, Any]:
-        response = self._request("GET", f"/v1/payments/{payment_id}")
-        data: dict[str, Any] = _json(response)
-        if response.status_code != 200:
-            raise InferenceFailed(str(data.get("error", {}).get("message")), None, response.status_code)
+        data: dict[str, Any] = _answered(self._request("GET", f"/v1/payments/{payment_id}"))
         return data
 
     def models(self) -> list[dict[str, Any]]:
