@@ -15,7 +15,8 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage \
-	bench-worker bench-inference bench-replicas bench-explorer clean
+	bench-worker bench-inference bench-replicas bench-explorer bench-planted bench-streaming bench-spans \
+	bench-adapters clean
 
 help:
 	@echo "make setup   install the pinned toolchain (npm + Python venv) and compile contracts"
@@ -85,7 +86,8 @@ lint: setup
 demo: setup
 	$(PY) -m worker.demo
 
-bench: bench-gas bench-storage bench-worker bench-inference bench-replicas bench-attribution bench-explorer
+bench: bench-gas bench-storage bench-worker bench-inference bench-replicas bench-attribution bench-explorer \
+	bench-streaming bench-spans bench-adapters
 
 bench-gas: setup
 	$(PY) bench/gas.py
@@ -106,6 +108,11 @@ bench-replicas: setup
 	$(PIP) install --quiet -e '.[bench]'
 	$(PY) bench/serve_replicas.py
 
+# Span index over a synthetic 100M-word corpus (build, disk, serving RSS, lookup p50/p99) beside the old dict
+# index at 1M words
+bench-spans: setup
+	$(PY) bench/span_index.py
+
 # A Datanet page with 1,000 contributions and a model page with 1,000 contributors in headless Chromium
 bench-explorer: setup
 	$(PY) bench/explorer_pages.py
@@ -115,6 +122,20 @@ bench-attribution: setup
 	# kronfluence declares torchvision; the wheel found here does not match torch 2.13 and breaks transformers
 	$(PIP) install --quiet --no-deps kronfluence==1.0.1 traker==0.3.2 dattri==0.3.0
 	$(PY) bench/attribution.py
+	$(PY) bench/attribution_planted.py
+
+# Planted facts on smollm2-135m: recall@1/@5 of the fact's record by gradients and by spans (also run by
+# bench-attribution)
+bench-planted: setup
+	$(PY) bench/attribution_planted.py
+
+# 50 LoRA adapters served on one smollm2-135m base vs one adapter vs a base per model: memory, mixed throughput
+bench-adapters: setup
+	$(PY) bench/adapters.py
+
+# Streamed vs unstreamed paid completions of a smollm2-135m adapter: time to first token, receipt latency
+bench-streaming: setup
+	$(PY) bench/streaming_latency.py
 
 clean:
 	rm -rf out cache .build $(STAMPS) .openledger crytic-export

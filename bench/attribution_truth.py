@@ -1,9 +1,15 @@
-"""LDS ground truth: retrain on random half-size subsets, record every query's margin, cache on disk.
+"""LDS ground truth: retrain on half-size subsets, record every query's margin, cache on disk.
 
 Run it in the background early (`python bench/attribution_truth.py`); it resumes where it stopped and
 `bench/attribution.py` re-scores any method against whatever is cached. Each subset is trained twice
 (two seeds): the mean is the target, and the agreement between the two replicates is the split-half
 ceiling on any method's LDS.
+
+Subsets are label-stratified by default (`--protocol stratified`): each takes half of every label's
+records, so every subset keeps the training set's label proportions and label balance cannot drive the
+retrained margins (for a task without labels it is a plain random half). `--protocol random` draws plain
+random halves, the protocol before, to show the confound. The protocol is part of the cache folder's
+name, so ground truths of different protocols are never mixed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +26,40 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.attribution_data import CACHE, bench_spec, bench_split, data_key  # noqa: E402
+from bench.attribution_data import CACHE, QUICK, bench_spec, bench_split, data_key  # noqa: E402
 from worker.train import train_in_memory  # noqa: E402
 from worker.train.batches import collate, encode_records  # noqa: E402
 
-N_SUBSETS, REPLICATES = 40, 2
+N_SUBSETS, REPLICATES = (8, 2) if QUICK else (40, 2)
+# Subset protocols and their versioned names, which key the cache (bump a name when its draw changes).
+PROTOCOLS = {"stratified": "stratified-half-v1", "random": "random-half-v1"}
 
 
-def truth_dir(train, queries) -> Path:
-    return CACHE / f"truth-{data_key(train, queries)}"
+def truth_dir(train, queries, protocol: str = "stratified") -> Path:
+    return CACHE / f"truth-{data_key(train, queries)}-{PROTOCOLS[protocol]}"
 
 
-def subset_masks(n_train: int, n_subsets: int = N_SUBSETS) -> np.ndarray:
-    """Half-size subsets, each drawn from its own seeded generator (stable if n_subsets grows)."""
+def subset_labels(train: Sequence[dict], protocol: str) -> list[str] | None:
+    """The labels to stratify by: None for the random protocol or a task without labels (generation)."""
+    if protocol == "random" or not all("label" in r for r in train):
+        return None
+    return [str(r["label"]) for r in train]
+
+
+def subset_masks(n_train: int, n_subsets: int = N_SUBSETS, strata: Sequence[str] | None = None) -> np.ndarray:
+    """Half-size subsets, each drawn from its own seeded generator (stable if n_subsets grows). With
+    `strata` (one label per record) each subset takes half (rounded down) of every label's records, in
+    sorted label order; without, a plain random half."""
     masks = np.zeros((n_subsets, n_train), dtype=bool)
+    groups = (
+        [np.arange(n_train)]
+        if strata is None
+        else [np.flatnonzero(np.asarray(strata, dtype=object) == c) for c in sorted(set(strata))]
+    )
     for j in range(n_subsets):
-        chosen = np.random.default_rng(10_000 + j).choice(n_train, size=n_train // 2, replace=False)
-        masks[j, chosen] = True
+        rng = np.random.default_rng(10_000 + j)
+        for members in groups:
+            masks[j, rng.choice(members, size=len(members) // 2, replace=False)] = True
     return masks
 
 
@@ -52,12 +76,13 @@ def query_margins(loaded, queries) -> torch.Tensor:
     return correct - torch.logsumexp(others, dim=1)
 
 
-def run(n_subsets: int, replicates: int, split: str = "eval") -> None:
+def run(n_subsets: int, replicates: int, split: str = "eval", protocol: str = "stratified") -> None:
     train, queries = bench_split(split)
-    folder = truth_dir(train, queries)
+    folder = truth_dir(train, queries, protocol)
     folder.mkdir(parents=True, exist_ok=True)
-    masks = subset_masks(len(train), n_subsets)
+    masks = subset_masks(len(train), n_subsets, subset_labels(train, protocol))
     np.save(folder / "masks.npy", masks)
+    (folder / "protocol.json").write_text(json.dumps({"protocol": PROTOCOLS[protocol], "split": split}))
     for rep in range(replicates):
         for j in range(n_subsets):
             path = folder / f"margins-s{j:03d}-r{rep}.npy"
@@ -82,5 +107,6 @@ if __name__ == "__main__":
     parser.add_argument("--subsets", type=int, default=N_SUBSETS)
     parser.add_argument("--replicates", type=int, default=REPLICATES)
     parser.add_argument("--split", choices=("eval", "dev"), default="eval")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="stratified")
     args = parser.parse_args()
-    run(args.subsets, args.replicates, args.split)
+    run(args.subsets, args.replicates, args.split, args.protocol)

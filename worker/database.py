@@ -63,8 +63,8 @@ class Transaction(ABC):
 
 
 class Result:
-    def __init__(self, rowcount: int, rows: list[Row]):
-        self.rowcount, self.rows = rowcount, rows
+    def __init__(self, rowcount: int, rows: list[Row], columns: Sequence[str] = ()):
+        self.rowcount, self.rows, self.columns = rowcount, rows, tuple(columns)
 
     def one(self) -> Row | None:
         return self.rows[0] if self.rows else None
@@ -132,7 +132,7 @@ class _SqliteTransaction(Transaction):
         except (sqlite3.Error, OverflowError) as exc:
             raise _sqlite_error(exc) from exc
         rows = cursor.fetchall() if cursor.description else []
-        return Result(cursor.rowcount, rows)
+        return Result(cursor.rowcount, rows, [column[0] for column in cursor.description or ()])
 
 
 def _sqlite_error(exc: Exception) -> DatabaseError:
@@ -209,7 +209,7 @@ class _PostgresTransaction(Transaction):
         except psycopg.Error as exc:
             raise _postgres_error(exc) from exc
         rows = cursor.fetchall() if cursor.description else []
-        return Result(cursor.rowcount, rows)
+        return Result(cursor.rowcount, rows, [column[0] for column in cursor.description or ()])
 
 
 class PostgresDatabase(Database):

@@ -146,6 +146,11 @@ interface IModelRegistry is IChallengeSettlement {
     event JobFinalized(uint256 indexed jobId, uint256 indexed modelId, address indexed worker, uint256 bounty);
     event ModelLive(uint256 indexed modelId, uint256 indexed jobId, address indexed computeProvider, string adapterCid);
     event LeaseDurationSet(uint64 leaseDuration);
+    /// @notice `modelId` was registered as fine-tuned from `parentModelId`, starting from the result of
+    ///         the parent's job `parentJobId` (its live job then); `depth` levels below a model registered
+    ///         from scratch. Emitted right after its {ModelRegistered}; the lineage never changes.
+    event ModelDerived(uint256 indexed modelId, uint256 indexed parentModelId, uint256 parentJobId, uint256 depth);
+    event MaxLineageDepthSet(uint8 maxLineageDepth);
 
     // ------------------------------------------------------------------ errors
 
@@ -179,6 +184,14 @@ interface IModelRegistry is IChallengeSettlement {
     error NotRewardVault(address caller);
     /// @notice {bindRewardVault} was already called.
     error RewardVaultAlreadyBound(address rewardVault);
+    /// @notice A derived model's parent must be Live (a finalized adapter and attribution report).
+    error ParentNotLive(uint256 parentModelId);
+    /// @notice A derived model fine-tunes its parent's adapter: same base model.
+    error BaseModelMismatch(uint256 parentModelId, string parentBaseModel, string baseModel);
+    /// @notice The derived model would sit `depth` levels down, beyond `maxLineageDepth`.
+    error LineageTooDeep(uint256 parentModelId, uint256 depth, uint256 maxLineageDepth);
+    /// @notice {setMaxLineageDepth} above its bound.
+    error LineageDepthOutOfRange(uint256 value, uint256 max);
 
     // ------------------------------------------------------------------ models
 
@@ -191,6 +204,21 @@ interface IModelRegistry is IChallengeSettlement {
         string calldata baseModel,
         string calldata trainingSpecCid,
         uint256 pricePerInference
+    ) external returns (uint256 modelId);
+
+    /// @notice Register a model fine-tuned from live model `parentModelId` (same base model): its training
+    ///         starts from the adapter of the parent's live job, pinned now, and its epochs pay the
+    ///         governance-set lineage share upward (see {IRewardVault-lineageSplit}). Set once, here: a
+    ///         parent's id is always below its child's, so lineages have no cycles.
+    /// @dev Anyone; the caller becomes the owner. Emits {ModelRegistered}, {ModelDerived}. Reverts as
+    ///      {registerModel} and {UnknownModel}, {ParentNotLive}, {BaseModelMismatch}, {LineageTooDeep}.
+    function registerDerivedModel(
+        uint256 datanetId,
+        uint256 versionId,
+        string calldata baseModel,
+        string calldata trainingSpecCid,
+        uint256 pricePerInference,
+        uint256 parentModelId
     ) external returns (uint256 modelId);
 
     /// @notice Set the price per inference request of a model.
@@ -301,7 +329,25 @@ interface IModelRegistry is IChallengeSettlement {
     /// @dev GOVERNANCE_ROLE. Emits {JobDeadlineSet}. Reverts {WindowOutOfRange}.
     function setJobDeadline(uint64 jobDeadline) external;
 
+    /// @notice Set how many levels a lineage may have (0 .. MAX_LINEAGE_DEPTH): new derived models deeper
+    ///         than this are refused, and epochs pay no ancestor beyond it.
+    /// @dev GOVERNANCE_ROLE. Emits {MaxLineageDepthSet}. Reverts {LineageDepthOutOfRange}.
+    function setMaxLineageDepth(uint8 value) external;
+
     // ------------------------------------------------------------------ views
+
+    /// @notice The parent of `modelId`, the parent's job it starts from and its depth (zeros: not derived).
+    function lineageOf(uint256 modelId)
+        external
+        view
+        returns (uint256 parentModelId, uint256 parentJobId, uint256 depth);
+
+    /// @notice The ancestors `modelId`'s epochs pay (parent first) and the job of each whose attribution
+    ///         report pays it, at most `maxLineageDepth` of them.
+    function ancestorsOf(uint256 modelId) external view returns (uint256[] memory models, uint256[] memory jobs);
+
+    /// @notice Governance bound on lineage depth.
+    function maxLineageDepth() external view returns (uint8);
 
     /// @notice Model `modelId`. Reverts {UnknownModel}.
     function getModel(uint256 modelId) external view returns (Model memory);

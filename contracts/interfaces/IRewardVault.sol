@@ -113,6 +113,8 @@ interface IRewardVault is IChallengeSettlement {
     event EpochSwept(uint256 indexed modelId, uint64 indexed epoch, uint256 unclaimed);
     event FeeSplitSet(uint16 treasuryBps, uint16 ownerBps, uint16 providerBps, uint16 contributorsBps);
     event ClaimPeriodSet(uint64 claimPeriod);
+    /// @notice The share of a derived model's contributor payouts passed to its ancestors changed.
+    event LineageShareSet(uint16 lineageShareBps);
 
     // ------------------------------------------------------------------ errors
 
@@ -144,6 +146,8 @@ interface IRewardVault is IChallengeSettlement {
     /// @notice Paying `amount` would take the epoch's claims (`claimed` so far) beyond its `total`.
     error EpochTotalExceeded(uint256 modelId, uint64 epoch, uint256 claimed, uint256 amount, uint256 total);
     error FeeSplitSumInvalid(uint256 sum);
+    /// @notice {setLineageShareBps} above `max`.
+    error LineageShareOutOfRange(uint256 bps, uint256 max);
 
     // ------------------------------------------------------------------ payments
 
@@ -227,7 +231,26 @@ interface IRewardVault is IChallengeSettlement {
     /// @dev GOVERNANCE_ROLE. Emits {ClaimPeriodSet}. Reverts {WindowOutOfRange}.
     function setClaimPeriod(uint64 value) external;
 
+    /// @notice Set the lineage share (0 .. MAX_LINEAGE_SHARE_BPS): of every amount a derived model's epoch
+    ///         pays, this part goes to its ancestors' contributors instead (the off-chain epoch rule,
+    ///         checked by `openledger verify epoch`; docs/PROTOCOL.md "Lineage payouts").
+    /// @dev GOVERNANCE_ROLE. Emits {LineageShareSet}. Reverts {LineageShareOutOfRange}.
+    function setLineageShareBps(uint16 bps) external;
+
     // ------------------------------------------------------------------ views
+
+    /// @notice Bps of a derived model's epoch amounts passed to its ancestors (and by each ancestor on up).
+    function lineageShareBps() external view returns (uint16);
+
+    /// @notice How `upstream` (the lineage share cut from a derived model's epoch leaves) is kept by the
+    ///         model's ancestors ({IModelRegistry-ancestorsOf}, parent first, with the job whose
+    ///         attribution report pays each): each passes
+    ///         `received * lineageShareBps / 10_000` to the next, the last keeps all it receives; the kept
+    ///         amounts sum to `upstream` exactly. Empty for a model without ancestors.
+    function upstreamSplit(uint256 modelId, uint256 upstream)
+        external
+        view
+        returns (uint256[] memory models, uint256[] memory jobs, uint256[] memory kept);
 
     /// @notice Contributor pool of `modelId`: what new epochs may reserve (`available`) and the totals of
     ///         epochs not yet swept (`reserved`, claimed parts included).

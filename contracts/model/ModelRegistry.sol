@@ -39,6 +39,20 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     mapping(uint256 modelId => mapping(address account => bool)) private _requesters;
     mapping(uint256 modelId => mapping(address provider => bool)) private _revoked;
 
+    /// @dev A derived model's parent and the parent's job it starts from, set once at registration.
+    struct Lineage {
+        uint64 parentModelId;
+        uint64 parentJobId;
+        uint8 depth;
+    }
+
+    /// @notice Most levels a derived model may sit below a model registered from scratch (governance).
+    uint8 public maxLineageDepth = 3;
+    /// @notice Bound of {setMaxLineageDepth}.
+    uint8 public constant MAX_LINEAGE_DEPTH = 8;
+
+    mapping(uint256 modelId => Lineage) private _lineage;
+
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE (the timelock in deployments).
     constructor(
         IERC20 token_,
@@ -61,22 +75,30 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         string calldata trainingSpecCid,
         uint256 pricePerInference
     ) external returns (uint256 modelId) {
-        if (versionId == 0 || versionId > datanetRegistry.versionCount(datanetId)) {
-            revert UnknownVersion(datanetId, versionId);
+        modelId = _register(datanetId, versionId, baseModel, trainingSpecCid, pricePerInference);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerDerivedModel(
+        uint256 datanetId,
+        uint256 versionId,
+        string calldata baseModel,
+        string calldata trainingSpecCid,
+        uint256 pricePerInference,
+        uint256 parentModelId
+    ) external returns (uint256 modelId) {
+        Model storage parent = _model(parentModelId);
+        if (parent.status != ModelStatus.Live) revert ParentNotLive(parentModelId);
+        if (keccak256(bytes(parent.baseModel)) != keccak256(bytes(baseModel))) {
+            revert BaseModelMismatch(parentModelId, parent.baseModel, baseModel);
         }
-        if (bytes(baseModel).length == 0) revert EmptyField("baseModel");
-        if (bytes(trainingSpecCid).length == 0) revert EmptyField("trainingSpecCid");
-        if (pricePerInference == 0) revert ZeroAmount();
-        modelId = ++modelCount;
-        Model storage m = _models[modelId];
-        m.owner = msg.sender;
-        m.datanetId = datanetId;
-        m.versionId = versionId;
-        m.baseModel = baseModel;
-        m.trainingSpecCid = trainingSpecCid;
-        m.pricePerInference = pricePerInference;
-        m.status = ModelStatus.Registered;
-        emit ModelRegistered(modelId, msg.sender, datanetId, versionId, baseModel, trainingSpecCid, pricePerInference);
+        uint256 depth = uint256(_lineage[parentModelId].depth) + 1;
+        if (depth > maxLineageDepth) revert LineageTooDeep(parentModelId, depth, maxLineageDepth);
+        uint256 parentJobId = parent.liveJobId;
+        modelId = _register(datanetId, versionId, baseModel, trainingSpecCid, pricePerInference);
+        // ids are counters far below 2**64; depth <= MAX_LINEAGE_DEPTH
+        _lineage[modelId] = Lineage(uint64(parentModelId), uint64(parentJobId), uint8(depth));
+        emit ModelDerived(modelId, parentModelId, parentJobId, depth);
     }
 
     /// @inheritdoc IModelRegistry
@@ -330,7 +352,40 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
         emit JobDeadlineSet(value);
     }
 
+    /// @inheritdoc IModelRegistry
+    function setMaxLineageDepth(uint8 value) external onlyRole(GOVERNANCE_ROLE) {
+        if (value > MAX_LINEAGE_DEPTH) revert LineageDepthOutOfRange(value, MAX_LINEAGE_DEPTH);
+        maxLineageDepth = value;
+        emit MaxLineageDepthSet(value);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IModelRegistry
+    function lineageOf(uint256 modelId)
+        external
+        view
+        returns (uint256 parentModelId, uint256 parentJobId, uint256 depth)
+    {
+        Lineage storage l = _lineage[modelId];
+        return (l.parentModelId, l.parentJobId, l.depth);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function ancestorsOf(uint256 modelId) external view returns (uint256[] memory models, uint256[] memory jobs) {
+        uint256 levels = _lineage[modelId].depth;
+        uint256 limit = maxLineageDepth;
+        if (levels > limit) levels = limit;
+        models = new uint256[](levels);
+        jobs = new uint256[](levels);
+        uint256 current = modelId;
+        for (uint256 i = 0; i < levels; ++i) {
+            Lineage storage l = _lineage[current];
+            models[i] = l.parentModelId;
+            jobs[i] = l.parentJobId;
+            current = l.parentModelId;
+        }
+    }
 
     /// @inheritdoc IModelRegistry
     function getModel(uint256 modelId) external view returns (Model memory) {
@@ -390,6 +445,31 @@ contract ModelRegistry is IModelRegistry, ChallengeSettlement {
     }
 
     // ------------------------------------------------------------------ internals
+
+    function _register(
+        uint256 datanetId,
+        uint256 versionId,
+        string calldata baseModel,
+        string calldata trainingSpecCid,
+        uint256 pricePerInference
+    ) private returns (uint256 modelId) {
+        if (versionId == 0 || versionId > datanetRegistry.versionCount(datanetId)) {
+            revert UnknownVersion(datanetId, versionId);
+        }
+        if (bytes(baseModel).length == 0) revert EmptyField("baseModel");
+        if (bytes(trainingSpecCid).length == 0) revert EmptyField("trainingSpecCid");
+        if (pricePerInference == 0) revert ZeroAmount();
+        modelId = ++modelCount;
+        Model storage m = _models[modelId];
+        m.owner = msg.sender;
+        m.datanetId = datanetId;
+        m.versionId = versionId;
+        m.baseModel = baseModel;
+        m.trainingSpecCid = trainingSpecCid;
+        m.pricePerInference = pricePerInference;
+        m.status = ModelStatus.Registered;
+        emit ModelRegistered(modelId, msg.sender, datanetId, versionId, baseModel, trainingSpecCid, pricePerInference);
+    }
 
     function _goLive(Model storage m, uint256 modelId, uint256 jobId, address worker, string storage adapterCid)
         private

@@ -38,6 +38,10 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
     uint256 public paymentCount;
     /// @inheritdoc IRewardVault
     uint64 public claimPeriod = 180 days;
+    /// @inheritdoc IRewardVault
+    uint16 public lineageShareBps = 1_000;
+    /// @notice Bound of {setLineageShareBps}: a derived model's own contributors keep at least half.
+    uint16 public constant MAX_LINEAGE_SHARE_BPS = 5_000;
 
     FeeSplit private _feeSplit =
         FeeSplit({treasuryBps: 1_000, ownerBps: 2_000, providerBps: 2_000, contributorsBps: 5_000});
@@ -229,7 +233,32 @@ contract RewardVault is IRewardVault, ChallengeSettlement {
         emit ClaimPeriodSet(value);
     }
 
+    /// @inheritdoc IRewardVault
+    function setLineageShareBps(uint16 bps) external onlyRole(GOVERNANCE_ROLE) {
+        if (bps > MAX_LINEAGE_SHARE_BPS) revert LineageShareOutOfRange(bps, MAX_LINEAGE_SHARE_BPS);
+        lineageShareBps = bps;
+        emit LineageShareSet(bps);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IRewardVault
+    function upstreamSplit(uint256 modelId, uint256 upstream)
+        external
+        view
+        returns (uint256[] memory models, uint256[] memory jobs, uint256[] memory kept)
+    {
+        (models, jobs) = modelRegistry.ancestorsOf(modelId);
+        uint256 levels = models.length;
+        kept = new uint256[](levels);
+        uint256 bps = lineageShareBps;
+        uint256 received = upstream;
+        for (uint256 i = 0; i < levels; ++i) {
+            uint256 passed = i + 1 < levels ? received * bps / BPS : 0;
+            kept[i] = received - passed;
+            received = passed;
+        }
+    }
 
     /// @inheritdoc IRewardVault
     function pool(uint256 modelId) external view returns (uint256 available, uint256 reserved) {

@@ -78,7 +78,9 @@ def test_train_then_attribute_with_minilm(cli, tmp_path, records):
     assert printed["summary"] == full["summary"]
     assert {c["key"] for c in full["summary"]["contributors"]} == {"c0", "c1", "c2", "c3"}
     assert full["queries"][0]["label"] in ("neg", "pos")
-    assert (model / "attribution_index.safetensors").is_file()
+    # The index it built lies beside the report; the model directory is left as training wrote it.
+    assert (report.parent / "attribution_index.safetensors").is_file()
+    assert not (model / "attribution_index.safetensors").exists()
 
     # Human output: a table per contributor; a second run reuses the saved index.
     result = runner.invoke(cli, argv[:-1])

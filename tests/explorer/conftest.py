@@ -4,10 +4,12 @@ and finalized so contributors can claim), an inference server, and the explorer 
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from paidmodel import USER, WORKER, LiveModel, Serving, start_serving, stop_serving
@@ -20,6 +22,8 @@ from worker.serve import ServerThread
 sys.path.insert(0, str(Path(__file__).parent))  # browser.py, imported by plain name like paidmodel
 
 EPOCH = 600
+BACKENDS = ("sqlite", "postgresql")
+_databases = itertools.count()
 TEXTS = ("good great happy", "awful sad grim", "love nice fine", "hate terrible poor")
 
 
@@ -51,6 +55,21 @@ def finalize_an_epoch(serving: Serving) -> None:
     assert [e.action for e in epochs.tick()] == ["closed", "posted"]
     live.chain.dev.increase_time(live.client(0).vault.challenge_window() + 1)
     assert [e.action for e in epochs.tick()] == ["finalized"]
+
+
+IndexAt = Callable[[str], str]
+
+
+@pytest.fixture(params=BACKENDS)
+def index_at(request: pytest.FixtureRequest, tmp_path: Path) -> IndexAt:
+    """Where a test's indexes go, on each backend: `index_at("fresh")` is a new SQLite file, or a new
+    database on the session's real PostgreSQL (tests/pg.py)."""
+    if request.param == "sqlite":
+        return lambda name: str(tmp_path / f"{name}.sqlite")
+    from pg import database_url
+
+    server: Any = request.getfixturevalue("postgres_server")
+    return lambda name: database_url(server, f"explorer_{name}_{next(_databases)}")
 
 
 @pytest.fixture(scope="module")

@@ -120,6 +120,21 @@ def test_the_read_pages_show_the_indexed_state(ui, explorer) -> None:
     assert "v1" in ui.text("#versions") and ui.page.locator("#contributions tbody tr").count() == 3
     ui.shot("datanet")
 
+    # The version's manifest: its contributions, records per contribution and contributor, schema, licence.
+    ui.page.click("#versions a[href='#/datanets/1/versions/1']")
+    ui.ready()
+    manifest = ui.text("#manifest")
+    assert "matches the chain" in manifest and "every entry is the registry's" in manifest
+    assert "CC-BY-4.0" in manifest and "{text, label}" in manifest and "openledger.manifest/1" in manifest
+    assert ui.page.locator("#version-contributions tbody tr").count() == 3
+    assert "accepted" in ui.text("#version-contributions") and "12" in ui.text("#version-contributions")
+    assert ui.page.locator("#version-contributors svg rect").count() >= 1
+    assert f"#{live.model_id}" in ui.text("#version")
+    ui.shot("version")
+    ui.page.click("#version-contributions a[href='#/contributions/1']")
+    ui.ready()
+    assert "Contribution #1" in ui.text("main")
+
     ui.visit("#/contributions/1")
     assert "accepted" in ui.text("#contribution") and "12" in ui.text("#contribution")
     assert "#1" in ui.text("#contribution-attribution")

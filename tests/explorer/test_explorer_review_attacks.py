@@ -249,7 +249,8 @@ def test_content_errors_are_the_requesters_not_the_servers(explorer) -> None:
 def test_a_locked_index_is_503_not_500(explorer, tmp_path: Path) -> None:
     path = tmp_path / "locked.sqlite"
     service = ExplorerService.open(explorer.service.client, explorer.live.store, path)
-    service.db._conn.close()  # noqa: SLF001 - reopened below, after another process took the file
+    sqlite = service.db.database._db  # noqa: SLF001 - the SQLite store's one connection
+    sqlite._conn.close()  # noqa: SLF001 - reopened below, after another process took the file
     holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -258,7 +259,7 @@ def test_a_locked_index_is_503_not_500(explorer, tmp_path: Path) -> None:
         holder.execute("COMMIT")  # the exclusive lock stays held: nobody else may even read
         conn = sqlite3.connect(path, isolation_level=None, timeout=0.2, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        service.db._conn = conn  # noqa: SLF001 - the service's own connection, with a short busy timeout
+        sqlite._conn = conn  # noqa: SLF001 - the service's own connection, with a short busy timeout
         with ServerThread(create_explorer_app(service)) as server:
             answer = httpx.get(f"{server.url}/api/datanets", timeout=30)
         assert answer.status_code == 503 and answer.headers["retry-after"] == "5", answer.text

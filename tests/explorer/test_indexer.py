@@ -1,8 +1,10 @@
 """The indexer on a real Anvil: events become rows, and after a reorg (`anvil_rollback`, `anvil_reorg`)
-the index equals one built from scratch on the surviving chain, updates rewound as well as inserts."""
+the index equals one built from scratch on the surviving chain, updates rewound as well as inserts. On
+both backends: a SQLite file and a real PostgreSQL (`index_at`, tests/explorer/conftest.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,22 +17,27 @@ from worker.explorer import ExplorerDatabase, Indexer
 from worker.explorer.handlers import HANDLERS
 from worker.explorer.schema import CHAIN_TABLES
 
+IndexAt = Callable[[str], str]  # the `index_at` fixture: a name -> a new index on the test's backend
 
-def _indexer(world: World, path: Path) -> Indexer:
+
+def _indexer(world: World, target: str | Path) -> Indexer:
     client = world.client(0).as_account(ReadOnlySigner())
-    return Indexer(client, world.store, ExplorerDatabase(path))
+    return Indexer(client, world.store, ExplorerDatabase(target))
 
 
 def _dump(indexer: Indexer) -> dict[str, list[tuple]]:
-    return {t: [tuple(r) for r in indexer.db.query(f"SELECT * FROM {t} ORDER BY 1, 2")] for t in CHAIN_TABLES}
+    return {
+        t: [tuple(r.values()) for r in indexer.db.query(f"SELECT * FROM {t} ORDER BY 1, 2")]
+        for t in CHAIN_TABLES
+    }
 
 
 def _row(indexer: Indexer, sql: str, *params) -> dict:
     return dict(indexer.db.query(sql, params)[0])
 
 
-def test_events_become_rows_with_their_content(world: World, tmp_path: Path) -> None:
-    indexer = _indexer(world, tmp_path / "index.sqlite")
+def test_events_become_rows_with_their_content(world: World, index_at: IndexAt) -> None:
+    indexer = _indexer(world, index_at("index"))
     indexed = indexer.poll()
     assert indexed.poll.events > 0 and indexed.documents >= 1
     datanet = _row(indexer, "SELECT * FROM datanets WHERE id = ?", world.datanet_id)
@@ -46,11 +53,18 @@ def test_events_become_rows_with_their_content(world: World, tmp_path: Path) -> 
     version = _row(indexer, "SELECT * FROM versions WHERE datanet_id = ?", world.datanet_id)
     assert version["merkle_root"] == "0x" + onchain.merkle_root.hex()
     assert indexer.poll().poll.events == 0  # nothing new: nothing applied twice
+    manifest = _row(indexer, "SELECT ok, error FROM content WHERE cid = ?", version["manifest_cid"])
+    assert manifest["ok"] == 1, manifest
+    entries = indexer.db.query(
+        "SELECT contribution_id FROM manifest_entries WHERE manifest_cid = ? ORDER BY contribution_id",
+        (version["manifest_cid"],),
+    )
+    assert len(entries) == 3
 
 
 @pytest.mark.parametrize("how", ["rollback", "reorg"])
-def test_after_a_reorg_the_index_equals_a_fresh_one(world: World, tmp_path: Path, how: str) -> None:
-    indexer = _indexer(world, tmp_path / "index.sqlite")
+def test_after_a_reorg_the_index_equals_a_fresh_one(world: World, index_at: IndexAt, how: str) -> None:
+    indexer = _indexer(world, index_at("index"))
     indexer.poll()
     new = contribute(world, CONTRIBUTORS[0], sentiment_records(40)[36:])
     review_contribution(world.client(CURATOR), world.store, new, False, reason="off-topic")
@@ -63,11 +77,11 @@ def test_after_a_reorg_the_index_equals_a_fresh_one(world: World, tmp_path: Path
     assert indexer.poll().poll.reorg_depth >= 1
     pending = _row(indexer, "SELECT * FROM contributions WHERE id = ?", new)
     assert (pending["status"], pending["slashed"], pending["reason_cid"]) == ("pending", "0", "")
-    assert _dump(indexer) == _dump(_fresh(world, tmp_path))
+    assert _dump(indexer) == _dump(_fresh(world, index_at))
 
 
-def _fresh(world: World, tmp_path: Path) -> Indexer:
-    fresh = _indexer(world, tmp_path / "fresh.sqlite")
+def _fresh(world: World, index_at: IndexAt) -> Indexer:
+    fresh = _indexer(world, index_at("fresh"))
     fresh.poll()
     return fresh
 

@@ -31,12 +31,14 @@ from worker.explorer.content import (
     fetch_document,
     retry_delay,
 )
+from worker.explorer.indexer import WrongIndex
+from worker.explorer.schema import EXPLORER_SCHEMA_VERSION
 from worker.storage import ContentStore
 
 HUGE = 2**64 - 1  # a uint64 anyone may declare for their own contribution: beyond SQLite's 2**63 - 1
 
 
-def _indexer(world: World, path: Path, store: ContentStore | None = None, **settings: Any) -> Indexer:
+def _indexer(world: World, path: str | Path, store: ContentStore | None = None, **settings: Any) -> Indexer:
     client = world.client(0).as_account(ReadOnlySigner())
     return Indexer(client, store or world.store, ExplorerDatabase(path), IndexerSettings(**settings))
 
@@ -69,8 +71,10 @@ def test_a_uint64_beyond_sqlite_integers_is_indexed_exactly(world: World, tmp_pa
 
 
 def test_an_event_a_handler_cannot_apply_is_recorded_and_skipped(
-    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, index_at: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On both backends, with a statement the database itself refuses (PostgreSQL then refuses every
+    statement of the transaction until the event's SAVEPOINT is rolled back)."""
     datanet = _own_datanet(world)
     owner = world.client(1)
     bad = owner.datanets.contribute(datanet, world.store.add(b"bad"), 7, 7).created_id
@@ -78,21 +82,20 @@ def test_an_event_a_handler_cannot_apply_is_recorded_and_skipped(
     key = ("DatanetRegistry", "ContributionSubmitted")
     original = explorer_handlers.HANDLERS[key]
 
-    def overflowing(db: Any, event: Any) -> None:  # what SQLite did with 2**64 - 1 before the fix
+    def overflowing(db: Any, event: Any) -> None:  # what a uint64 in an integer column did before the fix
         original(db, event)
         if int(event["contributionId"]) == bad:
-            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+            db.execute("UPDATE contributions SET submitted_at = ? WHERE id = ?", (2**64 - 1, bad))
 
     monkeypatch.setitem(explorer_handlers.HANDLERS, key, overflowing)
-    indexer = _indexer(world, tmp_path / "index.sqlite")
+    indexer = _indexer(world, index_at("index"))
     indexer.poll()
     assert indexer.cursor() == world.chain.w3.eth.block_number  # the batch was not rolled back
     ids = {r["id"] for r in indexer.db.query("SELECT id FROM contributions WHERE datanet_id = ?", (datanet,))}
     assert good in ids and bad not in ids  # the bad event's writes were rolled back alone
     problems = queries.status(indexer.db)["indexing_problems"]
-    assert [p["name"] for p in problems] == ["ContributionSubmitted"] and "OverflowError" in problems[0][
-        "error"
-    ]
+    assert [p["name"] for p in problems] == ["ContributionSubmitted"], problems
+    assert "DatabaseError" in problems[0]["error"], problems
     assert indexer.poll().poll.events == 0  # not retried forever either
 
 
@@ -220,7 +223,7 @@ def test_addresses_are_stored_checksummed_and_looked_up_on_an_index(world: World
     stored = {r["contributor"] for r in indexer.db.query("SELECT contributor FROM contributions")}
     assert all(Web3.to_checksum_address(a) == a for a in stored)
     statements: list[str] = []
-    conn = indexer.db._conn  # noqa: SLF001 - the one connection the queries run on
+    conn = indexer.db.database._db._conn  # noqa: SLF001 - the one SQLite connection the queries run on
     conn.set_trace_callback(statements.append)
     try:
         lower = queries.account(indexer.db, contributor.lower(), 0)
@@ -239,8 +242,12 @@ def test_an_index_of_the_old_layout_is_rebuilt_from_its_event_log(world: World, 
     path = tmp_path / "index.sqlite"
     indexer = _indexer(world, path)
     indexer.poll()
-    before = [tuple(r) for r in indexer.db.query("SELECT * FROM contributions ORDER BY id")]
+    before = [tuple(r.values()) for r in indexer.db.query("SELECT * FROM contributions ORDER BY id")]
     indexer.db.set_meta("explorer_schema", "1")  # as an index written before TEXT counts and (cid, kind)
     reopened = _indexer(world, path)
-    assert [tuple(r) for r in reopened.db.query("SELECT * FROM contributions ORDER BY id")] == before
-    assert reopened.db.meta("explorer_replay") is None and reopened.db.meta("explorer_schema") == "2"
+    assert [tuple(r.values()) for r in reopened.db.query("SELECT * FROM contributions ORDER BY id")] == before
+    assert reopened.db.meta("explorer_replay") is None
+    assert reopened.db.meta("explorer_schema") == str(EXPLORER_SCHEMA_VERSION)
+    reopened.db.set_meta("deployment", "1-0x00-0x00")  # as if another deployment's index
+    with pytest.raises(WrongIndex, match="belongs to deployment 1-0x00-0x00"):
+        _indexer(world, path)

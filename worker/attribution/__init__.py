@@ -4,7 +4,8 @@ Pure compute: a trained model directory, records and queries in; scores, indexes
 never imports chain code. Layout (one idea per module): tasks (loss and measurement per model kind),
 gradients (per-example gradients via torch.func), projection, preconditioner, index, analyzer
 (orchestration), stacked (one backward pass for all checkpoints), mislabel (suspect labels), aggregate
-(record -> contribution -> contributor), spans (exact-span evidence), report, attribute (one-call API).
+(record -> contribution -> contributor), spans (exact-span evidence: a suffix-array index saved with
+the adapter), span_weights (how spans move a receipt's weights), report, attribute (one-call API).
 """
 
 from worker.attribution.aggregate import Aggregation, aggregate
@@ -20,7 +21,8 @@ from worker.attribution.attribute import attribute, model_level_scores
 from worker.attribution.index import AttributionIndex, adapter_fingerprint
 from worker.attribution.mislabel import mislabel_scores
 from worker.attribution.report import AttributionReport
-from worker.attribution.spans import SpanIndex
+from worker.attribution.span_weights import SpanWeightRule
+from worker.attribution.spans import Span, SpanIndex, SpanIndexMismatch
 
 __all__ = [
     "Aggregation",
@@ -32,8 +34,11 @@ __all__ = [
     "PreconditionerArguments",
     "ProgressCallback",
     "ScoreArguments",
+    "Span",
     "SpanArguments",
     "SpanIndex",
+    "SpanIndexMismatch",
+    "SpanWeightRule",
     "adapter_fingerprint",
     "aggregate",
     "attribute",

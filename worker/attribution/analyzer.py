@@ -154,25 +154,42 @@ class Analyzer:
             index.mislabel = mislabel_scores(index)
         return index
 
-    def index(self, train: Sequence[Record], rebuild: bool = False, save: bool = True) -> AttributionIndex:
-        """Load the saved index when it matches (adapter, records, arguments), else build and save it."""
-        wanted = self.args.to_dict()
-        hashes = [record_hash(r) for r in train]
+    def index(
+        self,
+        train: Sequence[Record],
+        rebuild: bool = False,
+        save: bool = True,
+        folder: str | Path | None = None,
+    ) -> AttributionIndex:
+        """Load a saved index that matches (adapter, records, arguments), from the model directory or from
+        `folder`, else build one and save it into `folder` (default: the model directory)."""
+        target = self.model_dir if folder is None else Path(folder)
         if not rebuild:
-            try:
-                index = AttributionIndex.load(self.model_dir)
-            except AttributionError as exc:
-                if "build one first" not in str(exc):
-                    raise
-            else:
-                current = index.config.get("format") == INDEX_FORMAT
-                same_args = all(index.config.get(k) == wanted[k] for k in ("features", "preconditioner"))
-                if current and same_args and index.record_hashes == hashes:
-                    return index
+            for place in dict.fromkeys((self.model_dir, target)):
+                saved = self._saved_index(place, train)
+                if saved is not None:
+                    return saved
         index = self.build_index(train)
         if save:
-            index.save(self.model_dir)
+            index.save(target)
         return index
+
+    def _saved_index(self, folder: Path, train: Sequence[Record]) -> AttributionIndex | None:
+        """The index saved in `folder` if it is this adapter's, of this format, arguments and records. One
+        of another adapter is refused in the model directory, and replaced in a folder beside it (an
+        earlier run's output, e.g. from before the model was retrained)."""
+        try:
+            index = AttributionIndex.load(folder, adapter_dir=self.model_dir)
+        except AttributionError as exc:
+            stale_output = folder != self.model_dir and "built for another adapter" in str(exc)
+            if "build one first" not in str(exc) and not stale_output:
+                raise
+            return None
+        wanted = self.args.to_dict()
+        current = index.config.get("format") == INDEX_FORMAT
+        same_args = all(index.config.get(k) == wanted[k] for k in ("features", "preconditioner"))
+        same_records = index.record_hashes == [record_hash(r) for r in train]
+        return index if current and same_args and same_records else None
 
     # -- queries -------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from worker.attribution.aggregate import aggregate
 from worker.attribution.analyzer import Analyzer, ProgressCallback
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.index import AttributionIndex
-from worker.attribution.report import AttributionReport, rounded, top_k
+from worker.attribution.report import AttributionReport, mislabel_rows, rounded, top_k
 from worker.attribution.spans import SpanIndex
 from worker.data.schema import record_text
 from worker.train.determinism import library_versions
@@ -32,12 +32,8 @@ def _query_rows(
     measurements: torch.Tensor,
     scores: torch.Tensor,
     train: Sequence[Record],
+    spans: SpanIndex | None,
 ) -> list[dict[str, Any]]:
-    spans = (
-        SpanIndex([record_text(r) for r in train], analyzer.args.span)
-        if analyzer.spec.task == "generation"
-        else None
-    )
     rows = []
     for q, value, top in zip(
         measured, measurements.tolist(), top_k(scores, analyzer.args.score.top_k), strict=True
@@ -46,9 +42,23 @@ def _query_rows(
         if "label" in q:
             row["label"] = str(q["label"])
         if spans is not None:
-            row["spans"] = [s.to_dict() for s in spans.find(str(q.get("completion", q.get("text", ""))))]
+            found = spans.find(str(q.get("completion", q.get("text", ""))))
+            row["spans"] = [
+                dict(s.to_dict(), contribution=train[s.record].get("contribution")) for s in found
+            ]
         rows.append(row)
     return rows
+
+
+def span_index(
+    analyzer: Analyzer, train: Sequence[Record], folder: str | Path | None = None, rebuild: bool = False
+) -> SpanIndex | None:
+    """A language model's span index over its training records (saved beside the attribution index, in
+    the model directory unless `folder` is given); None for classifiers."""
+    if analyzer.spec.task != "generation":
+        return None
+    texts, hashes = [record_text(r) for r in train], [record_hash(r) for r in train]
+    return SpanIndex.for_model(analyzer.model_dir, texts, hashes, analyzer.args.span, folder, rebuild)
 
 
 def model_level_scores(
@@ -68,12 +78,15 @@ def attribute(
     rebuild_index: bool = False,
     with_model_level: bool = True,
     progress: ProgressCallback | None = None,
+    index_dir: str | Path | None = None,
 ) -> AttributionReport:
     """Scores of every query against every training record, aggregated per contribution/contributor.
-    `progress(stage, done, total)` follows the long passes (see analyzer.ProgressCallback)."""
+    `progress(stage, done, total)` follows the long passes (see analyzer.ProgressCallback). A matching
+    index saved in the model directory or in `index_dir` is reused; one built is saved into `index_dir`
+    (default: the model directory)."""
     analyzer = Analyzer(model_dir, args, device, progress=progress)
     train, validation = analyzer.split(records)
-    index = analyzer.index(train, rebuild=rebuild_index)
+    index = analyzer.index(train, rebuild=rebuild_index, folder=index_dir)
     query_feats, measurements, measured = analyzer.query_features(queries)
     scores = index.scores(query_feats)
     z = analyzer.args.score.negative_flag_z
@@ -85,6 +98,7 @@ def attribute(
             "scores": rounded(level),
             **aggregate(level, train, z).to_dict(),
         }
+    rows = _record_rows(train)
     return AttributionReport(
         model={
             "fingerprint": index.config["fingerprint"],
@@ -97,11 +111,18 @@ def attribute(
         arguments=analyzer.args.to_dict(),
         seeds={"training": analyzer.spec.seed, "projection": analyzer.args.features.projection_seed},
         versions=library_versions(),
-        records=_record_rows(train),
-        queries=_query_rows(analyzer, measured, measurements, scores, train),
+        records=rows,
+        queries=_query_rows(
+            analyzer,
+            measured,
+            measurements,
+            scores,
+            train,
+            span_index(analyzer, train, index_dir, rebuild_index),
+        ),
         scores=rounded(scores),
         summary=aggregate(scores.sum(0), train, z).to_dict(),
         model_level=model_level,
         self_influence=rounded(index.self_influence()),
-        mislabel=rounded(index.mislabel) if index.mislabel is not None else [],
+        mislabel=mislabel_rows(rounded(index.mislabel), rows) if index.mislabel is not None else [],
     )

@@ -114,13 +114,15 @@ class AttributionIndex:
         atomic_write(model_dir / INDEX_CONFIG, canonical_json(config) + b"\n")
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> AttributionIndex:
+    def load(cls, model_dir: str | Path, adapter_dir: str | Path | None = None) -> AttributionIndex:
+        """The index saved in `model_dir`, checked against the adapter in `adapter_dir` (default: the same
+        directory; another one for an index saved beside the model, e.g. by `openledger attribute`)."""
         model_dir = Path(model_dir)
         config_path, tensors_path = model_dir / INDEX_CONFIG, model_dir / INDEX_TENSORS
         if not config_path.is_file() or not tensors_path.is_file():
             raise AttributionError(f"no attribution index in {model_dir}; build one first")
         config = json.loads(config_path.read_text())
-        expected = adapter_fingerprint(model_dir)
+        expected = adapter_fingerprint(model_dir if adapter_dir is None else adapter_dir)
         if config.get("fingerprint") != expected:
             raise AttributionError(
                 f"the attribution index in {model_dir} was built for another adapter "

@@ -40,6 +40,21 @@ def top_k(scores: torch.Tensor, k: int) -> list[list[dict[str, Any]]]:
     return out
 
 
+def mislabel_rows(scores: list[float], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-record mislabel scores as rows naming the record, most suspicious first (ties by position):
+    `record` (index into the report's records), `hash`, `contribution` and `contributor` where known,
+    `score`."""
+    if len(scores) != len(records):
+        raise AttributionError(f"{len(scores)} mislabel scores for {len(records)} training records")
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    rows = []
+    for i in order:
+        row: dict[str, Any] = {"record": i, "hash": records[i].get("hash"), "score": scores[i]}
+        row.update({k: records[i][k] for k in ("contribution", "contributor") if records[i].get(k)})
+        rows.append(row)
+    return rows
+
+
 @dataclass(frozen=True)
 class RecordProvenance:
     """A training record of the report, in index order: its hash and whose it is."""
@@ -62,8 +77,10 @@ class AttributionReport:
     model_level: dict[str, Any] | None = None  # influence on the mean validation measurement
     self_influence: list[float] = field(default_factory=list)
     method: str = METHOD
-    # classifiers: per training record, higher = more likely mislabelled (leave-one-out margin; mislabel.py)
-    mislabel: list[float] = field(default_factory=list)
+    # classifiers: one row per training record, most likely mislabelled first (leave-one-out margin;
+    # mislabel.py, mislabel_rows). Reports written before rows held one float per record, in record order:
+    # read them through `mislabel_ranking`, which accepts both.
+    mislabel: list[Any] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -91,6 +108,16 @@ class AttributionReport:
             return [PartyScore.from_dict(row) for row in rows]
         except (KeyError, TypeError, ValueError) as exc:
             raise AttributionError(f"malformed model-level contributor row in the report: {exc!r}") from None
+
+    def mislabel_ranking(self) -> list[dict[str, Any]]:
+        """The mislabel rows, most suspicious first, from this release's rows or an older report's
+        positional list of floats (empty for language models)."""
+        if not self.mislabel or isinstance(self.mislabel[0], dict):
+            return list(self.mislabel)
+        try:
+            return mislabel_rows([float(v) for v in self.mislabel], self.records)
+        except (TypeError, ValueError) as exc:
+            raise AttributionError(f"malformed mislabel scores in the report: {exc!r}") from None
 
     def record_provenance(self) -> list[RecordProvenance]:
         """The training records in index order, with their contribution and contributor."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from eth_utils.address import to_checksum_address
+from web3.types import BlockIdentifier
 
 from worker.chain.bindings import ContractBinding, TxResult
-from worker.chain.types import Job, JobStatus, Model, ModelParams, from_abi, utc
+from worker.chain.types import Job, JobStatus, Lineage, Model, ModelParams, ModelStatus, from_abi, utc
 from worker.errors import ChainError
 
 
@@ -18,6 +19,7 @@ class ModelRegistry(ContractBinding):
     NAME = "ModelRegistry"
     CREATED_ID = {
         "registerModel": ("ModelRegistered", "modelId"),
+        "registerDerivedModel": ("ModelRegistered", "modelId"),
         "requestTraining": ("TrainingRequested", "jobId"),
     }
 
@@ -41,6 +43,45 @@ class ModelRegistry(ContractBinding):
             )
         return self.transact(
             "registerModel", datanet_id, version_id, base_model, training_spec_cid, price_per_inference
+        )
+
+    def register_derived_model(
+        self,
+        datanet_id: int,
+        version_id: int,
+        base_model: str,
+        training_spec_cid: str,
+        price_per_inference: int,
+        parent_model_id: int,
+    ) -> TxResult:
+        """Register a model fine-tuned from live model `parent_model_id` (same base model); its training
+        starts from the parent's live job, pinned now, and its epochs pay the lineage share upward.
+        Refused before any gas is spent when the parent is unknown, not live or on another base model."""
+        parent = self.require_model(parent_model_id)
+        if ModelStatus(parent.status) is not ModelStatus.LIVE:
+            raise ChainError(
+                f"model {parent_model_id} is not live: a derived model starts from its parent's finalized "
+                "adapter, so train and finalize the parent first; nothing was sent"
+            )
+        if parent.base_model != base_model:
+            raise ChainError(
+                f"model {parent_model_id} fine-tunes {parent.base_model!r}, not {base_model!r}: a derived "
+                "model keeps its parent's base model; nothing was sent"
+            )
+        datanet = self.client.datanets.get_datanet(datanet_id)
+        if not 1 <= version_id <= datanet.version_count:
+            raise ChainError(
+                f"datanet {datanet_id} has no version {version_id} (it has {datanet.version_count}); "
+                "nothing was sent"
+            )
+        return self.transact(
+            "registerDerivedModel",
+            datanet_id,
+            version_id,
+            base_model,
+            training_spec_cid,
+            price_per_inference,
+            parent_model_id,
         )
 
     def set_price(self, model_id: int, price: int) -> TxResult:
@@ -168,6 +209,9 @@ class ModelRegistry(ContractBinding):
     def set_collateral_bps(self, bps: int) -> TxResult:
         return self.transact("setCollateralBps", bps)
 
+    def set_max_lineage_depth(self, depth: int) -> TxResult:
+        return self.transact("setMaxLineageDepth", depth)
+
     # ------------------------------------------------------------------ views
 
     def get_model(self, model_id: int) -> Model:
@@ -199,6 +243,20 @@ class ModelRegistry(ContractBinding):
             "TrainingRequested", self.client.deployment.block_number, "latest", None, model_id
         )
         return [int(e.args["jobId"]) for e in events]
+
+    def lineage_of(self, model_id: int, block: BlockIdentifier = "latest") -> Lineage:
+        """The model's parent, the parent's job it starts from, and its depth (zeros: not derived)."""
+        parent, job, depth = self.contract.functions.lineageOf(model_id).call(block_identifier=block)
+        return Lineage(int(parent), int(job), int(depth))
+
+    def ancestors_of(self, model_id: int, block: BlockIdentifier = "latest") -> list[tuple[int, int]]:
+        """(ancestor model id, pinned job id) that the model's epochs pay, parent first, as of `block`
+        (at most `maxLineageDepth` of them)."""
+        models, jobs = self.contract.functions.ancestorsOf(model_id).call(block_identifier=block)
+        return [(int(m), int(j)) for m, j in zip(models, jobs, strict=True)]
+
+    def max_lineage_depth(self, block: BlockIdentifier = "latest") -> int:
+        return int(self.contract.functions.maxLineageDepth().call(block_identifier=block))
 
     def model_count(self) -> int:
         return int(self.view("modelCount"))

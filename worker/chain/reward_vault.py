@@ -147,6 +147,10 @@ class RewardVault(ContractBinding):
     def set_ruling_period(self, seconds: int) -> TxResult:
         return self.transact("setRulingPeriod", seconds)
 
+    def set_lineage_share_bps(self, bps: int) -> TxResult:
+        """GOVERNANCE_ROLE only (a `parameter_proposal(vault, "setLineageShareBps", bps)` in deployments)."""
+        return self.transact("setLineageShareBps", bps)
+
     def set_collateral_bps(self, bps: int) -> TxResult:
         return self.transact("setCollateralBps", bps)
 
@@ -175,6 +179,17 @@ class RewardVault(ContractBinding):
 
     def is_claimed(self, model_id: int, epoch: int, index: int) -> bool:
         return bool(self.view("isClaimed", model_id, epoch, index))
+
+    def lineage_share_bps(self, block: BlockIdentifier = "latest") -> int:
+        return int(self.contract.functions.lineageShareBps().call(block_identifier=block))
+
+    def upstream_split(
+        self, model_id: int, upstream: int, block: BlockIdentifier = "latest"
+    ) -> list[tuple[int, int]]:
+        """(ancestor model id, amount it keeps) of `upstream`, parent first (the contract's rule)."""
+        call = self.contract.functions.upstreamSplit(model_id, upstream)
+        models, _jobs, kept = call.call(block_identifier=block)
+        return [(int(m), int(k)) for m, k in zip(models, kept, strict=True)]
 
     def fee_split(self) -> FeeSplit:
         return from_abi(FeeSplit, self.view("feeSplit"))

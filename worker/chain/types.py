@@ -122,6 +122,19 @@ class Model:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """Where a derived model comes from (all zero for a model registered from scratch)."""
+
+    parent_model_id: int
+    parent_job_id: int
+    depth: int
+
+    @property
+    def derived(self) -> bool:
+        return self.parent_model_id != 0
+
+
+@dataclass(frozen=True)
 class Result:
     adapter_cid: str
     metrics_cid: str

@@ -22,7 +22,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         help="The index: a SQLite file (default: one per deployment under the home folder, "
-        "explorer/<chainId>-<genesis>-<registry>.sqlite)",
+        "explorer/<chainId>-<genesis>-<registry>.sqlite) or a PostgreSQL URL "
+        "(postgresql://user:password@host/db, one database per deployment)",
     ),
 ]
 InferenceOption = Annotated[
@@ -42,19 +43,14 @@ def open_explorer(
     event is indexed after `confirmations` blocks (default: as `openledger watch`, per chain)."""
     from worker.config import load_settings
     from worker.daemon.settings import default_confirmations
-    from worker.errors import OpenLedgerError
     from worker.explorer import ExplorerService, IndexerSettings, default_db_path
     from worker.storage import open_store
 
-    if db and db.startswith(("postgres://", "postgresql://")):
-        raise OpenLedgerError(
-            "the explorer's index is SQLite only for now: pass --db with a file path (or leave it out)"
-        )
-    path = Path(db) if db else default_db_path(client.deployment, load_settings().home)
+    target: str | Path = db if db else default_db_path(client.deployment, load_settings().home)
     if confirmations is None:
         confirmations = default_confirmations(client.deployment.chain_id)
     settings = IndexerSettings(confirmations=confirmations)
-    return ExplorerService.open(client, open_store(), path, settings, inference).start()
+    return ExplorerService.open(client, open_store(), target, settings, inference).start()
 
 
 @literal_errors

@@ -69,15 +69,23 @@ def register_command(
     bounty: Annotated[
         str | None, typer.Option(help="Also post the first training job with this bounty (OPEN)")
     ] = None,
+    parent: Annotated[
+        int | None,
+        typer.Option(
+            help="Fine-tune from this live model: training starts from its adapter and epochs pass the "
+            "lineage share to its contributors (default spec: the parent's, with --epochs)"
+        ),
+    ] = None,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model bound to DATANET_ID version VERSION: its training spec (from the Datanet's task and
-    labels, or --spec) is uploaded and its CID goes on-chain with the base model and price. You own it."""
+    labels, or --spec) is uploaded and its CID goes on-chain with the base model and price. You own it.
+    With --parent, the model is registered as fine-tuned from that model (lineage payouts)."""
     from worker.cli.options import connect_client, parse_open
-    from worker.jobs.models import register_model, spec_for_datanet
+    from worker.jobs.models import derived_spec, register_derived_model, register_model, spec_for_datanet
     from worker.storage import open_store
     from worker.train import TrainingSpec
 
@@ -86,10 +94,16 @@ def register_command(
     client, store = connect_client(rpc, keystore, dev_account, signing=True), open_store()
     if spec_file is not None:
         spec = TrainingSpec.from_json(spec_file.read_text())
+    elif parent is not None:
+        spec = derived_spec(client, store, parent).replace(epochs=epochs)
     else:
         label_list = tuple(x.strip() for x in labels.split(",") if x.strip())
         spec = spec_for_datanet(client, store, datanet_id, base, label_list, epochs)
-    registered = register_model(client, store, datanet_id, version, spec, amount)
+    if parent is not None:
+        spec = derived_spec(client, store, parent, spec)
+        registered = register_derived_model(client, store, datanet_id, version, spec, amount, parent)
+    else:
+        registered = register_model(client, store, datanet_id, version, spec, amount)
     job = client.models.request_training(registered.model_id, first_bounty) if first_bounty else None
     if as_json:
         emit_json(
@@ -101,12 +115,16 @@ def register_command(
                 "spec_cid": registered.spec_cid,
                 "price_per_inference": str(amount),
                 "job_id": job.created_id if job else None,
+                "parent_model_id": parent,
+                "start_from": spec.start_from or None,
                 "tx_hash": registered.tx.tx_hash,
             }
         )
         return
     say(f"model {registered.model_id} registered on datanet {datanet_id} v{version}", "green")
     say(f"  base {spec.base_model}, spec {registered.spec_cid}, {open_amount(amount)} per inference")
+    if parent is not None:
+        say(f"  fine-tuned from model {parent} (starts from adapter {spec.start_from})")
     if job is not None:
         say(f"  training job {job.created_id} posted ({open_amount(first_bounty or 0)} bounty)")
     else:

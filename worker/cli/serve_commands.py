@@ -90,6 +90,14 @@ def serve_command(
     device: Annotated[
         str, typer.Option(help="Where the models run: cpu, or cuda (refused when torch sees no GPU)")
     ] = "cpu",
+    max_adapters: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Adapters kept loaded at once (least recently used out first, loaded again on demand); "
+            "all adapters of one base model share one copy of it",
+        ),
+    ] = 64,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -112,6 +120,7 @@ def serve_command(
         confirmations=confirmations,
         ip_limit=RateLimit(ip_rate, max(1, int(2 * ip_rate))),
         payer_limit=RateLimit(payer_rate, max(1, int(2 * payer_rate))),
+        max_adapters=max_adapters,
     )
     service = InferenceService(
         client, store, receipts, home / "models", config, set(model) if model else None, torch_device
@@ -120,7 +129,7 @@ def serve_command(
     if not served:
         warn(f"no live model has {client.address} as its compute provider: nothing to answer yet")
     say(f"serving models {served} on http://{host}:{port} as {client.address} ({client.signer.source})")
-    say(f"models run on {torch_device}")
+    say(f"models run on {torch_device}, at most {max_adapters} adapters loaded at once")
     say(f"receipts in {receipts.location}")
     say(f"payments are honoured once final: {service.payments.finality.describe()}")
     stop = threading.Event()
@@ -173,6 +182,23 @@ def _mount_explorer(app: FastAPI, client: ChainClient, host: str, port: int) -> 
     explorer = open_explorer(client.as_account(ReadOnlySigner()), None, url)
     mount_explorer(app, explorer)
     say(f"explorer on {url}/explorer/ (index {explorer.db.path})")
+
+
+def _endpoint(server_models: list[dict[str, Any]], model_id: int, url: str, chat: bool | None) -> str:
+    """How to ask the model, "predict", "complete" or "chat", from its listing (task and chat template)
+    and `--chat/--no-chat` (default: chat for a language model whose base has a chat template). An
+    error, before anything is paid, if the server does not answer for the model or `--chat` cannot
+    apply."""
+    from worker.errors import OpenLedgerError
+
+    task = _task(server_models, model_id, url)
+    if task != "generation":
+        if chat:
+            raise OpenLedgerError(f"--chat: model {model_id} is a classifier, not a language model")
+        return "predict"
+    listed = next(m for m in server_models if m.get("id") == str(model_id))
+    use_chat = bool(listed.get("chat_template")) if chat is None else chat
+    return "chat" if use_chat else "complete"
 
 
 def _task(server_models: list[dict[str, Any]], model_id: int, url: str) -> str:
@@ -262,6 +288,15 @@ def infer_command(
         ),
     ] = None,
     max_tokens: Annotated[int, typer.Option(help="Completion length (language models)")] = 16,
+    chat: Annotated[
+        bool | None,
+        typer.Option(
+            "--chat/--no-chat",
+            help="Language models: send each input as a user message to /v1/chat/completions, or as a "
+            "plain prompt to /v1/completions; default: chat when the server lists a chat template for "
+            "the model's base",
+        ),
+    ] = None,
     wait: Annotated[
         float, typer.Option(help="Wait up to this many seconds for the server to come up (before paying)")
     ] = 0.0,
@@ -285,13 +320,17 @@ def infer_command(
     with InferenceClient(client, url) as user:
         if wait:
             user.wait_ready(wait)
-        task = _task(user.models(), model_id, url)  # the server answers for this model: only then pay
+        # the server answers for this model (and how to ask it): only then pay
+        endpoint = _endpoint(user.models(), model_id, url, chat)
         if payment is None:
             payment = _pay(user, model_id, len(inputs), limit, as_json)
         indexes = _free_indexes(user, payment, len(inputs))
         answers = []
         for text, index in zip(inputs, indexes, strict=True):
-            if task == "generation":
+            if endpoint == "chat":
+                messages = [{"role": "user", "content": text}]
+                answers.append(user.chat(model_id, messages, payment, index, max_tokens))
+            elif endpoint == "complete":
                 answers.append(user.complete(model_id, text, payment, index, max_tokens))
             else:
                 answers.append(user.predict(model_id, text, payment, index))

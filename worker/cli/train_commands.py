@@ -59,14 +59,24 @@ def train_command(
     ] = None,
     dataset_root: Annotated[str, typer.Option(help="Dataset identity to record, e.g. a Merkle root")] = "",
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: GPU if present)")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="CPU threads (default: every core this process may use; with --spec, the spec's "
+            "cpu_threads). Recorded in spec.json: a replay uses the same count"
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output directory")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Fine-tune a LoRA adapter deterministically and save it with spec, metrics and versions."""
     from worker.train import TrainingSpec, read_jsonl, train
+    from worker.train.determinism import available_cpus
 
     if spec_file is not None:
         spec = TrainingSpec.from_json(spec_file.read_text())
+        if threads is not None:
+            spec = spec.replace(cpu_threads=threads)
     else:
         spec = TrainingSpec(
             base_model=base,
@@ -81,6 +91,7 @@ def train_command(
             lora_alpha=2 * lora_r,
             validation_fraction=validation_fraction,
             strict_length=strict_length,
+            cpu_threads=threads if threads is not None else available_cpus(),
         )
     outcome = train(
         spec,
@@ -97,6 +108,7 @@ def train_command(
                 {
                     "out": str(outcome.out_dir),
                     "spec_sha256": outcome.spec.sha256(),
+                    "cpu_threads": outcome.spec.cpu_threads,
                     "metrics": outcome.metrics,
                 },
                 sort_keys=True,
@@ -104,7 +116,10 @@ def train_command(
         )
         return
     final = outcome.metrics["final"]
-    console.print(f"[green]adapter written to[/] {outcome.out_dir}")
+    console.print(
+        f"[green]adapter written to[/] {outcome.out_dir} ({outcome.spec.cpu_threads} CPU thread(s), "
+        "recorded in spec.json)"
+    )
     console.print(
         f"train records {outcome.metrics['train_records']}, "
         f"validation {outcome.metrics['validation_records']},"
@@ -113,23 +128,79 @@ def train_command(
     )
 
 
+def _results_paths(model: Path, out: Path | None, into_model: bool) -> tuple[Path, Path]:
+    """(report file, folder for the index it builds). `--out` names a .json report file or a folder (the
+    report is then its report.json); by default a folder beside the model, `<model>-attribution/`. The
+    model directory itself is written only when asked (`--save-index-in-model`)."""
+    from worker.errors import AttributionError
+
+    if out is None:
+        folder = model.resolve().parent / f"{model.resolve().name}-attribution"
+        report = folder / "report.json"
+    else:
+        report = out if out.suffix == ".json" else out / "report.json"
+        folder = report.parent
+    if into_model:
+        return report, model
+    if folder.resolve() == model.resolve():
+        raise AttributionError(
+            f"--out {out} would write into the model directory {model}; choose a path outside it, or pass "
+            "--save-index-in-model to replace the index saved there"
+        )
+    return report, folder
+
+
+def _mislabel_table(rows: list[dict[str, Any]], shown: int) -> Table:
+    table = Table(title=f"most likely mislabelled (top {min(shown, len(rows))} of {len(rows)}; --json: all)")
+    for column in ("rank", "record", "hash", "contribution", "score"):
+        table.add_column(column, justify="right" if column in ("rank", "record", "score") else "left")
+    for rank, row in enumerate(rows[:shown], start=1):
+        table.add_row(
+            str(rank),
+            str(row["record"]),
+            str(row["hash"])[:16],
+            str(row.get("contribution") or row.get("contributor") or ""),
+            f"{row['score']:.4g}",
+        )
+    return table
+
+
 def attribute_command(
     model: Annotated[Path, typer.Option("--model", help="Directory written by `openledger train`")],
     train_file: Annotated[Path, typer.Option("--train", help="The JSONL file the model was trained on")],
     queries_file: Annotated[Path, typer.Option("--queries", help="JSONL queries (outputs) to attribute")],
-    out: Annotated[Path, typer.Option("--out", help="Report file to write (canonical JSON)")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Report file (.json) or folder for report.json and the index built "
+            "(default: <model>-attribution/ beside the model)",
+        ),
+    ] = None,
     top_k: Annotated[int, typer.Option(help="Records listed per query")] = 10,
     projection_dim: Annotated[int, typer.Option(help="Random projection size (0: none)")] = 1024,
     damping_ratio: Annotated[float, typer.Option(help="Damping as a multiple of the mean eigenvalue")] = 30.0,
     checkpoints: Annotated[str, typer.Option(help="all (ensemble epochs) or final")] = "all",
+    query_checkpoints: Annotated[
+        str,
+        typer.Option(
+            help="final (query gradient at the final adapter) or all (at every checkpoint: ~2x the cost)"
+        ),
+    ] = "final",
     lora_layers: Annotated[
         float, typer.Option(help="Share of LoRA blocks, from the top, used as features (1.0: all)")
     ] = 0.33,
     rebuild_index: Annotated[bool, typer.Option(help="Rebuild the saved index even if it matches")] = False,
+    save_index_in_model: Annotated[
+        bool,
+        typer.Option(help="Save the index built into the model directory, replacing the one saved there"),
+    ] = False,
+    mislabel_top: Annotated[int, typer.Option(help="Most suspicious labels printed (classifiers)")] = 10,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: GPU if present)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
-    """Score every query against every training record; write the report, print per-contributor totals."""
+    """Score every query against every training record; write the report (and the index it builds) beside
+    the model; print per-contributor totals and the records most likely mislabelled."""
     from worker.attribution import AttributionArguments, FeatureArguments, PreconditionerArguments, attribute
     from worker.attribution.arguments import ScoreArguments
     from worker.errors import AttributionError
@@ -140,8 +211,9 @@ def attribute_command(
             projection_dim=projection_dim, checkpoints=checkpoints, lora_layers=lora_layers
         ),
         preconditioner=PreconditionerArguments(damping_ratio=damping_ratio),
-        score=ScoreArguments(top_k=top_k),
+        score=ScoreArguments(top_k=top_k, query_checkpoints=query_checkpoints),
     )
+    report_path, index_dir = _results_paths(model, out, save_index_in_model)
     queries = read_jsonl(queries_file)
     if not queries:
         raise AttributionError(f"{queries_file} holds no queries: give at least one record to attribute")
@@ -154,24 +226,29 @@ def attribute_command(
             device=device,
             rebuild_index=rebuild_index,
             progress=progress,
+            index_dir=index_dir,
         )
-    atomic_write(out, report.to_json() + "\n")
+    atomic_write(report_path, report.to_json() + "\n")
+    mislabel = report.mislabel_ranking()
     if as_json:
         typer.echo(
             json.dumps(
                 {
-                    "report": str(out),
+                    "report": str(report_path),
+                    "index_dir": str(index_dir),
                     "sha256": report.sha256(),
                     "summary": report.summary,
                     "model_level": report.model_level
                     and {k: v for k, v in report.model_level.items() if k != "scores"},
+                    "mislabel": mislabel,
                 },
                 sort_keys=True,
             )
         )
         return
     console.print(
-        f"[green]report written to[/] {out} ({len(report.queries)} queries x {len(report.records)} records)"
+        f"[green]report written to[/] {report_path} "
+        f"({len(report.queries)} queries x {len(report.records)} records; index in {index_dir})"
     )
     console.print(_contributor_table("per-contributor (query-summed scores)", report.summary["contributors"]))
     if report.model_level:
@@ -180,6 +257,8 @@ def attribute_command(
                 "model-level (mean validation measurement)", report.model_level["contributors"]
             )
         )
+    if mislabel and mislabel_top > 0:
+        console.print(_mislabel_table(mislabel, mislabel_top))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,8 +7,12 @@ commit together or not at all.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from worker.database import Result, Transaction
 from worker.sqlite import SqliteDatabase
 
 SCHEMA_VERSION = 1
@@ -63,13 +67,33 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+class SqliteStatements(Transaction):
+    """The follower's dialect-neutral statements on the worker's connection (errors stay sqlite3's)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        cursor = self._conn.execute(sql, tuple(params))
+        rows = cursor.fetchall() if cursor.description else []
+        return Result(cursor.rowcount, rows, [column[0] for column in cursor.description or ()])
+
+
 class Database(SqliteDatabase):
+    """A FollowerStore (worker/daemon/follower.py) whose transactions are the sqlite3 connection."""
+
     def __init__(self, path: str | Path):
         super().__init__(path, _SCHEMA)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+
+    def statements(self, tx: sqlite3.Connection) -> Transaction:
+        return SqliteStatements(tx)
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self.query(sql, params)
 
     def meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))

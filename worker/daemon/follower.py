@@ -1,38 +1,75 @@
 """Following the chain: `eth_getLogs` over `[cursor + 1, head - confirmations]` in bounded ranges.
 
-The cursor and a window of recent block hashes live in SQLite and are written in the same transaction
-as the effects of the logs they cover, so a crash anywhere replays a whole batch or none of it. Before
-each batch the block under the cursor is compared with the chain: if its hash changed, the follower
-walks its window back to the last block both agree on and rewinds the derived state to it.
+The cursor and a window of recent block hashes live in the database of the derived state and are written
+in the same transaction as the effects of the logs they cover, so a crash anywhere replays a whole batch
+or none of it. Before each batch the block under the cursor is compared with the chain: if its hash
+changed, the follower walks its window back to the last block both agree on and rewinds the derived state
+to it.
+
+The database is any `FollowerStore`: the worker's own SQLite file (worker/daemon/db.py, whose sinks take
+the sqlite3 connection) or the dialect-neutral layer of worker/database.py, SQLite or PostgreSQL (the
+explorer's index). The follower's own statements are written once in SQL both dialects accept
+(`FOLLOWER_SCHEMA`, `?` placeholders, `ON CONFLICT` upserts) and run through `statements(tx)`; the sink
+gets the store's transaction as it is.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
 from worker.chain.events import DecodedEvent, EventDecoder, json_value
-from worker.daemon.db import Database
+from worker.database import Transaction
 from worker.errors import ChainError
+
+Tx = TypeVar("Tx")
+Tx_contra = TypeVar("Tx_contra", contravariant=True)
+
+# The follower's tables, in SQL both SQLite and PostgreSQL accept (worker/daemon/db.py declares the same
+# tables for the worker's SQLite file).
+FOLLOWER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1), block BIGINT NOT NULL, hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    block BIGINT NOT NULL, log_index BIGINT NOT NULL, block_hash TEXT NOT NULL, tx_hash TEXT NOT NULL,
+    contract TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL, PRIMARY KEY (block, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (name);
+"""
 
 
 class ReorgTooDeep(ChainError):
     """No block in the follower's window is still on the chain: the state cannot be rewound safely."""
 
 
-class EventSink(Protocol):
-    """Derived state: applies events (in chain order) and undoes everything above a fork block."""
+class EventSink(Protocol[Tx_contra]):
+    """Derived state: applies events (in chain order) and undoes everything above a fork block, inside the
+    store's transaction `db` that also moves the cursor."""
 
-    def apply(self, db: sqlite3.Connection, event: DecodedEvent) -> None: ...
+    def apply(self, db: Tx_contra, event: DecodedEvent) -> None: ...
 
-    def rewind(self, db: sqlite3.Connection, fork_block: int) -> None: ...
+    def rewind(self, db: Tx_contra, fork_block: int) -> None: ...
+
+
+class FollowerStore(Protocol[Tx]):
+    """Where the cursor, the block window and the event log live, with the derived state: one atomic
+    `transaction()`, the dialect-neutral statements over it, and reads (rows indexable by position)."""
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+
+    def statements(self, tx: Tx) -> Transaction: ...
+
+    def read(self, sql: str, params: tuple[Any, ...] = ...) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -62,14 +99,14 @@ def _hex(value: Any) -> str:
     return "0x" + bytes(HexBytes(value)).hex()
 
 
-class ChainFollower:
+class ChainFollower(Generic[Tx]):
     def __init__(
         self,
         w3: Web3,
         decoder: EventDecoder,
         addresses: Sequence[str],
-        db: Database,
-        sink: EventSink,
+        db: FollowerStore[Tx],
+        sink: EventSink[Tx],
         settings: FollowerSettings | None = None,
     ):
         self.w3, self.decoder, self.db, self.sink = w3, decoder, db, sink
@@ -79,8 +116,8 @@ class ChainFollower:
     # -- state ---------------------------------------------------------------------------------------
 
     def cursor(self) -> Cursor | None:
-        rows = self.db.query("SELECT block, hash FROM cursor WHERE id = 1")
-        return Cursor(rows[0]["block"], rows[0]["hash"]) if rows else None
+        rows = self.db.read("SELECT block, hash FROM cursor WHERE id = 1")
+        return Cursor(int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def _chain_hash(self, number: int) -> str | None:
         try:
@@ -93,13 +130,13 @@ class ChainFollower:
 
     def _fork_point(self, cursor: Cursor) -> Cursor:
         """The highest remembered block whose hash the chain still has."""
-        rows = self.db.query(
+        rows = self.db.read(
             "SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC", (cursor.block,)
         )
         for row in rows:
-            if self._chain_hash(row["number"]) == row["hash"]:
-                return Cursor(row["number"], row["hash"])
-        if self.db.meta("pruned_through") is None:
+            if self._chain_hash(int(row[0])) == row[1]:
+                return Cursor(int(row[0]), str(row[1]))
+        if not self.db.read("SELECT value FROM meta WHERE key = 'pruned_through'"):
             # Nothing was ever forgotten, so nothing we saw survives: start over from the beginning.
             return Cursor(self.settings.start_block - 1, "")
         raise ReorgTooDeep(
@@ -111,11 +148,12 @@ class ChainFollower:
         if cursor is None or not cursor.hash or self._chain_hash(cursor.block) == cursor.hash:
             return cursor, 0
         fork = self._fork_point(cursor)
-        with self.db.transaction() as db:
-            db.execute("DELETE FROM events WHERE block > ?", (fork.block,))
-            db.execute("DELETE FROM blocks WHERE number > ?", (fork.block,))
-            self.sink.rewind(db, fork.block)
-            self._set_cursor(db, fork)
+        with self.db.transaction() as tx:
+            sql = self.db.statements(tx)
+            sql.execute("DELETE FROM events WHERE block > ?", (fork.block,))
+            sql.execute("DELETE FROM blocks WHERE number > ?", (fork.block,))
+            self.sink.rewind(tx, fork.block)
+            self._set_cursor(sql, fork)
         return fork, cursor.block - fork.block
 
     # -- batches -------------------------------------------------------------------------------------
@@ -149,26 +187,34 @@ class ChainFollower:
         hashes = {int(log["blockNumber"]): _hex(log["blockHash"]) for log in ordered}
         hashes[end] = end_hash
         cursor = Cursor(end, end_hash)
-        with self.db.transaction() as db:
+        with self.db.transaction() as tx:
+            sql = self.db.statements(tx)
             for event, log in decoded:
-                self._record(db, event, _hex(log["blockHash"]))
-                self.sink.apply(db, event)
-            db.executemany(
-                "INSERT OR REPLACE INTO blocks (number, hash) VALUES (?, ?)", sorted(hashes.items())
-            )
-            floor = end - self.settings.window
-            if db.execute("DELETE FROM blocks WHERE number <= ?", (floor,)).rowcount:
-                db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)", (str(floor),)
+                self._record(sql, event, _hex(log["blockHash"]))
+                self.sink.apply(tx, event)
+            for number, block_hash in sorted(hashes.items()):
+                sql.execute(
+                    "INSERT INTO blocks (number, hash) VALUES (?, ?) "
+                    "ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+                    (number, block_hash),
                 )
-            self._set_cursor(db, cursor)
+            floor = end - self.settings.window
+            if sql.execute("DELETE FROM blocks WHERE number <= ?", (floor,)).rowcount:
+                sql.execute(
+                    "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(floor),),
+                )
+            self._set_cursor(sql, cursor)
         return cursor, len(decoded)
 
     @staticmethod
-    def _record(db: sqlite3.Connection, event: DecodedEvent, block_hash: str) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO events (block, log_index, block_hash, tx_hash, contract, name, args) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    def _record(sql: Transaction, event: DecodedEvent, block_hash: str) -> None:
+        sql.execute(
+            "INSERT INTO events (block, log_index, block_hash, tx_hash, contract, name, args) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block, log_index) DO UPDATE SET "
+            "block_hash = excluded.block_hash, tx_hash = excluded.tx_hash, contract = excluded.contract, "
+            "name = excluded.name, args = excluded.args",
             (
                 event.block_number,
                 event.log_index,
@@ -181,8 +227,8 @@ class ChainFollower:
         )
 
     @staticmethod
-    def _set_cursor(db: sqlite3.Connection, cursor: Cursor) -> None:
-        db.execute(
+    def _set_cursor(sql: Transaction, cursor: Cursor) -> None:
+        sql.execute(
             "INSERT INTO cursor (id, block, hash) VALUES (1, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET block = excluded.block, hash = excluded.hash",
             (cursor.block, cursor.hash),

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from worker.chain.devnet import LocalChain
 from worker.config import load_settings
-from worker.demo import datanet_stage, rewards_stage, training_stage
+from worker.demo import datanet_stage, lineage_stage, rewards_stage, training_stage
 from worker.demo.actors import Actors
 from worker.demo.datanet_stage import PublishedDatanet
 from worker.demo.journal import Journal
@@ -22,7 +22,11 @@ from worker.units import OPEN, PPM
 
 
 def contributor_table(
-    actors: Actors, published: PublishedDatanet, live: LiveModel, payout: EpochPayout
+    actors: Actors,
+    published: PublishedDatanet,
+    live: LiveModel,
+    payout: EpochPayout,
+    derived: EpochPayout | None = None,
 ) -> Table:
     table = Table(
         title=f"Contributors of model {live.model_id} (datanet {published.datanet_id} "
@@ -36,6 +40,7 @@ def contributor_table(
         "records",
         "attribution",
         "epoch earnings",
+        "derived model's epoch",
     ):
         table.add_column(column, justify="right" if column in ("records", "attribution") else "left")
     registry = actors.client(actors.datanet_owner).datanets
@@ -55,6 +60,7 @@ def contributor_table(
                 str(contribution.record_count),
                 f"{weight:.1%}{flag}",
                 f"{payout.amounts.get(address, 0) / OPEN:.4f} OPEN",
+                f"{derived.amounts.get(address, 0) / OPEN:.4f} OPEN" if derived else "-",
             )
     return table
 
@@ -74,13 +80,14 @@ def main() -> None:
         published = datanet_stage.run(actors, store, journal)
         live = training_stage.run(actors, store, journal, published, settings.home)
         payout = rewards_stage.run(actors, store, journal, live)
+        derived = lineage_stage.run(actors, store, journal, live, settings.home)
         console.rule("[bold]Summary")
         console.print(
             f"model {live.model_id}: adapter {live.adapter_cid}, attribution report {live.report_cid}"
         )
         final = live.metrics.get("final", {})
         console.print("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if k != "epoch"))
-        console.print(contributor_table(actors, published, live, payout))
+        console.print(contributor_table(actors, published, live, payout, derived))
         console.print(journal.gas_by_stage())
         console.print(
             f"epoch {payout.epoch} report {payout.report_cid}; done in {time.monotonic() - started:.0f} s"

@@ -44,13 +44,15 @@ def _questions() -> list[str]:
     return [r["text"] for r in sentiment_records(seed=7)[-20 - REQUESTS : -20]]
 
 
-def ask(actors: Actors, journal: Journal, live: LiveModel, server: ServerThread) -> None:
+def ask(
+    actors: Actors, journal: Journal, live: LiveModel, server: ServerThread, stage: str = STAGE
+) -> None:
     user = actors.client(actors.user)
     names = actors.address_names()
     with InferenceClient(user, server.url) as client:
         price = user.models.get_model(live.model_id).price_per_inference
         paid = journal.tx(
-            STAGE,
+            stage,
             "user",
             f"payForInference {REQUESTS} requests ({REQUESTS * price / OPEN:g} OPEN)",
             client.pay(live.model_id, REQUESTS, keccak(os.urandom(32))),
@@ -73,17 +75,22 @@ def ask(actors: Actors, journal: Journal, live: LiveModel, server: ServerThread)
 TX_OF_ACTION = {"posted": "postEpochRoot", "finalized": "finalizeEpoch", "struck": "lapseEpochChallenge"}
 
 
-def _journal_events(journal: Journal, events: list[EpochEvent]) -> None:
+def _journal_events(journal: Journal, events: list[EpochEvent], stage: str = STAGE) -> None:
     for event in events:
         if event.tx is not None:
             actor = "worker" if event.action == "posted" else "anyone"
-            journal.tx(STAGE, actor, f"{TX_OF_ACTION[event.action]} epoch {event.epoch}", event.tx)
+            journal.tx(stage, actor, f"{TX_OF_ACTION[event.action]} epoch {event.epoch}", event.tx)
         else:
             journal.note(f"epoch {event.epoch}: {event.action} {event.detail}")
 
 
 def settle(
-    actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, receipts: ReceiptLog
+    actors: Actors,
+    store: ContentStore,
+    journal: Journal,
+    live: LiveModel,
+    receipts: ReceiptLog,
+    stage: str = STAGE,
 ) -> int:
     """Close the epoch from the receipts, post it, finalize it after the window; returns its number."""
     worker = actors.client(actors.worker)
@@ -91,11 +98,11 @@ def settle(
     service.tick()  # opens the model's epoch window
     worker.dev.increase_time(EPOCH_SECONDS)
     events = service.tick()
-    _journal_events(journal, events)
+    _journal_events(journal, events, stage)
     epoch = next(e.epoch for e in events if e.action == "posted")
     worker.dev.increase_time(worker.vault.challenge_window() + 1)
     journal.note(f"no challenge within the {worker.vault.challenge_window()} s window (Anvil clock advanced)")
-    _journal_events(journal, service.tick())
+    _journal_events(journal, service.tick(), stage)
     check = verify_epoch(actors.client(actors.user), store, live.model_id, epoch)
     journal.note(
         f"verify epoch {epoch}: {'match' if check.ok else 'MISMATCH'} ({check.receipts} receipts re-checked, "
@@ -105,7 +112,7 @@ def settle(
 
 
 def claim_all(
-    actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, epoch: int
+    actors: Actors, store: ContentStore, journal: Journal, live: LiveModel, epoch: int, stage: str = STAGE
 ) -> EpochPayout:
     vault = actors.client(actors.user).vault
     cid = vault.report_cid(live.model_id, epoch)
@@ -114,7 +121,7 @@ def claim_all(
     for account, amount in report.amounts.items():
         claimer = actors.client(by_address[account])
         journal.tx(
-            STAGE,
+            stage,
             actors.name(by_address[account]),
             f"claim {amount / OPEN:.4f} OPEN (proof from report {cid[:12]}…)",
             claim(claimer, store, live.model_id, epoch),

@@ -98,7 +98,7 @@ def _worker_daemon(actors: Actors, store: ContentStore, home: Path) -> WorkerDae
     return WorkerDaemon.open(client, store, settings)
 
 
-def _journal_worker_txs(daemon: WorkerDaemon, journal: Journal, seen: set[str]) -> None:
+def _journal_worker_txs(daemon: WorkerDaemon, journal: Journal, seen: set[str], stage: str = STAGE) -> None:
     """The daemon's transactions, from its outbox (each was recorded before it was broadcast)."""
     w3 = daemon.ctx.client.w3
     for entry in daemon.ctx.outbox.entries():
@@ -107,7 +107,7 @@ def _journal_worker_txs(daemon: WorkerDaemon, journal: Journal, seen: set[str]) 
         seen.add(entry.tx_hash)
         receipt = w3.eth.get_transaction_receipt(entry.tx_hash)  # type: ignore[arg-type]
         tx = TxResult(entry.tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]))
-        journal.tx(STAGE, "worker", f"{entry.action} ({entry.task_id})", tx)
+        journal.tx(stage, "worker", f"{entry.action} ({entry.task_id})", tx)
 
 
 def _live_model(actors: Actors, store: ContentStore, model_id: int, job_id: int) -> LiveModel:

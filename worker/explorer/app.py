@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pathlib
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
@@ -25,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from worker.billing.authorization import INDEX_HEADER, PAYMENT_HEADER, SIGNATURE_HEADER
 from worker.chain.reverts import TransactionReverted
+from worker.database import DatabaseUnavailable
 from worker.datanet.contributing import InvalidContributionError
 from worker.errors import ChainError, DataError
 from worker.explorer import actions, queries
@@ -42,9 +42,9 @@ T = TypeVar("T")
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0, lt=2**63)]  # SQLite's OFFSET is a signed 64-bit integer
+Offset = Annotated[int, Query(ge=0, lt=2**63)]  # OFFSET is a signed 64-bit integer (SQLite, PostgreSQL)
 Id = Annotated[int, Field(ge=0, lt=2**63)]
-# Ids in paths: SQLite integers are 64-bit signed, so anything larger is refused as input (422), not a 500.
+# Ids in paths: the index's integers are 64-bit signed, so anything larger is refused (422), not a 500.
 PathId = Annotated[int, Path(ge=0, lt=2**63)]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -100,13 +100,16 @@ def _page(limit: int, offset: int) -> queries.Page:
 
 
 async def _work(fn: Callable[..., T], *args: Any) -> T:
-    """`off_loop`, with a locked or busy index (another process writing) a 503, not a 500."""
+    """`off_loop`, with an index that cannot answer now (a SQLite file locked by another process, a
+    PostgreSQL server down or restarting) a 503, not a 500."""
 
     def guarded() -> T:
         try:
             return fn(*args)
-        except sqlite3.OperationalError as exc:
-            raise DependencyUnavailable(f"the explorer's index is busy ({exc}): retry in a moment") from exc
+        except DatabaseUnavailable as exc:
+            raise DependencyUnavailable(
+                f"the explorer's index is busy or unreachable ({exc}): retry in a moment"
+            ) from exc
 
     return cast(T, await off_loop(guarded))  # type: ignore[arg-type]
 
@@ -186,6 +189,16 @@ def _read_routes(app: FastAPI, service: ExplorerService) -> None:
         datanet_id: PathId, status: str | None = None, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
         return await read(queries.contributions, _page(limit, offset), datanet_id, None, status)
+
+    @app.get("/api/datanets/{datanet_id}/versions/{version_id}", tags=["read"])
+    async def version(datanet_id: PathId, version_id: PathId) -> dict[str, Any]:
+        return await read(queries.version, datanet_id, version_id)
+
+    @app.get("/api/datanets/{datanet_id}/versions/{version_id}/contributions", tags=["read"])
+    async def version_contributions(
+        datanet_id: PathId, version_id: PathId, limit: Limit = 50, offset: Offset = 0
+    ) -> dict[str, Any]:
+        return await read(queries.version_entries, datanet_id, version_id, _page(limit, offset))
 
     @app.get("/api/contributions/{contribution_id}", tags=["read"])
     async def contribution(contribution_id: PathId) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,9 @@ from typing import Any
 
 from eth_utils.address import is_address, to_checksum_address
 
+from worker.database import DatabaseUnavailable, Transaction
 from worker.errors import DataError, redact_urls
+from worker.explorer.handlers import upsert
 from worker.explorer.schema import ExplorerDatabase
 from worker.serve.service import nesting_depth
 from worker.storage import ContentStore, verified_fetch
@@ -34,7 +35,7 @@ MAX_REASON_BYTES = 64 * 1024
 MAX_DOCUMENT_DEPTH = 64  # JSON nested deeper is refused before it is parsed (a RecursionError otherwise)
 EVIDENCE_QUERIES = 20  # queries of an attribution report whose top records and spans are kept as evidence
 
-Extra = Callable[[sqlite3.Connection, str, Any], None]
+Extra = Callable[[Transaction, str, Any], None]
 
 
 def metadata_body(store: ContentStore, cid: str, subject: int) -> dict[str, Any]:
@@ -119,27 +120,22 @@ def attribution_body(report: Any) -> dict[str, Any]:
     }
 
 
-def attribution_rows(db: sqlite3.Connection, cid: str, report: Any) -> None:
+def attribution_rows(db: Transaction, cid: str, report: Any) -> None:
     model_level = {p.key: p.net for p in report.model_level_contributors()}
     summary = report.summary or {}
     for party, rows in (
         ("contributor", summary.get("contributors", [])),
         ("contribution", summary.get("contributions", [])),
     ):
-        db.executemany(
-            "INSERT OR REPLACE INTO attribution (report_cid, party, key, records, positive, "
-            "negative, weight, "
-            "flagged, model_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    cid, party, _account(r["key"]) if party == "contributor" else str(r["key"]),
-                    int(r.get("records", 0)), float(r.get("positive", 0.0)),
-                    float(r.get("negative", 0.0)), float(r.get("weight", 0.0)), int(bool(r.get("flagged"))),
-                    model_level.get(str(r["key"])) if party == "contributor" else None,
-                )
-                for r in rows
-            ],
-        )  # fmt: skip
+        for r in rows:
+            upsert(
+                db, "attribution", ("report_cid", "party", "key"), report_cid=cid, party=party,
+                key=_account(r["key"]) if party == "contributor" else str(r["key"]),
+                records=int(r.get("records", 0)), positive=float(r.get("positive", 0.0)),
+                negative=float(r.get("negative", 0.0)), weight=float(r.get("weight", 0.0)),
+                flagged=int(bool(r.get("flagged"))),
+                model_level=model_level.get(str(r["key"])) if party == "contributor" else None,
+            )  # fmt: skip
 
 
 def _account(key: Any) -> str:
@@ -167,15 +163,48 @@ def _epoch_body(report: Any) -> dict[str, Any]:
     }
 
 
-def _epoch_rows(db: sqlite3.Connection, cid: str, report: Any) -> None:
+def _epoch_rows(db: Transaction, cid: str, report: Any) -> None:
     # Leaf i pays the i-th account of `amounts` (kept sorted): EpochReport.claim_tree.
-    db.executemany(
-        "INSERT OR REPLACE INTO epoch_amounts (report_cid, account, leaf_index, amount) VALUES (?, ?, ?, ?)",
-        [
-            (cid, _account(account), i, str(amount))
-            for i, (account, amount) in enumerate(report.amounts.items())
-        ],
-    )
+    for i, (account, amount) in enumerate(report.amounts.items()):
+        upsert(
+            db,
+            "epoch_amounts",
+            ("report_cid", "account"),
+            report_cid=cid,
+            account=_account(account),
+            leaf_index=i,
+            amount=str(amount),
+        )
+
+
+def _manifest(store: ContentStore, cid: str, _subject: int) -> Any:
+    from worker.data.manifest import DatasetManifest
+    from worker.datanet.versions import MAX_MANIFEST_BYTES
+
+    return DatasetManifest.from_json(verified_fetch(store, cid, max_bytes=MAX_MANIFEST_BYTES))
+
+
+def _manifest_body(manifest: Any) -> dict[str, Any]:
+    """What the version page shows of a manifest besides its entries: its own fields, the root and counts
+    it commits to (compared with the chain's when read: queries.version)."""
+    return {
+        "format": manifest.format,
+        "datanet_id": manifest.datanet_id,
+        "merkle_root": manifest.merkle_root(),
+        "record_count": str(manifest.record_count),
+        "contribution_count": str(manifest.contribution_count),
+        "contributors": len({entry.contributor for entry in manifest.contributions}),
+        "cid_profile": manifest.cid_profile,
+    }
+
+
+def _manifest_rows(db: Transaction, cid: str, manifest: Any) -> None:
+    for entry in manifest.contributions:
+        upsert(
+            db, "manifest_entries", ("manifest_cid", "contribution_id"), manifest_cid=cid,
+            contribution_id=entry.contribution_id, contributor=entry.contributor, cid=entry.cid,
+            record_count=entry.record_count, byte_size=str(entry.byte_size),
+        )  # fmt: skip
 
 
 # kind -> (SQL listing (cid, subject) pairs still to fetch, loader, body of the loaded object, extra rows)
@@ -210,6 +239,12 @@ _KINDS: dict[str, tuple[str, Callable[[ContentStore, str, int], Any], Callable[[
         _epoch_body,
         _epoch_rows,
     ),
+    "version_manifest": (
+        "SELECT manifest_cid AS cid, datanet_id AS subject FROM versions",
+        _manifest,
+        _manifest_body,
+        _manifest_rows,
+    ),
 }
 
 
@@ -219,7 +254,7 @@ def _missing(db: ExplorerDatabase, kind: str, sql: str) -> list[tuple[str, int]]
         "(SELECT 1 FROM content c WHERE c.cid = s.cid AND c.kind = ? AND (c.ok = 1 OR c.next_at > ?))",
         (kind, time.time()),
     )
-    return list(dict((str(r[0]), int(r[1])) for r in rows).items())
+    return list(dict((str(r["cid"]), int(r["subject"])) for r in rows).items())
 
 
 def retry_delay(attempts: int) -> float:
@@ -264,6 +299,8 @@ class ContentFetcher:
     def _fetch_one(self, kind: str, cid: str, subject: int) -> None:
         try:
             fetch_document(self.db, self.store, kind, cid, subject)
+        except DatabaseUnavailable as exc:
+            log.warning("cannot store %s %s now (retried on a later pass): %s", kind, cid, exc)
         finally:
             with self._lock:
                 self._running.pop((cid, kind), None)
@@ -281,18 +318,15 @@ def fetch_document(db: ExplorerDatabase, store: ContentStore, kind: str, cid: st
     try:
         loaded = load(store, cid, subject)
         with db.transaction() as tx:
-            tx.execute(
-                "INSERT OR REPLACE INTO content (cid, kind, ok, body, error, attempts, tried_at, next_at) "
-                "VALUES (?, ?, 1, ?, '', 1, ?, 0)",
-                (
-                    cid,
-                    kind,
-                    json.dumps(body(loaded), sort_keys=True, default=str, allow_nan=False),
-                    time.time(),
-                ),
-            )
+            upsert(
+                tx, "content", ("cid", "kind"), cid=cid, kind=kind, ok=1,
+                body=json.dumps(body(loaded), sort_keys=True, default=str, allow_nan=False), error="",
+                attempts=1, tried_at=time.time(), next_at=0.0,
+            )  # fmt: skip
             if extra is not None:
                 extra(tx, cid, loaded)
+    except DatabaseUnavailable:  # the index, not the document: tried again on a later pass, as it was
+        raise
     except Exception as exc:  # noqa: BLE001 - whatever a document does, the others are still loaded
         _record_failure(db, cid, kind, redact_urls(f"{type(exc).__name__}: {exc}"))
         return False
@@ -303,13 +337,12 @@ def _record_failure(db: ExplorerDatabase, cid: str, kind: str, error: str) -> No
     log.warning("cannot load %s %s: %s", kind, cid, error)
     now = time.time()
     with db.transaction() as tx:
-        row = tx.execute("SELECT attempts FROM content WHERE cid = ? AND kind = ?", (cid, kind)).fetchone()
-        attempts = int(row["attempts"]) + 1 if row else 1
-        tx.execute(
-            "INSERT OR REPLACE INTO content (cid, kind, ok, body, error, attempts, tried_at, next_at) "
-            "VALUES (?, ?, 0, '{}', ?, ?, ?, ?)",
-            (cid, kind, error[:2000], attempts, now, now + retry_delay(attempts)),
-        )
+        row = tx.execute("SELECT attempts FROM content WHERE cid = ? AND kind = ?", (cid, kind)).one()
+        attempts = int(row[0]) + 1 if row else 1
+        upsert(
+            tx, "content", ("cid", "kind"), cid=cid, kind=kind, ok=0, body="{}", error=error[:2000],
+            attempts=attempts, tried_at=now, next_at=now + retry_delay(attempts),
+        )  # fmt: skip
 
 
 def cached(db: ExplorerDatabase, cid: str, kind: str) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 explorer's tables (handlers.py), then the off-chain documents those rows name (content.py) and the
 timestamps of the blocks the pages date.
 
-One SQLite file per deployment under `$OPENLEDGER_HOME/explorer/`, named after the chain id, the genesis
-block and the DatanetRegistry address, so a fresh Anvil (same chain id, new genesis) or a second
-deployment on the same node starts a clean index instead of mixing two chains' ids.
+By default one SQLite file per deployment under `$OPENLEDGER_HOME/explorer/`, named after the chain id,
+the genesis block and the DatanetRegistry address, so a fresh Anvil (same chain id, new genesis) or a
+second deployment on the same node starts a clean index instead of mixing two chains' ids; or a
+PostgreSQL database by URL, one per deployment (the index records whose it is and refuses another's).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from worker.chain.connection import chain_key
 from worker.chain.deployment import Deployment
 from worker.chain.retry import rpc_unavailable
 from worker.daemon.follower import ChainFollower, FollowerSettings, PollResult
+from worker.database import DatabaseUnavailable
 from worker.errors import OpenLedgerError, redact_urls
 from worker.explorer.content import ContentFetcher
-from worker.explorer.handlers import ExplorerSink, replay
+from worker.explorer.handlers import ExplorerSink, replay, upsert
 from worker.explorer.schema import ExplorerDatabase, needs_replay, replayed
 from worker.storage import ContentStore
 
@@ -52,9 +54,32 @@ class IndexPass:
     dated_blocks: int
 
 
+class WrongIndex(OpenLedgerError):
+    """The index holds another deployment's state (a reused PostgreSQL database or file)."""
+
+
+def _deployment_key(deployment: Deployment) -> str:
+    registry = deployment.address("DatanetRegistry").lower()
+    return f"{chain_key(deployment.chain_id, deployment.genesis_hash)}-{registry}"
+
+
 def default_db_path(deployment: Deployment, home: Path) -> Path:
     registry = deployment.address("DatanetRegistry")[2:10].lower()
     return home / "explorer" / f"{chain_key(deployment.chain_id, deployment.genesis_hash)}-{registry}.sqlite"
+
+
+def _claim_index(db: ExplorerDatabase, deployment: Deployment) -> None:
+    """Mark the index as this deployment's, or refuse one that holds another's."""
+    key = _deployment_key(deployment)
+    with db.transaction() as tx:
+        found = tx.execute("SELECT value FROM meta WHERE key = 'deployment'").one()
+        if found is None:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('deployment', ?)", (key,))
+        elif found[0] != key:
+            raise WrongIndex(
+                f"the index at {db.location} belongs to deployment {found[0]}, not {key}: give each "
+                "deployment its own database (--db)"
+            )
 
 
 class Indexer:
@@ -68,6 +93,7 @@ class Indexer:
         self.client, self.store, self.db = client, store, db
         self.settings = settings or IndexerSettings()
         deployment = client.deployment
+        _claim_index(db, deployment)
         self.follower = ChainFollower(
             client.w3,
             client.decoder,
@@ -102,13 +128,15 @@ class Indexer:
 
     def _date_blocks(self) -> int:
         union = " UNION ".join(f"SELECT block FROM {table}" for table in _DATED)
-        rows = self.db.query(
-            f"SELECT block FROM ({union}) WHERE block NOT IN (SELECT number FROM block_times)"  # noqa: S608
+        rows = self.db.read(
+            f"SELECT block FROM ({union}) AS dated "  # noqa: S608 - table names are constants
+            "WHERE block NOT IN (SELECT number FROM block_times)"
         )
-        times = [(int(r["block"]), self.client.block_timestamp(int(r["block"]))) for r in rows]
+        times = [(int(r[0]), self.client.block_timestamp(int(r[0]))) for r in rows]
         if times:
             with self.db.transaction() as tx:
-                tx.executemany("INSERT OR REPLACE INTO block_times (number, timestamp) VALUES (?, ?)", times)
+                for number, timestamp in times:
+                    upsert(tx, "block_times", ("number",), number=number, timestamp=timestamp)
         return len(times)
 
     def run(self, stop: threading.Event) -> None:
@@ -117,7 +145,10 @@ class Indexer:
             if self.step():
                 # The documents the new rows name, at once (pages shown after a transaction find them),
                 # waited for a moment only: a fetch that hangs goes on in its thread, not in this one.
-                self.content.fetch(self.settings.content_wait_s, started_only=True)
+                try:
+                    self.content.fetch(self.settings.content_wait_s, started_only=True)
+                except DatabaseUnavailable as exc:  # the content thread tries again; so does the next pass
+                    self._failed(exc)
             stop.wait(self.settings.poll_seconds)
 
     def step(self) -> bool:
@@ -140,6 +171,8 @@ class Indexer:
         while not stop.is_set():
             try:
                 self.content.fetch()
+            except DatabaseUnavailable as exc:  # down or locked for now: retried on the next pass
+                log.warning("content fetching paused: %s", exc)
             except Exception:  # the database itself failing: logged, retried
                 log.exception("content fetching failed")
             stop.wait(self.settings.poll_seconds)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +34,12 @@ class Page:
         return self.limit, self.offset
 
 
-def _rows(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
 def _paged(db: ExplorerDatabase, sql: str, params: tuple[Any, ...], page: Page) -> dict[str, Any]:
-    total = int(db.query(f"SELECT COUNT(*) AS n FROM ({sql})", params)[0]["n"])  # noqa: S608
+    total = int(db.query(f"SELECT COUNT(*) AS n FROM ({sql}) AS listed", params)[0]["n"])  # noqa: S608
     items = _rows(db.query(f"{sql} LIMIT ? OFFSET ?", (*params, *page.sql())))
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
@@ -91,9 +90,7 @@ def datanets(db: ExplorerDatabase, page: Page) -> dict[str, Any]:
 
 def datanet(db: ExplorerDatabase, datanet_id: int) -> dict[str, Any]:
     row = _one(db, "SELECT * FROM datanets WHERE id = ?", (datanet_id,), f"datanet {datanet_id}")
-    curators = db.query(
-        "SELECT curator FROM curators WHERE datanet_id = ? AND enabled = 1 ORDER BY curator", (datanet_id,)
-    )
+    curators = db.query("SELECT curator FROM curators WHERE datanet_id = ? AND enabled = 1", (datanet_id,))
     versions = db.query("SELECT * FROM versions WHERE datanet_id = ? ORDER BY version_id", (datanet_id,))
     by_status: dict[str, dict[str, Any]] = {}
     for r in db.query("SELECT status, record_count FROM contributions WHERE datanet_id = ?", (datanet_id,)):
@@ -101,12 +98,12 @@ def datanet(db: ExplorerDatabase, datanet_id: int) -> dict[str, Any]:
         entry["count"] += 1
         entry["records"] += int(r["record_count"])  # declared by each contributor: any uint64, summed exactly
     models = db.query(
-        "SELECT id, version_id, base_model, live FROM models WHERE datanet_id = ?", (datanet_id,)
+        "SELECT id, version_id, base_model, live FROM models WHERE datanet_id = ? ORDER BY id", (datanet_id,)
     )
     return {
         **row,
         "metadata": cached(db, row["metadata_cid"], "datanet_metadata"),
-        "curators": [r["curator"] for r in curators],
+        "curators": sorted(r["curator"] for r in curators),  # in Python: one order whatever the collation
         "versions": _rows(versions),
         "by_status": {k: {**v, "records": str(v["records"])} for k, v in by_status.items()},
         "models": _rows(models),
@@ -137,6 +134,101 @@ def contribution(db: ExplorerDatabase, contribution_id: int) -> dict[str, Any]:
         (str(contribution_id),),
     )
     return {**row, "reason": cached(db, row["reason_cid"], "review_reason"), "attribution": _rows(shares)}
+
+
+# -- versions and their manifests ----------------------------------------------------------------
+
+_ENTRY_MISMATCH = (
+    "c.id IS NULL OR c.datanet_id != ? OR c.contributor != m.contributor OR c.cid != m.cid "
+    "OR c.record_count != CAST(m.record_count AS TEXT)"
+)
+
+
+def version(db: ExplorerDatabase, datanet_id: int, version_id: int) -> dict[str, Any]:
+    """A version with its manifest (read from content storage, checked against the root and counts the
+    chain recorded), its contributors, the Datanet's schema and licence, and the models trained on it."""
+    row = _one(
+        db, "SELECT * FROM versions WHERE datanet_id = ? AND version_id = ?", (datanet_id, version_id),
+        f"version {version_id} of datanet {datanet_id}",
+    )  # fmt: skip
+    manifest = cached(db, row["manifest_cid"], "version_manifest")
+    datanet = db.query("SELECT metadata_cid FROM datanets WHERE id = ?", (datanet_id,))
+    metadata: dict[str, Any] = (
+        cached(db, datanet[0]["metadata_cid"], "datanet_metadata") if datanet else {"ok": False}
+    )
+    body = dict(metadata["body"]) if metadata.get("ok") else {}
+    contributors = db.query(
+        "SELECT contributor, COUNT(*) AS contributions, SUM(record_count) AS records FROM manifest_entries "
+        "WHERE manifest_cid = ? GROUP BY contributor ORDER BY SUM(record_count) DESC, lower(contributor) "
+        "LIMIT ?",
+        (row["manifest_cid"], MAX_PAGE),
+    )
+    mismatched = db.query(
+        "SELECT COUNT(*) AS n FROM manifest_entries m LEFT JOIN contributions c ON c.id = m.contribution_id "
+        f"WHERE m.manifest_cid = ? AND ({_ENTRY_MISMATCH})",  # noqa: S608 - a constant
+        (row["manifest_cid"], datanet_id),
+    )
+    models = db.query(
+        "SELECT id, base_model, live FROM models WHERE datanet_id = ? AND version_id = ? ORDER BY id",
+        (datanet_id, version_id),
+    )
+    return {
+        **row,
+        "published": _time(db, row["block"]),
+        "manifest": manifest,
+        "manifest_check": _manifest_check(row, manifest),
+        "entries_not_in_registry": int(mismatched[0]["n"]) if manifest.get("ok") else None,
+        "contributors": [
+            {**r, "records": str(int(r["records"] or 0))}
+            for r in contributors  # SUM: exact, one type
+        ],
+        "licence": body.get("licence"),
+        "schema": body.get("schema"),
+        "task": body.get("task"),
+        "metadata_cid": datanet[0]["metadata_cid"] if datanet else None,
+        "models": _rows(models),
+    }
+
+
+def _manifest_check(row: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Does the manifest read from storage commit to what the chain recorded for the version?"""
+    if not manifest.get("ok"):
+        return {"checked": False, "problems": []}
+    body, problems = manifest["body"], []
+    if int(body["datanet_id"]) != int(row["datanet_id"]):
+        problems.append(f"describes datanet {body['datanet_id']}, not {row['datanet_id']}")
+    if str(body["merkle_root"]).lower() != str(row["merkle_root"]).lower():
+        problems.append(f"Merkle root {body['merkle_root']}, the chain recorded {row['merkle_root']}")
+    counts = (str(body["record_count"]), str(body["contribution_count"]))
+    if counts != (str(row["record_count"]), str(row["contribution_count"])):
+        problems.append(
+            f"{counts[1]} contributions / {counts[0]} records, the chain recorded "
+            f"{row['contribution_count']} / {row['record_count']}"
+        )
+    return {"checked": True, "problems": problems}
+
+
+def version_entries(db: ExplorerDatabase, datanet_id: int, version_id: int, page: Page) -> dict[str, Any]:
+    """The manifest's contributions (by id), each with its status in the registry and whether the
+    registry's contribution of that id is the one listed (same Datanet, contributor, CID, records)."""
+    row = _one(
+        db, "SELECT manifest_cid FROM versions WHERE datanet_id = ? AND version_id = ?",
+        (datanet_id, version_id), f"version {version_id} of datanet {datanet_id}",
+    )  # fmt: skip
+    listed = _paged(
+        db,
+        "SELECT m.contribution_id, m.contributor, m.cid, m.record_count, m.byte_size, c.status, "
+        f"CASE WHEN {_ENTRY_MISMATCH} THEN 0 ELSE 1 END AS in_registry FROM manifest_entries m "
+        "LEFT JOIN contributions c ON c.id = m.contribution_id WHERE m.manifest_cid = ? "
+        "ORDER BY m.contribution_id",
+        (datanet_id, row["manifest_cid"]),
+        page,
+    )
+    listed["items"] = [
+        {**r, "record_count": str(r["record_count"]), "in_registry": bool(r["in_registry"])}
+        for r in listed["items"]
+    ]
+    return listed
 
 
 # -- models, jobs, attribution ----------------------------------------------------------------------
@@ -205,7 +297,7 @@ def attribution(db: ExplorerDatabase, model_id: int, party: str, page: Page) -> 
     listed = _paged(
         db,
         "SELECT key, records, positive, negative, weight, flagged, model_level FROM attribution "
-        "WHERE report_cid = ? AND party = ? ORDER BY weight DESC, key",
+        "WHERE report_cid = ? AND party = ? ORDER BY weight DESC, lower(key)",
         (result["report_cid"], party),
         page,
     )
@@ -236,7 +328,8 @@ def epoch(db: ExplorerDatabase, model_id: int, number: int) -> dict[str, Any]:
     )  # fmt: skip
     amounts = db.query(
         "SELECT a.account, a.leaf_index, a.amount, c.tx AS claim_tx FROM epoch_amounts a LEFT JOIN claims c "
-        "ON c.model_id = ? AND c.epoch = ? AND c.leaf_index = a.leaf_index WHERE a.report_cid = ? "
+        "ON c.model_id = ? AND c.epoch = ? AND c.leaf_index = CAST(a.leaf_index AS TEXT) "
+        "WHERE a.report_cid = ? "
         "ORDER BY a.leaf_index",
         (model_id, number, row["report_cid"]),
     )
@@ -249,7 +342,8 @@ def _entitlements(db: ExplorerDatabase, account: str, now: int) -> list[dict[str
         "a.leaf_index, a.amount, "
         "t.timestamp AS posted_at, c.tx AS claim_tx FROM epoch_amounts a JOIN epochs e ON "
         "e.report_cid = a.report_cid "
-        "LEFT JOIN claims c ON c.model_id = e.model_id AND c.epoch = e.epoch AND c.leaf_index = a.leaf_index "
+        "LEFT JOIN claims c ON c.model_id = e.model_id AND c.epoch = e.epoch "
+        "AND c.leaf_index = CAST(a.leaf_index AS TEXT) "
         "LEFT JOIN block_times t ON t.number = e.block WHERE a.account = ? "
         "ORDER BY e.block, e.model_id, e.epoch",
         (account,),
@@ -279,9 +373,9 @@ def account(db: ExplorerDatabase, address: str, now: int) -> dict[str, Any]:
         "WHERE a.party = 'contributor' AND a.key = ? ORDER BY j.model_id, j.id",
         (address,),
     )
-    credits = db.query(
-        "SELECT contract, balance, credited, withdrawn FROM credits WHERE account = ? ORDER BY contract",
-        (address,),
+    credits = sorted(  # by contract name, in Python: one order whatever the database's collation
+        db.query("SELECT contract, balance, credited, withdrawn FROM credits WHERE account = ?", (address,)),
+        key=lambda row: str(row["contract"]),
     )
     payments = db.query("SELECT * FROM payments WHERE payer = ? ORDER BY id DESC LIMIT 50", (address,))
     entitlements = _entitlements(db, address, now)
@@ -301,4 +395,4 @@ def account(db: ExplorerDatabase, address: str, now: int) -> dict[str, Any]:
 
 
 def workers(db: ExplorerDatabase, page: Page) -> dict[str, Any]:
-    return _paged(db, "SELECT * FROM workers ORDER BY registered_at, address", (), page)
+    return _paged(db, "SELECT * FROM workers ORDER BY registered_at, lower(address)", (), page)

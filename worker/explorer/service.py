@@ -57,12 +57,12 @@ class ExplorerService:
         cls,
         client: ChainClient,
         store: ContentStore,
-        db_path: Path,
+        db_target: str | Path,
         settings: IndexerSettings | None = None,
         inference: str | None = None,
         limits: ExplorerLimits | None = None,
     ) -> ExplorerService:
-        db = ExplorerDatabase(db_path)
+        db = ExplorerDatabase(db_target)  # a SQLite file, or a PostgreSQL URL
         indexer = Indexer(client, store, db, settings)
         return cls(client, store, db, indexer, inference, limits or ExplorerLimits())
 
@@ -72,8 +72,10 @@ class ExplorerService:
         return self
 
     def close(self) -> None:
+        """Stop indexing and close the index (a statement in progress finishes first)."""
         self.stop.set()
         self.indexer.content.close()
+        self.db.close()
 
     # -- reads that need the chain as well as the index ------------------------------------------------
 

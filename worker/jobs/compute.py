@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from worker.attribution import AttributionArguments, AttributionReport, ProgressCallback, attribute
-from worker.jobs.inputs import JobInputs
+from worker.jobs.inputs import JobInputError, JobInputs
+from worker.storage import fetch_directory
 from worker.train import train
 from worker.train.records import split_positions
 
@@ -16,8 +17,27 @@ def train_job(inputs: JobInputs, workdir: Path, progress: bool = False) -> Path:
     model_dir = workdir / "model"
     if (model_dir / "metrics.json").is_file():
         return model_dir
-    train(inputs.spec, inputs.records, model_dir, dataset_root=inputs.dataset_root, progress=progress)
+    parent = _parent_bundle(inputs, workdir)
+    train(
+        inputs.spec,
+        inputs.records,
+        model_dir,
+        dataset_root=inputs.dataset_root,
+        progress=progress,
+        parent_dir=parent,
+    )
     return model_dir
+
+
+def _parent_bundle(inputs: JobInputs, workdir: Path) -> Path | None:
+    """A derived model's parent adapter bundle (its CID checked against the chain by load_job_inputs),
+    fetched with every file verified, under `workdir`; None for a model trained from scratch."""
+    cid = inputs.spec.start_from
+    if not cid:
+        return None
+    if inputs.store is None:
+        raise JobInputError(f"job {inputs.job_id} starts from adapter {cid}: no content store to fetch from")
+    return fetch_directory(inputs.store, cid, workdir / "parent")
 
 
 def attribute_job(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from worker.chain.client import ChainClient
@@ -32,6 +32,8 @@ class JobInputs:
     spec: TrainingSpec
     records: list[dict[str, Any]]  # each with `contributor` and `contribution` provenance fields
     dataset_root: str
+    # A derived model's parent bundle: fetched (CID-verified) from this store by train_job.
+    store: ContentStore | None = field(default=None, compare=False, repr=False)
 
     @property
     def spec_cid(self) -> str:
@@ -59,6 +61,26 @@ def load_spec(store: ContentStore, model: Model, model_id: int) -> TrainingSpec:
     return spec
 
 
+def check_lineage(client: ChainClient, model_id: int, spec: TrainingSpec) -> None:
+    """A derived model's spec must start from the adapter of the parent job pinned at its registration,
+    and only a derived model's spec may start from an adapter at all (training on someone's adapter pays
+    its contributors through the lineage, never silently)."""
+    lineage = client.models.lineage_of(model_id)
+    if not lineage.derived:
+        if spec.start_from:
+            raise JobInputError(
+                f"the spec of model {model_id} starts from adapter {spec.start_from} but the model was not "
+                "registered as derived (`openledger model register --parent`): its ancestors would go unpaid"
+            )
+        return
+    expected = client.models.get_job(lineage.parent_job_id).result.adapter_cid
+    if spec.start_from != expected:
+        raise JobInputError(
+            f"model {model_id} derives from model {lineage.parent_model_id} (job {lineage.parent_job_id}, "
+            f"adapter {expected}) but its spec starts from {spec.start_from or 'nothing'!r}"
+        )
+
+
 def _is_missing_content(exc: BaseException | None) -> bool:
     """Missing content may appear later (a node catching up); the data layer wraps it with context."""
     while exc is not None:
@@ -76,6 +98,7 @@ def load_job_inputs(client: ChainClient, store: ContentStore, job_id: int) -> Jo
     job = client.models.get_job(job_id)
     model = client.models.get_model(job.model_id)
     spec = load_spec(store, model, job.model_id)
+    check_lineage(client, job.model_id, spec)
     try:
         published, rows = load_published_version(client, store, model.datanet_id, model.version_id)
     except OpenLedgerError as exc:
@@ -85,4 +108,5 @@ def load_job_inputs(client: ChainClient, store: ContentStore, job_id: int) -> Jo
             f"datanet {model.datanet_id} version {model.version_id} of model {job.model_id} "
             f"is unusable: {exc}"
         ) from None
-    return JobInputs(job_id, job, job.model_id, model, spec, training_records(rows), published.merkle_root)
+    records = training_records(rows)
+    return JobInputs(job_id, job, job.model_id, model, spec, records, published.merkle_root, store)

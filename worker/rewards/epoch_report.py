@@ -29,6 +29,7 @@ from worker.merkle import ClaimLeaf, ClaimTree
 from worker.rewards.aggregation import EpochAccounts, epoch_accounts, receipt_order, unit_value
 from worker.rewards.eligibility import ManifestCheck
 from worker.rewards.errors import ReportMalformed, RewardsError
+from worker.rewards.lineage import LineagePayout, LineageTerms, apply_lineage
 from worker.rewards.residue import PoolLedger, Residue, UnitKey, residue_for, with_residue
 
 REPORT_FORMAT = "openledger.epoch/4"
@@ -85,6 +86,7 @@ class EpochReport:
     value: int = 0  # the receipts' request units at their payments' unit values
     manifest: ManifestCheck | None = None
     residue: Residue = field(default_factory=Residue)
+    lineage: LineagePayout | None = None  # what a derived model passed to its ancestors (lineage.py)
 
     @property
     def total(self) -> int:
@@ -92,8 +94,12 @@ class EpochReport:
 
     @property
     def receipts_total(self) -> int:
-        """What the receipts alone pay (the total without the residue shares)."""
-        return self.total - self.residue.paid
+        """What the receipts alone pay (the total without the residue shares), before the lineage cut."""
+        return self.total + self.lineage_dust - self.residue.paid
+
+    @property
+    def lineage_dust(self) -> int:
+        return self.lineage.dust if self.lineage is not None else 0
 
     @property
     def dust(self) -> int:
@@ -143,6 +149,7 @@ class EpochReport:
             "accounting": self.accounting_json(),
             "root": "0x" + tree.root.hex(),
             "tree": tree.tree.dump(),
+            **({"lineage": self.lineage.to_dict()} if self.lineage is not None else {}),
         }
 
     def to_bytes(self) -> bytes:
@@ -173,6 +180,7 @@ class EpochReport:
     def from_dict(cls, data: dict[str, Any]) -> EpochReport:
         accounting = data["accounting"]
         check = data.get("manifestCheck")
+        lineage = data.get("lineage")
         return cls(
             chain_id=int(data["chainId"]),
             vault=to_checksum_address(data["vault"]),
@@ -186,6 +194,7 @@ class EpochReport:
             value=int(accounting["value"]),
             manifest=ManifestCheck.from_dict(check) if check is not None else None,
             residue=Residue.from_dict(accounting),
+            lineage=LineagePayout.from_dict(lineage) if lineage is not None else None,
         )
 
 
@@ -206,11 +215,14 @@ def build_report(
     manifest: ManifestCheck | None = None,
     ledger: PoolLedger | None = None,
     deferred: tuple[UnitKey, ...] = (),
+    lineage: LineageTerms | None = None,
 ) -> EpochReport:
     """The report of `receipts` (any order: they are sorted by payment and request index). With
     `manifest`, only its payable addresses are paid and the others' shares are listed as excluded. With
     `ledger` (the chain at the pinned block), the pool's residue is added to the leaves (residue.py);
-    `deferred` are the answered units of expired payments left for a later epoch."""
+    `deferred` are the answered units of expired payments left for a later epoch. With `lineage` (a
+    derived model's terms at the pinned block), the lineage share of every leaf goes to its ancestors'
+    contributors (lineage.py)."""
     ordered = sorted(receipts, key=receipt_order)
     used = {r.payment_id for r in ordered}
     missing = sorted(used - set(payments))
@@ -224,6 +236,7 @@ def build_report(
     payable = manifest.payable if manifest is not None else None
     units = {pid: t.unit_value for pid, t in terms.items()}
     accounts, residue = epoch_payout(ordered, units, payable, ledger, deferred)
+    amounts, payout = apply_lineage(with_residue(accounts.amounts, residue), lineage)
     return EpochReport(
         chain_id=int(chain_id),
         vault=to_checksum_address(vault),
@@ -232,11 +245,12 @@ def build_report(
         poster=to_checksum_address(poster),
         receipts=ordered,
         payments=[terms[pid] for pid in sorted(terms)],
-        amounts=with_residue(accounts.amounts, residue),
+        amounts=amounts,
         excluded=accounts.excluded,
         value=accounts.value,
         manifest=manifest,
         residue=residue,
+        lineage=payout,
     )
 
 

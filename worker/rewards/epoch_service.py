@@ -48,6 +48,7 @@ from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
+from worker.rewards.lineage import read_lineage
 from worker.rewards.residue import PoolLedger, UnitKey
 from worker.storage import ContentStore
 from worker.units import OPEN
@@ -325,6 +326,7 @@ class EpochService:
             manifest,
             ledger,
             deferred,
+            read_lineage(self.client, self.store, model_id, ledger.block),
         )
 
     def report_for(self, record: EpochRecord) -> EpochReport:

@@ -31,6 +31,7 @@ from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms
 from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
+from worker.rewards.lineage import apply_lineage, read_lineage
 from worker.rewards.reports import load_report
 from worker.rewards.residue import Residue, residue_for, with_residue
 from worker.storage import ContentStore
@@ -218,6 +219,34 @@ def _residue_amounts(
     return with_residue(amounts, residue)
 
 
+def _lineage_amounts(
+    client: ChainClient,
+    store: ContentStore,
+    report: EpochReport,
+    result: EpochVerification,
+    amounts: dict[str, int],
+    posted: DecodedEvent,
+) -> dict[str, int]:
+    """The leaves after the lineage cut, recomputed from the chain at the report's pinned block (the
+    residue block): the ancestors, their pinned jobs' reports, their manifest checks and the share there.
+    A derived model's report that omits, shrinks or redirects the upstream part is a problem."""
+    block = report.residue.block or posted.block_number - 1
+    try:
+        terms = read_lineage(client, store, result.model_id, block)
+    except (RewardsError, ValueError) as exc:
+        result.problems.append(f"cannot recompute the lineage payout at block {block}: {exc}")
+        return amounts
+    final, payout = apply_lineage(amounts, terms)
+    if payout != report.lineage:
+        stated = report.lineage.to_dict() if report.lineage is not None else None
+        result.problems.append(
+            f"the report's lineage payout differs from the one recomputed at block {block}: "
+            f"{'none' if stated is None else stated['upstream'] + ' wei'} passed up stated, "
+            f"{'none' if payout is None else str(payout.upstream) + ' wei'} expected"
+        )
+    return final
+
+
 def _residue_problem(stated: Residue, recomputed: Residue) -> str:
     return (
         f"the report's residue split differs from the one recomputed at block {recomputed.block}: residue "
@@ -252,6 +281,7 @@ def verify_epoch(
     units = {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
     base = epoch_accounts(counted, units, check.payable if check is not None else None).amounts
     amounts = _residue_amounts(client, store, report, result, counted, base, posted, unit_ttl)
+    amounts = _lineage_amounts(client, store, report, result, amounts, posted)
     if amounts != report.amounts:
         result.problems.append(_amounts_problem(report.amounts, amounts))
     result.receipts, result.contributors = len(report.receipts), len(amounts)

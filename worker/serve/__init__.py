@@ -5,6 +5,7 @@ store, the payer's request authorization and the payment gate, per-answer attrib
     openai_format  OpenAI bodies, answers, stream chunks chat         a chat -> the prompt completed
     decoding       generated tokens -> streamed text
     catalog        which models this worker serves       loading      adapter bundle + index + report
+    adapters       many adapters on one copy of a base (LRU in catalog)
     served_model   answers + per-answer attribution       explain      scores -> weights and evidence
     authorization  the payer's EIP-712 request signature  payments     the 402 payment gate
     server         uvicorn (thread or foreground)         client       the user's side (pay, call, verify)

@@ -6,6 +6,13 @@ every training record (not just the top k), capped to the `max_contributors` lar
 exactly one million parts. Only contributors that are addresses can be paid; other provenance labels
 appear in the evidence but never in the weights. When an answer has no positive evidence, the model's
 model-level weights (its attribution report) are used instead and the receipt says so (basis "model").
+
+A generated answer's exact spans (span_evidence.SpanMatches) take part of the weight beside the gradient
+scores (or beside the model-level weights when there are no positive scores) by the rule of
+worker.attribution.span_weights: rare, long spans count, spans held by many records count for almost
+nothing, and no contributor gets more than a capped share through spans. Basis "answer" whenever the
+gradient scores or the spans moved the weights. The spans' evidence rows are in the receipt, so anyone
+holding the model's span index can recompute them.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from eth_utils.address import is_address, to_checksum_address
 
 from worker.attribution.report import AttributionReport, RecordProvenance, top_k
 from worker.attribution.shares import ppm_shares
+from worker.attribution.span_weights import SpanWeightRule, combine_masses, span_masses
+from worker.serve.span_evidence import SpanMatches
 
 _SCORE_FORMAT = "{:.7g}"  # scores travel as strings: hashes of the evidence must not depend on float repr
 
@@ -61,6 +70,15 @@ class RecordOwners:
         sums.index_add_(0, self._slots, scores.double().clamp(min=0))
         return {p: float(sums[i]) for i, p in enumerate(self.payees)}
 
+    def span_masses(self, spans: SpanMatches) -> dict[str, float]:
+        """Span mass per payable contributor (worker.attribution.span_weights, rules 1-2)."""
+        by_owner = span_masses(spans.spans, lambda r: self.owners[r].contributor, spans.min_words)
+        masses: dict[str, float] = {}
+        for owner, mass in sorted(by_owner.items()):
+            if (p := payable(owner)) is not None:
+                masses[p] = masses.get(p, 0.0) + mass
+        return masses
+
     def evidence(self, scores: torch.Tensor, k: int) -> list[dict[str, Any]]:
         rows = []
         for item in top_k(scores[None], k)[0]:
@@ -83,13 +101,20 @@ def attribute_answer(
     top: int,
     max_contributors: int,
     spans: list[dict[str, Any]] | None = None,
+    rule: SpanWeightRule | None = None,
 ) -> Attribution:
-    """Weights and evidence of one answer from its (n,) record scores; the fallback when there are none."""
+    """Weights and evidence of one answer from its (n,) record scores and its spans (weighed when they are
+    `SpanMatches`); the model-level fallback when neither gives positive evidence."""
     evidence: dict[str, Any] = {"top": owners.evidence(scores, top) if scores is not None else []}
     if spans is not None:
-        evidence["spans"] = spans
-    if scores is not None:
-        contributors, weights = ppm_weights(owners.masses(scores), max_contributors)
+        evidence["spans"] = list(spans)
+    gradient = owners.masses(scores) if scores is not None else {}
+    from_spans = owners.span_masses(spans) if isinstance(spans, SpanMatches) else {}
+    answered = any(m > 0 for m in gradient.values())
+    spanned = any(m > 0 for m in from_spans.values())
+    if answered or spanned:
+        masses = combine_masses(gradient if answered else fallback, from_spans, rule)
+        contributors, weights = ppm_weights(masses, max_contributors)
         if contributors:
             return Attribution(contributors, weights, "answer", evidence)
     contributors, weights = ppm_weights(fallback, max_contributors)

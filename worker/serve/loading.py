@@ -12,16 +12,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from worker.attribution import Analyzer, AttributionArguments, AttributionIndex, AttributionReport
+from worker.attribution import AttributionArguments, AttributionIndex, AttributionReport
+from worker.attribution.spans import SpanIndex
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
 from worker.data.schema import record_text
 from worker.datanet.versions import load_published_version
 from worker.errors import OpenLedgerError
+from worker.jobs.inputs import training_records
+from worker.serve.adapters import BasePool
 from worker.serve.errors import ModelUnavailable
-from worker.serve.explain import model_level_masses, record_owners
-from worker.serve.served_model import AnswerSettings, ServedModel, SpanSource
+from worker.serve.explain import RecordOwners, model_level_masses, record_owners
+from worker.serve.served_model import AnswerSettings, ServedModel
+from worker.serve.span_evidence import SpanSource
 from worker.storage import ContentStore, fetch_directory, verified_fetch
+from worker.train.records import record_hash
 
 MAX_ATTRIBUTION_REPORT = 512 * 1024 * 1024
 
@@ -57,11 +62,25 @@ def _adapter_dir(store: ContentStore, adapter_cid: str, cache_dir: Path) -> Path
     return directory
 
 
-def _span_source(client: ChainClient, store: ContentStore, model: Model) -> SpanSource:
+def _span_source(
+    client: ChainClient, store: ContentStore, model: Model, directory: Path, owners: RecordOwners
+) -> SpanSource:
+    """The span index saved in the adapter bundle, memory-mapped and checked against the model's training
+    records (SpanIndexMismatch when it was built for others). Adapters trained before span indexes
+    existed have none: it is built in memory from the Datanet version's records (the training records
+    are those whose hashes the report lists, in its order), and the model keeps serving."""
+    hashes = [o.hash for o in owners.owners]
+    if SpanIndex.exists(directory):
+        return SpanSource(SpanIndex.load(directory, hashes), owners.owners)
     _, rows = load_published_version(client, store, model.datanet_id, model.version_id, validate=False)
-    return SpanSource(
-        [record_text(r.record) for r in rows], [(str(r.contribution_id), r.contributor) for r in rows]
-    )
+    texts = {record_hash(r): record_text(r) for r in training_records(rows)}
+    missing = [h for h in hashes if h not in texts]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} training records of the model's report (e.g. {missing[0][:12]}...) are not in "
+            f"Datanet {model.datanet_id} version {model.version_id}: no span evidence can be built"
+        )
+    return SpanSource(SpanIndex([texts[h] for h in hashes], record_hashes=hashes), owners.owners)
 
 
 def load_served_model(
@@ -71,8 +90,12 @@ def load_served_model(
     cache_dir: Path,
     settings: AnswerSettings | None = None,
     device: str | None = None,
+    bases: BasePool | None = None,
 ) -> ServedModel:
+    """The live model, its adapter on a base from `bases` (shared with the other adapters of the same
+    base: serve/adapters.py; without a pool, a base of its own)."""
     model = live_model(client, model_id)
+    bases = bases or BasePool(device)
     try:
         directory = _adapter_dir(store, model.adapter_cid, cache_dir)
         index = AttributionIndex.load(directory)
@@ -82,12 +105,31 @@ def load_served_model(
         )
         report = _attribution_report(client, store, model)
         owners = record_owners(report, index.record_hashes)
-        analyzer = Analyzer(directory, args, device=device)
-        spans = _span_source(client, store, model) if analyzer.spec.task == "generation" else None
+        adapter = bases.load(directory, args)
+        analyzer = adapter.analyzer
     except (OpenLedgerError, ValueError, KeyError) as exc:
         raise ModelUnavailable(
             f"model {model_id} cannot be served: {exc}", code="model_unloadable", status=503
         ) from exc
+    try:
+        spans = (
+            _span_source(client, store, model, directory, owners)
+            if analyzer.spec.task == "generation"
+            else None
+        )
+    except (OpenLedgerError, ValueError, KeyError) as exc:
+        bases.release(adapter)
+        raise ModelUnavailable(
+            f"model {model_id} cannot be served: {exc}", code="model_unloadable", status=503
+        ) from exc
     return ServedModel(
-        model_id, model.adapter_cid, analyzer, index, owners, model_level_masses(report), spans, settings
+        model_id,
+        model.adapter_cid,
+        analyzer,
+        index,
+        owners,
+        model_level_masses(report),
+        spans,
+        settings,
+        adapter,
     )

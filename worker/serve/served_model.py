@@ -5,23 +5,27 @@ Answers are greedy and deterministic. Per-answer attribution is the engine's sin
 (`Analyzer.measure_query`): one backward pass of the answer's measurement (at the final adapter by
 default), one product with the saved index (`AttributionIndex.scores`), then weights and top-k evidence
 (explain.py). A classifier's answer is read from that same forward pass. Checkpoint weights may be
-swapped in during the pass, so one answer is computed at a time (`lock`).
+swapped in during the pass, and the base model may be shared with other adapters (adapters.py), so one
+answer is computed at a time per base (`lock`), this model's tensors swapped in first.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from worker.attribution import Analyzer, AttributionIndex, SpanIndex
+from worker.attribution import Analyzer, AttributionIndex
 from worker.errors import AttributionError
+from worker.serve.adapters import Adapter
 from worker.serve.chat import chat_prompt
 from worker.serve.decoding import TextDeltas
 from worker.serve.explain import Attribution, RecordOwners, attribute_answer
+from worker.serve.span_evidence import SpanSource
 
 
 @dataclass(frozen=True)
@@ -37,28 +41,6 @@ class Answer:
     attribution: Attribution
 
 
-class SpanSource:
-    """Exact-span evidence against the texts of the model's Datanet version (with their owners)."""
-
-    def __init__(self, texts: list[str], owners: list[tuple[str, str]]):
-        self.index = SpanIndex(texts)
-        self.owners = owners  # (contribution, contributor) per text
-
-    def find(self, output: str) -> list[dict[str, Any]]:
-        spans = []
-        for span in self.index.find(output):
-            contribution, contributor = self.owners[span.record]
-            spans.append(
-                {
-                    "contribution": contribution,
-                    "contributor": contributor,
-                    "text": span.text,
-                    "words": span.length,
-                }
-            )
-        return spans
-
-
 class ServedModel:
     def __init__(
         self,
@@ -70,12 +52,16 @@ class ServedModel:
         fallback: dict[str, float],
         spans: SpanSource | None = None,
         settings: AnswerSettings | None = None,
+        adapter: Adapter | None = None,
     ):
         self.model_id, self.adapter_cid = model_id, adapter_cid
         self.analyzer, self.index, self.owners = analyzer, index, owners
         self.fallback, self.spans = fallback, spans
         self.settings = settings or AnswerSettings()
-        self.lock = threading.Lock()
+        # on a base shared with other adapters (serve/adapters.py): that base's lock, and its tensors
+        # swapped in before each answer
+        self.adapter = adapter
+        self.lock = adapter.lock if adapter is not None else threading.RLock()
 
     @property
     def task(self) -> str:
@@ -98,7 +84,19 @@ class ServedModel:
         s = self.settings
         return attribute_answer(self.owners, scores, self.fallback, s.top_k, s.max_contributors, spans)
 
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Hold the model (its base, when shared) with this adapter's weights in place."""
+        with self.lock:
+            if self.adapter is not None:
+                self.adapter.activate()
+            yield
+
     def classify(self, text: str) -> Answer:
+        with self._answering():
+            return self._classify(text)
+
+    def _classify(self, text: str) -> Answer:
         """The label, its probabilities and their attribution. With attribution on, the answer comes from
         the forward pass whose measurement is differentiated (`Analyzer.measure_query`): attributing
         costs one backward pass on top of the bare answer, not a second forward."""
@@ -121,6 +119,12 @@ class ServedModel:
         return chat_prompt(self.analyzer.loaded.tokenizer, messages)
 
     def complete(
+        self, prompt: str, max_tokens: int, on_text: Callable[[str], None] | None = None
+    ) -> Answer:
+        with self._answering():
+            return self._complete(prompt, max_tokens, on_text)
+
+    def _complete(
         self, prompt: str, max_tokens: int, on_text: Callable[[str], None] | None = None
     ) -> Answer:
         """The greedy completion of `prompt`; `on_text` (a streamed answer) gets its text as it is

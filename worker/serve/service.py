@@ -26,7 +26,7 @@ from worker.billing.receipt_log import ReceiptLog
 from worker.billing.receipts import Receipt, ReceiptBody, json_hash, receipt_domain, sign_receipt
 from worker.chain.client import ChainClient
 from worker.faults import failpoint
-from worker.serve.catalog import ModelCatalog
+from worker.serve.catalog import MAX_ADAPTERS, ModelCatalog
 from worker.serve.errors import InvalidRequest, RequestTooLarge, ServeError
 from worker.serve.openai_format import (
     AnswerFormat,
@@ -49,6 +49,7 @@ class ServeConfig:
     confirmations: int | None = None  # a payment's depth before it is honoured; None: the chain's finality
     unit_ttl: int = UNIT_TTL  # seconds of chain time a paid unit stays usable (billing/payments.py)
     answers: AnswerSettings = field(default_factory=AnswerSettings)
+    max_adapters: int = MAX_ADAPTERS  # models kept loaded at once, least recently used out (catalog.py)
     # 429 beyond these (rate 0: no limit); generous defaults, well above what 2 cores answer
     ip_limit: RateLimit = RateLimit(rate=200.0, burst=400)
     payer_limit: RateLimit = RateLimit(rate=100.0, burst=200)
@@ -128,7 +129,9 @@ class InferenceService:
     ):
         self.client, self.receipts = client, receipts
         self.config = config or ServeConfig()
-        self.catalog = ModelCatalog(client, store, cache_dir, models, self.config.answers, device)
+        self.catalog = ModelCatalog(
+            client, store, cache_dir, models, self.config.answers, device, self.config.max_adapters
+        )
         config = self.config
         # One book on the receipt log's database: the payment index is shared with the epoch service
         # and with every replica on that database.

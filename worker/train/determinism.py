@@ -10,6 +10,14 @@ from collections.abc import Iterator
 import torch
 
 
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity set where the OS has one, else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity sets
+        return os.cpu_count() or 1
+
+
 def pick_device(requested: str | None = None) -> torch.device:
     """The requested device, else the GPU when there is one, else the CPU."""
     if requested:
@@ -19,7 +27,11 @@ def pick_device(requested: str | None = None) -> torch.device:
 
 @contextlib.contextmanager
 def deterministic(seed: int, threads: int) -> Iterator[None]:
-    """Seeded, deterministic-kernel, fixed-thread section; global torch settings are restored after."""
+    """Seeded, deterministic-kernel, fixed-thread section; global torch settings are restored after.
+
+    The thread count is part of what fixes the bits: parallel reductions split their work per thread and
+    add the partial sums in another order for another count, so a replay needs the same `threads` (the
+    spec's `cpu_threads`), not the same machine."""
     # cuBLAS needs a fixed workspace to be deterministic; must be set before its first use.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     previous_threads = torch.get_num_threads()

@@ -89,9 +89,6 @@ def build_model(spec: TrainingSpec) -> LoadedModel:
 
 def load_trained(adapter_dir: str | Path) -> LoadedModel:
     """Rebuild base + adapter from a directory written by `train` (spec.json + adapter safetensors)."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
     adapter_dir = Path(adapter_dir)
     spec_path = adapter_dir / "spec.json"
     weights = adapter_dir / "adapter_model.safetensors"
@@ -99,12 +96,28 @@ def load_trained(adapter_dir: str | Path) -> LoadedModel:
         raise TrainingError(f"{adapter_dir} is not a trained model directory (needs spec.json and adapter)")
     spec = TrainingSpec.from_json(spec_path.read_text())
     loaded = build_model(spec)
-    result = set_peft_model_state_dict(loaded.model, load_file(str(weights)))
+    apply_adapter(loaded.model, adapter_dir)
+    loaded.model.eval()
+    return loaded
+
+
+def apply_adapter(model: Any, adapter_dir: str | Path, whole: bool = False) -> None:
+    """Load a trained adapter's weights (adapter_model.safetensors) into a LoRA-wrapped model of its spec.
+    `whole`: also require the file to hold every tensor the model's adapter has, so that no weight of
+    whatever adapter was loaded before survives (a base shared by many adapters, serve/adapters.py)."""
+    from peft import get_peft_model_state_dict, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    adapter_dir = Path(adapter_dir)
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    if whole:
+        absent = sorted(set(get_peft_model_state_dict(model)) - set(weights))
+        if absent:
+            raise TrainingError(f"adapter in {adapter_dir} lacks tensors of its spec: {absent[:3]}")
+    result = set_peft_model_state_dict(model, weights)
     unexpected = getattr(result, "unexpected_keys", None)  # peft annotates a bare `namedtuple`
     if unexpected:
         raise TrainingError(f"adapter in {adapter_dir} does not match its spec: {unexpected[:3]}")
-    loaded.model.eval()
-    return loaded
 
 
 def trainable_state(model: Any) -> dict[str, torch.Tensor]:

@@ -58,9 +58,13 @@ def train(
     device: str | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    parent_dir: Path | None = None,
 ) -> TrainOutcome:
-    """Fine-tune and write the model directory described in `worker.train.artifacts`."""
-    loaded, data, result = train_in_memory(spec, records, device=device, progress=progress)
+    """Fine-tune and write the model directory described in `worker.train.artifacts`; a derived model's
+    spec (`start_from`) starts from the parent bundle at `parent_dir`."""
+    loaded, data, result = train_in_memory(
+        spec, records, device=device, progress=progress, parent_dir=parent_dir
+    )
     metrics = _metrics(data, result)
     with staged_directory(out, overwrite=overwrite) as staging:
         save_adapter(loaded.model, staging, loaded.spec.base_model)

@@ -44,6 +44,9 @@ class TrainingSpec:
     # Trainable-parameter snapshots after each epoch, used by attribution to ensemble over checkpoints.
     save_checkpoints: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # A derived model's parent adapter bundle (CID): training starts from its weights (train/parent.py).
+    # Left out of the JSON when empty, so specs from scratch keep their bytes (and CIDs).
+    start_from: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
@@ -54,6 +57,8 @@ class TrainingSpec:
         data = dataclasses.asdict(self)
         data["labels"] = list(self.labels)
         data["target_modules"] = list(self.target_modules)
+        if not self.start_from:
+            del data["start_from"]
         return data
 
     def to_json(self) -> str:
@@ -110,6 +115,7 @@ def validate_spec(spec: TrainingSpec) -> None:
         0.0 <= spec.validation_fraction < 1.0,
         f"validation_fraction must be in [0, 1) (got {spec.validation_fraction})",
     )
+    _check(isinstance(spec.start_from, str), "start_from must be an adapter bundle CID (a string)")
     _check(spec.cpu_threads >= 1, f"cpu_threads must be >= 1 (got {spec.cpu_threads})")
     if spec.task == "classification" and spec.labels:
         _check(len(set(spec.labels)) == len(spec.labels), f"labels contain duplicates: {list(spec.labels)}")

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ from worker.errors import TrainingError
 from worker.train.batches import Encoded, Example, collate, encode_records
 from worker.train.determinism import deterministic, pick_device
 from worker.train.modeling import LoadedModel, build_model, trainable_state
+from worker.train.parent import load_parent_adapter
 from worker.train.records import Record, Split, check_records, resolve_labels, split_positions
 from worker.train.spec import TrainingSpec
 
@@ -142,12 +144,25 @@ def fit(loaded: LoadedModel, data: Prepared, device: torch.device, progress: boo
 
 
 def train_in_memory(
-    spec: TrainingSpec, records: Sequence[Record], device: str | None = None, progress: bool = False
+    spec: TrainingSpec,
+    records: Sequence[Record],
+    device: str | None = None,
+    progress: bool = False,
+    parent_dir: Path | None = None,
 ) -> tuple[LoadedModel, Prepared, FitResult]:
-    """Check, split, build and fit without writing anything (used by `train` and by benchmarks)."""
+    """Check, split, build and fit without writing anything (used by `train` and by benchmarks). A spec
+    with `start_from` needs `parent_dir`, that bundle fetched and verified (worker/train/parent.py)."""
     spec = finalize_spec(spec, records)
+    if spec.start_from and parent_dir is None:
+        raise TrainingError(
+            f"the spec starts from adapter {spec.start_from}: fetch that bundle and pass its directory"
+        )
+    if parent_dir is not None and not spec.start_from:
+        raise TrainingError("a parent adapter was given but the spec does not name one in start_from")
     with deterministic(spec.seed, spec.cpu_threads):
         loaded = build_model(spec)
+        if parent_dir is not None:
+            load_parent_adapter(loaded.model, spec, parent_dir)
         data = prepare(loaded, records)
         if not data.train:
             raise TrainingError("no training records left after the validation split")

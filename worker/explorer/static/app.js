@@ -1,11 +1,13 @@
 // The explorer's router: hash routes (#/datanets/1) so the pages work under any mount prefix.
 import { api, connect, errorText, notice, wallet } from "./lib.js";
 import * as pages from "./pages.js";
+import { version } from "./version.js";
 
 const ROUTES = [
   [/^#?\/?$/, () => pages.home()],
   [/^#\/datanets$/, () => pages.datanets()],
   [/^#\/datanets\/(\d+)$/, (m) => pages.datanet(m[1])],
+  [/^#\/datanets\/(\d+)\/versions\/(\d+)$/, (m) => version(m[1], m[2])],
   [/^#\/contributions\/(\d+)$/, (m) => pages.contribution(m[1])],
   [/^#\/models$/, () => pages.models()],
   [/^#\/models\/(\d+)$/, (m) => pages.model(m[1])],

@@ -113,7 +113,7 @@ export async function datanet(id) {
       ["contributions", counts.join(" · ") || "none yet"],
     ])}</section></div>
     <h2>Versions</h2>${table(["version", "records", "contributions", "Merkle root", "manifest", "published", "models"],
-      d.versions.map((v) => [`v${v.version_id}`, esc(v.record_count), esc(v.contribution_count),
+      d.versions.map((v) => [`<a href="#/datanets/${d.id}/versions/${v.version_id}">v${v.version_id}</a>`, esc(v.record_count), esc(v.contribution_count),
         `<code>${esc(v.merkle_root.slice(0, 18))}…</code>`, cid(v.manifest_cid), esc(when(v.published_at)),
         d.models.filter((m) => m.version_id === v.version_id).map((m) => `<a href="#/models/${m.id}">#${m.id}</a>`).join(" ")]), "versions")}
     <section class="card"><h2>Contribute a file</h2>

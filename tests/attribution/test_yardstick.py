@@ -1,0 +1,121 @@
+"""The benchmark's yardstick on small synthetic ground truths: label-stratified subsets, the LDS with label
+balance partialled out, the split-half ceiling and the label-only baseline (bench/attribution_metrics.py,
+bench/attribution_truth.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.attribution_metrics import (
+    Yardstick,
+    label_only_scores,
+    label_shares,
+    lds,
+    lds_partialled,
+    residuals,
+    split_half_ceiling,
+)
+from bench.attribution_truth import PROTOCOLS, subset_masks, truth_dir
+
+N, M, Q = 60, 40, 6
+
+
+def _labels(n: int = N) -> list[str]:
+    return ["pos" if i % 3 else "neg" for i in range(n)]  # 2:1, so a random half is rarely balanced
+
+
+def _world(masks: np.ndarray, balance: float, seed: int = 0):
+    """Retrained margins = balance x (share of the query's label) + the records' true additive effects +
+    noise; returns (effects (q, n), margins (2 replicates, m, q), train labels, query labels)."""
+    rng = np.random.default_rng(seed)
+    train_labels = _labels()
+    query_labels = ["pos", "neg"] * (Q // 2)
+    effects = rng.normal(size=(Q, N))
+    shares = label_shares(masks, train_labels)  # columns: neg, pos
+    own = np.stack([shares[:, 1] if q == "pos" else shares[:, 0] for q in query_labels], axis=1)
+    clean = balance * own + masks.astype(float) @ effects.T
+    margins = np.stack([clean + rng.normal(scale=0.5, size=clean.shape) for _ in range(2)])
+    return effects, margins, train_labels, query_labels
+
+
+def test_label_only_baseline_wins_plain_lds_on_random_subsets_and_scores_zero_partialled():
+    masks = subset_masks(N, M)  # plain random halves
+    effects, margins, train_labels, query_labels = _world(masks, balance=200.0)
+    baseline = label_only_scores(train_labels, query_labels)
+    assert baseline.shape == (Q, N) and set(np.unique(baseline)) == {-1.0, 1.0}
+    truth = margins.mean(0)
+    shares = label_shares(masks, train_labels)
+
+    assert lds(baseline, masks, truth) > 0.9  # label balance dominates the plain LDS ...
+    assert lds_partialled(baseline, masks, truth, shares) == 0.0  # ... and is all the baseline knows
+    # The true effects are what is left once label balance is partialled out.
+    assert lds(effects, masks, truth) < lds(baseline, masks, truth)
+    assert lds_partialled(effects, masks, truth, shares) > 0.8
+    # The ceiling with label balance left in is high for any retrain; partialled, it measures the data.
+    assert split_half_ceiling(margins) > split_half_ceiling(margins, shares) > 0.8
+
+    yard = Yardstick(masks, margins, "random-half-v1", train_labels, query_labels)
+    refs = yard.references()
+    assert refs["label_only"] == {"lds": lds(baseline, masks, truth), "lds_partialled": 0.0}
+    assert refs["split_half_ceiling"] == {
+        "lds": split_half_ceiling(margins),
+        "lds_partialled": split_half_ceiling(margins, shares),
+    }
+    assert yard.queries(slice(0, 2)).score(effects[:2])["lds"] == lds(effects[:2], masks, truth[:, :2])
+
+
+def test_stratified_subsets_keep_the_label_proportions():
+    labels = _labels(61)
+    masks = subset_masks(61, M, labels)
+    counts = {c: sum(label == c for label in labels) for c in ("neg", "pos")}
+    for row in masks:
+        chosen = [labels[i] for i in np.flatnonzero(row)]
+        assert {c: chosen.count(c) for c in counts} == {c: n // 2 for c, n in counts.items()}
+    assert len({row.tobytes() for row in masks}) == M  # still M different subsets
+    np.testing.assert_array_equal(subset_masks(61, M + 5, labels)[:M], masks)  # stable as M grows
+    # Without labels (generation) it is the plain random half.
+    np.testing.assert_array_equal(subset_masks(61, M, None), subset_masks(61, M))
+    assert (subset_masks(61, M).sum(1) == 30).all()
+
+
+def test_on_stratified_subsets_the_label_only_baseline_carries_no_signal():
+    labels = _labels()
+    masks = subset_masks(N, M, labels)
+    effects, margins, train_labels, query_labels = _world(masks, balance=200.0)
+    yard = Yardstick(masks, margins, "stratified-half-v1", train_labels, query_labels)
+    refs = yard.references()
+    assert refs["label_only"] == {"lds": 0.0, "lds_partialled": 0.0}
+    scored = yard.score(effects)
+    assert scored["lds"] == pytest.approx(scored["lds_partialled"]) and scored["lds"] > 0.8
+
+
+def test_residuals_remove_what_the_covariates_explain():
+    rng = np.random.default_rng(1)
+    covariates = rng.normal(size=(30, 2))
+    signal = rng.normal(size=30)
+    values = np.column_stack([3 + covariates @ [2.0, -1.0], 3 + covariates @ [2.0, -1.0] + signal])
+    res = residuals(values, covariates)
+    assert (res[:, 0] == 0).all()  # explained exactly: zero, not rounding noise
+    assert abs(res[:, 1] @ covariates[:, 0]) < 1e-9 and abs(res[:, 1].sum()) < 1e-9
+    assert (residuals(np.ones((30, 1)), covariates) == 0).all()
+    # Rank-deficient covariates (shares summing to one, beside the intercept) are fine.
+    shares = np.column_stack([covariates[:, 0] ** 2, 1 - covariates[:, 0] ** 2])
+    assert np.isfinite(residuals(values, shares)).all()
+
+
+def test_generation_yardstick_has_no_label_parts():
+    masks = subset_masks(N, M)
+    effects, margins, _, _ = _world(masks, balance=0.0)
+    yard = Yardstick(masks, margins, "random-half-v1")
+    scored = yard.score(effects)
+    assert scored["lds"] == scored["lds_partialled"]
+    refs = yard.references()
+    assert refs["label_only"] is None and refs["split_half_ceiling"]["lds"] == split_half_ceiling(margins)
+
+
+def test_the_ground_truth_cache_is_keyed_by_the_subset_protocol():
+    train, queries = [{"text": "a", "label": "x"}], [{"text": "b", "label": "x"}]
+    folders = {truth_dir(train, queries, protocol) for protocol in PROTOCOLS}
+    assert len(folders) == len(PROTOCOLS)
+    assert all(PROTOCOLS[p] in truth_dir(train, queries, p).name for p in PROTOCOLS)
