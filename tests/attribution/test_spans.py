@@ -20,6 +20,7 @@ from worker.attribution.spans import (
     SpanIndex,
     SpanIndexMismatch,
     records_fingerprint,
+    shown_spans,
     words,
 )
 from worker.errors import AttributionError
@@ -64,6 +65,30 @@ def test_maximal_spans_and_counts_match_a_brute_force_reference():
         index = SpanIndex([" ".join(d) for d in docs], SpanArguments(min_words=minimum, max_spans=1000))
         got = [(s.output_start, s.length, s.records, s.occurrences) for s in index.find(" ".join(out))]
         assert got == brute_force(docs, out, minimum), (docs, out, minimum)
+        assert index.find_all(" ".join(out)) == index.find(" ".join(out))
+
+
+def test_shown_spans_are_chosen_by_positions_not_yet_covered():
+    rng = random.Random(9)
+    for _ in range(200):
+        vocabulary = [f"w{k}" for k in range(rng.randint(2, 5))]
+        docs = [[rng.choice(vocabulary) for _ in range(rng.randint(0, 14))] for _ in range(rng.randint(1, 7))]
+        out = " ".join(rng.choice([*vocabulary, "unseen"]) for _ in range(rng.randint(0, 20)))
+        minimum, limit = rng.randint(1, 3), rng.randint(0, 4)
+        index = SpanIndex([" ".join(d) for d in docs], SpanArguments(min_words=minimum, max_spans=limit))
+        every, got = index.find_all(out), index.find(out)
+        assert got == shown_spans(every, minimum, limit) and len(got) == min(limit, len(every))
+        assert got == sorted(got, key=lambda s: (-s.length, s.output_start))  # still longest first
+        positions = [set(range(s.output_start, s.output_start + s.length - minimum + 1)) for s in every]
+        if not any(a & b for i, a in enumerate(positions) for b in positions[:i]):
+            assert got == every[:limit]  # spans that share no position: the longest, as before
+    # sliding windows over one passage, longer than a span elsewhere: the shorter span is still shown
+    passage = [f"p{i}" for i in range(40)]
+    windows = [" ".join(passage[i : i + 10]) for i in range(31)]
+    index = SpanIndex([*windows, "q0 q1 q2 q3 q4 q5"], SpanArguments(max_spans=6))
+    shown = index.find(" ".join(passage) + " and q0 q1 q2 q3 q4 q5")
+    assert [s.length for s in shown] == [10, 10, 10, 10, 10, 6] and shown[-1].records == (31,)
+    assert [s.output_start for s in shown[:5]] == [0, 7, 14, 21, 28]  # each adds the most new positions
 
 
 def test_long_copies_beyond_the_first_search_window_are_found_whole():

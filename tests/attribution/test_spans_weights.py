@@ -3,12 +3,15 @@ span evidence of adapters trained before span indexes existed."""
 
 from __future__ import annotations
 
+import random
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
 import torch
 from eth_utils.address import to_checksum_address
 
+from worker.attribution.arguments import SpanArguments
 from worker.attribution.report import RecordProvenance
 from worker.attribution.span_weights import SpanWeightRule, combine_masses, span_masses
 from worker.attribution.spans import SpanIndex
@@ -131,3 +134,104 @@ def test_an_adapter_without_a_span_index_gets_one_built_in_memory(tmp_path, monk
     )  # type: ignore[arg-type]
     with pytest.raises(Exception, match="built for other training records"):
         loading._span_source(None, None, model, tmp_path, RecordOwners(provenance[:-1]))  # type: ignore[arg-type]
+
+
+def _reference_masses(spans, owner, min_words: int) -> dict[str, Fraction]:
+    """Rule 1-2 by brute force, in exact arithmetic: each covered min_words-gram position is worth 1 / r
+    (r: records of the spans covering it), shared equally by their c contributors."""
+    masses: dict[str, Fraction] = {}
+    for p in range(max((s.output_start + s.length for s in spans), default=0)):
+        cover = [
+            s
+            for s in spans
+            if s.records and s.output_start <= p and p + min_words <= s.output_start + s.length
+        ]
+        records = {r for s in cover for r in s.records}
+        holders = {owner(r) for r in records}
+        for holder in holders:
+            masses[holder] = masses.get(holder, Fraction(0)) + Fraction(1, len(records) * len(holders))
+    return masses
+
+
+def test_the_span_mass_of_an_answer_is_at_most_its_number_of_positions():
+    rng = random.Random(5)
+    overlapping = 0
+    for _ in range(300):
+        vocabulary = [f"w{k}" for k in range(rng.randint(2, 6))]
+        docs = [[rng.choice(vocabulary) for _ in range(rng.randint(0, 16))] for _ in range(rng.randint(1, 8))]
+        out = [rng.choice([*vocabulary, "unseen"]) for _ in range(rng.randint(0, 24))]
+        if docs[0] and rng.random() < 0.5:  # sliding windows over one passage, in records of their own
+            width = rng.randint(2, 6)
+            docs += [docs[0][i : i + width] for i in range(max(len(docs[0]) - width + 1, 0))]
+        minimum = rng.randint(1, 4)
+        owners = [rng.choice("abc") for _ in docs]
+        index = SpanIndex([" ".join(d) for d in docs], SpanArguments(min_words=minimum, max_spans=3))
+        spans = index.find_all(" ".join(out))
+        masses = span_masses(spans, owners.__getitem__, minimum)
+        assert sum(masses.values()) <= max(len(out) - minimum + 1, 0) + 1e-9, (docs, out, minimum)
+        reference = _reference_masses(spans, owners.__getitem__, minimum)
+        assert masses == pytest.approx({k: float(v) for k, v in reference.items()}), (docs, out, minimum)
+        covered = [
+            set(range(s.output_start, s.output_start + s.length - minimum + 1)) for s in spans if s.records
+        ]
+        if any(a & b for i, a in enumerate(covered) for b in covered[:i]):
+            overlapping += 1
+        else:  # spans that share no position: exactly the per-span rule (L - min_words + 1) / (r c)
+            old: dict[str, float] = {}
+            for s in spans:
+                if s.records:
+                    holders = sorted({owners[r] for r in s.records})
+                    for h in holders:
+                        old[h] = old.get(h, 0.0) + (s.length - minimum + 1) / (len(s.records) * len(holders))
+            assert masses == old
+    assert overlapping > 30  # the property was tested where it matters
+
+
+H, A, G, Q = (to_checksum_address("0x" + f"{k:040x}") for k in (0xA1, 0xA2, 0xA3, 0xA4))
+WORDS = [f"t{i}" for i in range(68)]
+
+
+def _passage(a: int, b: int) -> str:
+    return " ".join(WORDS[a:b])
+
+
+def _weights(records: list[tuple[str, str]], output: str, max_spans: int = 20):
+    """Receipt weights of `output` over `records` ((text, contributor)) plus a gradient-only record of G."""
+    records = [*records, ("a record the gradients point at", G)]
+    owners = [RecordProvenance(f"{i:064x}", str(i), who) for i, (_, who) in enumerate(records)]
+    index = SpanIndex([t for t, _ in records], SpanArguments(max_spans=max_spans), [o.hash for o in owners])
+    source = SpanSource(index, owners)
+    scores = torch.tensor([0.0] * (len(records) - 1) + [1.0])
+    found = source.find(output)
+    answer = attribute_answer(RecordOwners(owners), scores, {}, 5, 32, found)
+    return dict(zip(answer.contributors, answer.weights_ppm, strict=True)), found
+
+
+def test_sliding_windows_over_a_passage_earn_no_more_than_the_passage():
+    output = _passage(0, 60)
+    honest_h, honest_a = (_passage(0, 30), H), (_passage(20, 60), A)
+    honest, _ = _weights([honest_h, honest_a], output)
+    windows = [(_passage(s, s + 12), A) for s in range(20, 49)]  # 29 records of 12-word windows
+    attacked, found = _weights([honest_h, *windows], output)
+    masses = span_masses(found.spans, lambda r: (H, *[A] * 29, G)[r], 4)
+    assert sum(masses.values()) <= 60 - 4 + 1 and masses[A] < masses[H] < 27  # not 171 and 27
+    assert attacked[H] >= honest[H] and attacked[A] <= honest[A]
+    assert honest[H] > 150_000 and honest[A] > 250_000  # both honestly copied passages move weight
+    # the same windows spread over 29 addresses (sybils) get no more together, and take nothing from H
+    sybils = [to_checksum_address("0x" + f"{0xB000 + s:040x}") for s in range(29)]
+    spread, _ = _weights([honest_h, *[(t, sybils[k]) for k, (t, _) in enumerate(windows)]], output)
+    assert spread[H] >= honest[H] and sum(spread.get(s, 0) for s in sybils) <= honest[A]
+
+
+def test_overlapping_spans_do_not_crowd_other_spans_out_of_the_evidence_or_the_weights():
+    output = _passage(0, 68)  # words 60-67 are Q's 8-word record, shorter than every window
+    windows = [(_passage(s, s + 12), A) for s in range(20, 49)]
+    records = [(_passage(0, 30), H), *windows, (_passage(60, 68), Q)]
+    weights, found = _weights(records, output)
+    assert len(found) == 20 and len(found.spans) == 31  # 20 shown, all 31 weighed
+    shown = [(row["words"], row["contributor"]) for row in found]
+    assert shown[0] == (30, H) and (8, Q) in shown  # the longest 20 would have been H and 19 windows
+    honest, _ = _weights([(_passage(0, 30), H), (_passage(20, 60), A), (_passage(60, 68), Q)], output)
+    assert weights[Q] >= honest[Q] > 0 and weights[H] >= honest[H]
+    # weights do not depend on how many spans are shown
+    assert _weights(records, output, max_spans=2)[0] == weights

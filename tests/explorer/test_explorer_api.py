@@ -263,3 +263,21 @@ def test_postgresql_down_is_a_503_and_the_indexer_catches_up_after(
             assert httpx.get(f"{server.url}/api/datanets/1", timeout=30).status_code == 200
     finally:
         service.close()
+
+
+def test_a_derived_model_shows_its_lineage_both_ways(explorer) -> None:
+    """`registerDerivedModel` (lineage payouts): the child names its parent and the pinned job, and the
+    parent lists the child (last in the module: it adds a model to the shared world)."""
+    live = explorer.live
+    parent = live.client(0).models.get_model(live.model_id)
+    owner = live.client(7)  # the model owner of tests/paidmodel.py
+    child = owner.models.register_derived_model(
+        parent.datanet_id, parent.version_id, parent.base_model, parent.training_spec_cid, 1, live.model_id
+    ).created_id
+    explorer.sync()
+    shown = _get(explorer, f"api/models/{child}").json()
+    assert (shown["parent_model_id"], shown["parent_job_id"], shown["lineage_depth"]) == (
+        live.model_id, parent.live_job_id, 1
+    )
+    assert child in _get(explorer, f"api/models/{live.model_id}").json()["derived"]
+    assert _get(explorer, f"api/models/{live.model_id}").json()["parent_model_id"] is None

@@ -18,6 +18,7 @@ from paidmodel import (
     PRICE,
     WORKER,
     LiveModel,
+    Serving,
     start_serving,
     stop_serving,
     train_bundle,
@@ -33,10 +34,11 @@ from worker.datanet.contributing import prepare_contribution_data, upload_and_su
 from worker.datanet.creating import build_metadata, create_datanet
 from worker.datanet.curation import review_contribution
 from worker.datanet.publishing import publish_version
-from worker.errors import ChainError
+from worker.errors import ChainError, StorageError
 from worker.jobs.result import contributor_weights
-from worker.rewards import build_report, claim, load_report, read_ledger, verify_epoch
-from worker.rewards.lineage import upstream_split
+from worker.rewards import EpochService, build_report, claim, load_report, read_ledger, verify_epoch
+from worker.rewards.lineage import clear_caches, upstream_split
+from worker.storage import LocalStore
 from worker.units import OPEN, PPM
 
 CHILD_CONTRIBUTORS = (11, 12)
@@ -216,3 +218,78 @@ def test_verify_catches_an_upstream_share_redirected_to_the_poster(derived_servi
     result = verify_epoch(live.client(0), live.store, derived.model_id, 0)
     assert not result.ok
     assert any("lineage payout differs" in p for p in result.problems), result.problems
+
+
+def test_verify_catches_a_report_pinned_before_the_models_registration(
+    derived_serving, live: LiveModel
+) -> None:
+    """Review finding: the poster pins its report at a block before `registerDerivedModel` (no ancestors
+    there, residue 0) and states no lineage: the child's contributors keep 100 %. Every counted payment
+    must be mined at or before the pinned block, and the lineage is read at the newest payment's block."""
+    derived = derived_serving.live
+    answer(derived_serving)
+    receipts = derived_serving.receipts.pending(derived.model_id)
+    worker = live.client(WORKER)
+    start = worker.deployment.block_number
+    registered = worker.models.get_events("ModelDerived", start, "latest", derived.model_id)
+    assert registered, "the derived model's registration event"
+    before = registered[0].block_number - 1
+    assert worker.models.ancestors_of(derived.model_id, before) == []
+    forged = hand_report(live, receipts, 0, derived.model_id, block=before)
+    assert forged.lineage is None and forged.residue.block == before and forged.total > 0
+    cid = live.store.add(forged.to_bytes())
+    worker.vault.post_epoch_root(derived.model_id, 0, forged.root, forged.total, cid)
+    result = verify_epoch(live.client(0), live.store, derived.model_id, 0)
+    assert not result.ok
+    assert any("after the report's pinned block" in p for p in result.problems), result.problems
+    assert any("lineage payout differs" in p for p in result.problems), result.problems
+
+
+class HidingStore(LocalStore):
+    """A store that lost one CID (an ancestor's attribution report, unpinned everywhere)."""
+
+    def __init__(self, root: Path, hidden: str) -> None:
+        super().__init__(root)
+        self.hidden = hidden
+
+    def cat_iter(self, cid: str, *args, **kwargs):
+        if cid == self.hidden:
+            raise StorageError(f"{cid} is not in the store")
+        return super().cat_iter(cid, *args, **kwargs)
+
+
+def test_a_derived_model_missing_its_ancestors_report_stops_no_other_model(
+    derived_serving, live: LiveModel
+) -> None:
+    """Review finding: one derived model whose ancestor's report cannot be fetched must not stop the other
+    models' epochs (an `error` event instead), and `verify epoch` reports a problem instead of raising."""
+    derived = derived_serving.live
+    parent_serving = Serving(live, derived_serving.service, derived_serving.server, derived_serving.home)
+    clear_caches()
+    missing = HidingStore(live.store.root, live.report_cid)
+    service = EpochService(
+        live.client(WORKER), missing, derived_serving.receipts, epoch_seconds=EPOCH, unit_ttl=UNIT_TTL
+    )
+    answer(derived_serving)
+    answer(parent_serving)
+    service.tick()
+    live.chain.dev.increase_time(EPOCH)
+    events = service.tick()
+    by_model = {(e.model_id, e.action) for e in events}
+    assert (live.model_id, "posted") in by_model, events
+    assert (derived.model_id, "error") in by_model, events
+    error = next(e for e in events if e.model_id == derived.model_id)
+    assert live.report_cid in error.detail
+    assert derived_serving.receipts.epochs(derived.model_id) == []  # nothing closed: retried next tick
+    assert verify_epoch(live.client(0), missing, live.model_id, 0).ok
+
+    # with the report back, the derived epoch posts; a verifier without it gets a problem, no exception
+    assert [e.action for e in service_for(derived_serving).tick() if e.model_id == derived.model_id] == [
+        "closed", "posted"
+    ]
+    clear_caches()
+    result = verify_epoch(live.client(0), missing, derived.model_id, 0)
+    assert not result.ok
+    assert any("cannot recompute the lineage payout" in p for p in result.problems), result.problems
+    clear_caches()
+    assert verify_epoch(live.client(0), live.store, derived.model_id, 0).ok

@@ -3,7 +3,10 @@ ancestors' payable contributors, and restates attribution's ppm rule exactly."""
 
 from __future__ import annotations
 
+import json
 import random
+
+from eth_utils.address import to_checksum_address
 
 from worker.attribution.shares import ppm_shares
 from worker.rewards.lineage import (
@@ -11,9 +14,12 @@ from worker.rewards.lineage import (
     LineagePayout,
     LineageTerms,
     apply_lineage,
+    clear_caches,
     ppm_weights,
+    report_weights,
     upstream_split,
 )
+from worker.storage import LocalStore
 
 A, B, C, P1, P2, G1 = (f"0x{i:040x}" for i in range(1, 7))
 
@@ -73,3 +79,27 @@ def test_the_child_always_keeps_its_share() -> None:
             assert final.get(address, 0) * 10_000 >= amount * (10_000 - bps)
         assert sum(final.values()) + payout.dust == sum(leaves.values())
         assert payout.upstream * 10_000 <= sum(leaves.values()) * bps
+
+
+def test_one_address_in_two_spellings_is_one_row() -> None:
+    """Review finding: weights keyed by an address in two spellings (lower-case and checksummed) were two
+    rows, and `paid` kept only the last one's amount while the leaves added both: dust was misstated."""
+    lower = "0x" + "ab" * 20
+    checksummed = to_checksum_address(lower)
+    parent = Ancestor(2, 5, "bafyparent", ((lower, 600_000), (checksummed, 400_000)))
+    final, payout = apply_lineage({A: 100_000}, LineageTerms(99, 1_000, (parent,)))
+    assert payout is not None and payout.upstream == 10_000
+    assert final == {A: 90_000, checksummed: 10_000}
+    assert payout.levels[0].paid == {checksummed: 10_000}
+    assert payout.paid == 10_000 and payout.dust == 0
+    assert sum(final.values()) + payout.dust == 100_000
+
+
+def test_report_weights_sum_one_address_in_two_spellings(tmp_path) -> None:
+    lower = "0x" + "cd" * 20
+    checksummed = to_checksum_address(lower)
+    store = LocalStore(tmp_path / "ipfs")
+    rows = [{"key": lower, "weight": 0.6}, {"key": checksummed, "weight": 0.3}, {"key": A, "weight": 0.1}]
+    cid = store.add(json.dumps({"model_level": {"contributors": rows}}).encode())
+    clear_caches()
+    assert report_weights(store, cid) == ((checksummed, 900_000), (A, 100_000))

@@ -1,25 +1,41 @@
 """How exact spans move an answer's contributor weights (docs/ATTRIBUTION.md#how-spans-weigh).
 
-1. A span of L words held by r records of c distinct contributors is worth (L - min_words + 1) / r,
-   shared equally by those c contributors. L - min_words + 1 is the number of min_words-grams in the
-   span, so cutting a span in pieces never adds mass; dividing by r makes a phrase held by many records
-   worth little (a span in 10,000 records says little about any one of them), and a contributor who
-   copies a phrase into more of its records only shrinks it (r grows, its share stays 1/c). A span
-   that occurs more than `count_limit` times is not enumerated and is worth nothing.
-2. A contributor's span mass is the sum over the spans it holds; only payable contributors are paid
-   (an unpayable holder still counts in c).
+1. Mass lives on the output's positions, not on spans: each position i of the output that starts a
+   min_words-gram inside at least one span (the span covers words i .. i + min_words - 1) is one unit.
+   Its holders are the records of every span covering it (r distinct records, of c distinct
+   contributors); the position is worth 1 / r, shared equally by those c contributors. A span alone on
+   its positions is thus worth (L - min_words + 1) / r, the number of min_words-grams in it over r.
+   Overlapping spans (sliding windows over one passage, in one record or many) never add mass: the total
+   span mass of an answer is at most (output words - min_words + 1), cutting a span in pieces (overlapping
+   or not) never adds up to more, and every further record at a position lowers what that position is
+   worth (dividing by r makes a phrase held by many records worth little: a span in 10,000 records says
+   little about any one of them); a contributor who copies a phrase into more of its records only shrinks
+   it (r grows, its share stays 1/c). A span that occurs more than `count_limit` times is not enumerated:
+   it holds no position (its positions count only through the other spans covering them).
+2. A contributor's span mass is the sum over the positions it holds; only payable contributors are paid
+   (an unpayable holder still counts in c). Spreading records over several addresses (sybils) cannot
+   raise what the positions they cover are worth (each record counts in r); at a position that others
+   also hold, k addresses take k of the c equal shares of that (smaller) worth.
 3. Span evidence takes a share alpha = share * min(1, S / saturation) of the answer's weight, S being the
    payable contributors' total span mass: a single unique 4-word match moves little, a unique copy of
    `saturation + min_words - 1` words moves the full share. Within alpha each contributor gets its part
-   of S, capped at `contributor_cap`; what the cap removes stays with the other evidence.
+   of S, capped at `contributor_cap`; what the cap removes stays with the other evidence. The cap is per
+   address, not per person: addresses holding together a part P of S get at most alpha * P / S, and so
+   never more than alpha <= `share` in all (more than the cap only when they hold more than cap / alpha
+   of S). With no other evidence there is nothing to hand the rest to: alpha is 1 and nothing is capped.
 4. The rest, 1 - (what the spans took), follows the gradient scores' positive masses, or the model-level
    weights when the answer has no positive gradient evidence.
-Masses are floats summed in a fixed order (the spans' order, contributors sorted), and worker.attribution
-.shares turns them into ppm, so the same answer gives the same weight bytes everywhere.
+Weights are computed from every maximal span of the answer (SpanIndex.find_all), not only the ones the
+receipt shows (at most max_spans). Masses are floats summed in a fixed order (runs of positions with the
+same covering spans, ordered by the first of them in the spans' order, then by position; contributors
+sorted), and worker.attribution.shares turns them into ppm, so the same answer gives the same weight
+bytes everywhere. Spans that share no position give exactly the masses of the per-span rule
+(L - min_words + 1) / (r c) they had before positions were shared.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,13 +50,24 @@ class SpanWeightRule:
 
 
 def span_masses(spans: Sequence[Span], owner: Callable[[int], str], min_words: int) -> dict[str, float]:
-    """Rules 1-2: span mass per owner (`owner(record position)`, e.g. the contributor) over `spans`."""
+    """Rules 1-2: span mass per owner (`owner(record position)`, e.g. the contributor) over `spans` (every
+    maximal span of one output, in find order)."""
+    ranges = [  # (span, first position, end): the min_words-gram starts inside the span
+        (k, s.output_start, s.output_start + s.length - min_words + 1)
+        for k, s in enumerate(spans)
+        if s.records and s.length >= min_words  # not enumerated: more than count_limit copies, boilerplate
+    ]
+    cuts = sorted({x for _, first, end in ranges for x in (first, end)})
+    covers: list[list[int]] = [[] for _ in cuts]  # covers[j]: spans covering positions cuts[j]..cuts[j+1]-1
+    for k, first, end in ranges:
+        for j in range(bisect_left(cuts, first), bisect_left(cuts, end)):
+            covers[j].append(k)
+    runs = sorted((cover[0], cuts[j], cuts[j + 1] - cuts[j], j) for j, cover in enumerate(covers) if cover)
     masses: dict[str, float] = {}
-    for span in spans:
-        if not span.records:
-            continue  # more than count_limit copies: boilerplate
-        holders = sorted({owner(r) for r in span.records})
-        each = max(0, span.length - min_words + 1) / (len(span.records) * len(holders))
+    for _, _, positions, j in runs:
+        records = sorted({r for k in covers[j] for r in spans[k].records})
+        holders = sorted({owner(r) for r in records})
+        each = positions / (len(records) * len(holders))
         for holder in holders:
             masses[holder] = masses.get(holder, 0.0) + each
     return masses

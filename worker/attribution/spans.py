@@ -9,8 +9,11 @@ API (see docs/ATTRIBUTION.md#span-evidence, the file format in docs/FORMATS.md#s
   and refuses (SpanIndexMismatch) an index built for other records than `record_hashes`.
 - `SpanIndex.for_model(model_dir, texts, record_hashes, args)`: the saved index when it matches, else
   built and saved (what a training job's attribution does).
-- `index.find(output) -> list[Span]`: the maximal spans of at least `args.min_words` words the output
-  shares with the corpus, longest first (then by output position), at most `args.max_spans`. A `Span`
+- `index.find_all(output) -> list[Span]`: every maximal span of at least `args.min_words` words the
+  output shares with the corpus, longest first (then by output position): what span weights are computed
+  from. `index.find(output)`: the ones shown as evidence, at most `args.max_spans`, chosen by `shown`
+  (greedily by output positions not yet covered, so overlapping spans cannot crowd others out), in the
+  same order; `shown_spans(find_all(output), ...)` gives the same list. A `Span`
   has the output word offset and length, the span's text as written in the output, `occurrences` (exact,
   in the whole corpus), `records` (the positions of every record holding it, ascending, when it occurs
   at most `count_limit` times; empty above: such a span is boilerplate by construction), `count`
@@ -397,30 +400,79 @@ class SpanIndex:
         offset = int(positions[docs == first].min()) - int(starts[first])
         return tuple(int(d) for d in np.unique(docs)), first, offset
 
-    def find(self, output: str) -> list[Span]:
-        """The maximal spans `output` shares with the corpus (see the module docstring)."""
+    def _maximal(self, output: str) -> tuple[list[re.Match[str]], Int64s, list[int], list[int]]:
+        """The output's words, their ids, and the starts and lengths of its maximal spans, longest first
+        (then by output position)."""
         matches = word_matches(output)
         minimum = self.args.min_words
         if len(matches) < minimum:
-            return []
+            return matches, np.zeros(0, dtype=np.int64), [], []
         ids = self._ids([m.group().lower() for m in matches])
         ell = self.matching_lengths(ids)
         previous = np.concatenate([[0], ell[:-1]])
-        starts = np.flatnonzero((ell >= minimum) & (previous <= ell))
-        order = sorted(starts.tolist(), key=lambda i: (-int(ell[i]), i))[: self.args.max_spans]
-        if not order:
+        starts = sorted(
+            np.flatnonzero((ell >= minimum) & (previous <= ell)).tolist(), key=lambda i: (-int(ell[i]), i)
+        )
+        return matches, ids, starts, [int(ell[i]) for i in starts]
+
+    def _spans(
+        self, output: str, matches: list[re.Match[str]], ids: Int64s, starts: list[int], lengths: list[int]
+    ) -> list[Span]:
+        """The spans at `starts` of `lengths` words, with their occurrences and records."""
+        if not starts:
             return []
-        chosen = np.array(order, dtype=np.int64)
-        lengths = ell[chosen]
-        keys = np.full((len(chosen), int(lengths.max())), _PAD, dtype=np.int64)
-        for row, (i, n) in enumerate(zip(chosen.tolist(), lengths.tolist(), strict=True)):
+        sizes = np.array(lengths, dtype=np.int64)
+        keys = np.full((len(starts), int(sizes.max())), _PAD, dtype=np.int64)
+        for row, (i, n) in enumerate(zip(starts, lengths, strict=True)):
             keys[row, :n] = ids[i : i + n]
-        lows, highs = self._bound(keys, lengths, strict=False), self._bound(keys, lengths, strict=True)
+        lows, highs = self._bound(keys, sizes, strict=False), self._bound(keys, sizes, strict=True)
         spans = []
-        for i, n, lo, hi in zip(
-            chosen.tolist(), lengths.tolist(), lows.tolist(), highs.tolist(), strict=True
-        ):
+        for i, n, lo, hi in zip(starts, lengths, lows.tolist(), highs.tolist(), strict=True):
             records, record, offset = self._records(lo, hi)
             text = output[matches[i].start() : matches[i + n - 1].end()]
             spans.append(Span(i, n, text, hi - lo, records, record, offset))
         return spans
+
+    def find_all(self, output: str) -> list[Span]:
+        """Every maximal span `output` shares with the corpus, longest first (then by output position):
+        what an answer's span weights are computed from (worker.attribution.span_weights)."""
+        matches, ids, starts, lengths = self._maximal(output)
+        return self._spans(output, matches, ids, starts, lengths)
+
+    def find(self, output: str) -> list[Span]:
+        """The maximal spans `output` shares with the corpus that are shown as evidence: at most
+        `args.max_spans`, chosen by `shown` (see the module docstring)."""
+        matches, ids, starts, lengths = self._maximal(output)
+        keep = shown(starts, lengths, self.args.min_words, self.args.max_spans)
+        return self._spans(output, matches, ids, [starts[k] for k in keep], [lengths[k] for k in keep])
+
+
+def shown(starts: Sequence[int], lengths: Sequence[int], min_words: int, limit: int) -> list[int]:
+    """Which of the spans at `starts` (`lengths` words, longest first, then by output position) are shown
+    when at most `limit` are: one at a time, the span covering the most output `min_words`-gram positions
+    that no span shown so far covers (then the longer, then the earlier), so that many overlapping spans
+    (sliding windows over one passage) cannot push spans elsewhere in the output out of the evidence.
+    Indices into `starts`, longest first (then by output position). Spans that share no position come out
+    exactly as the `limit` longest."""
+    count = len(starts)
+    if count <= limit:
+        return list(range(count))
+    first = np.asarray(starts, dtype=np.int64)
+    end = first + np.maximum(np.asarray(lengths, dtype=np.int64) - min_words + 1, 0)
+    covered = np.zeros(int(end.max()) + 1, dtype=np.int64)
+    taken: list[int] = []
+    free = set(range(count))
+    for _ in range(max(limit, 0)):
+        sums = np.concatenate([[0], np.cumsum(covered)])
+        new = ((end - first) - (sums[end] - sums[first])).tolist()
+        best = min(free, key=lambda k: (-new[k], -lengths[k], starts[k]))
+        free.discard(best)
+        taken.append(best)
+        covered[first[best] : end[best]] = 1
+    return sorted(taken)  # `starts` is longest first, then by position
+
+
+def shown_spans(spans: Sequence[Span], min_words: int, limit: int) -> list[Span]:
+    """`shown` over Span objects (longest first, then by output position, as `SpanIndex.find_all` gives)."""
+    keep = shown([s.output_start for s in spans], [s.length for s in spans], min_words, limit)
+    return [spans[k] for k in keep]

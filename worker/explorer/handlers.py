@@ -144,6 +144,13 @@ def model_registered(db: Transaction, e: DecodedEvent) -> None:
     )  # fmt: skip
 
 
+def model_derived(db: Transaction, e: DecodedEvent) -> None:
+    db.execute(
+        "UPDATE models SET parent_model_id = ?, parent_job_id = ?, lineage_depth = ? WHERE id = ?",
+        (_int(e["parentModelId"]), _int(e["parentJobId"]), _int(e["depth"]), _int(e["modelId"])),
+    )
+
+
 def price_set(db: Transaction, e: DecodedEvent) -> None:
     db.execute("UPDATE models SET price = ? WHERE id = ?", (_amount(e["price"]), _int(e["modelId"])))
 
@@ -385,6 +392,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("DatanetRegistry", "ContributionWithdrawn"): contribution_withdrawn,
     ("DatanetRegistry", "VersionPublished"): version_published,
     ("ModelRegistry", "ModelRegistered"): model_registered,
+    ("ModelRegistry", "ModelDerived"): model_derived,
     ("ModelRegistry", "PriceSet"): price_set,
     ("ModelRegistry", "ModelLive"): model_live,
     ("ModelRegistry", "ProviderRevoked"): provider_revoked,

@@ -286,6 +286,10 @@ def model(db: ExplorerDatabase, model_id: int) -> dict[str, Any]:
         ),
         "payments": stats,
         "registered_at": _time(db, row["block"]),
+        # models fine-tuned from this one (lineage payouts send them a share of their contributor pools)
+        "derived": [int(r["id"]) for r in db.query(
+            "SELECT id FROM models WHERE parent_model_id = ? ORDER BY id", (model_id,)
+        )],  # fmt: skip
     }
 
 

@@ -24,7 +24,7 @@ from worker.database import Database, Dialect, Row, Transaction, open_database
 
 # 2: free-form uint values as TEXT, content keyed by (cid, kind); 3: portable SQL (SQLite or PostgreSQL),
 # version manifests
-EXPLORER_SCHEMA_VERSION = 3
+EXPLORER_SCHEMA_VERSION = 4
 
 # Tables whose rows are derived from chain events: emptied and replayed on a reorg (handlers.replay).
 CHAIN_TABLES = (
@@ -78,8 +78,10 @@ CREATE TABLE IF NOT EXISTS models (
     id BIGINT PRIMARY KEY, owner TEXT NOT NULL, datanet_id BIGINT NOT NULL, version_id BIGINT NOT NULL,
     base_model TEXT NOT NULL, spec_cid TEXT NOT NULL, price TEXT NOT NULL, live BIGINT NOT NULL DEFAULT 0,
     live_job_id BIGINT, provider TEXT NOT NULL DEFAULT '', adapter_cid TEXT NOT NULL DEFAULT '',
+    parent_model_id BIGINT, parent_job_id BIGINT, lineage_depth BIGINT NOT NULL DEFAULT 0,
     block BIGINT NOT NULL, tx TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS models_by_parent ON models (parent_model_id, id);
 CREATE TABLE IF NOT EXISTS jobs (
     id BIGINT PRIMARY KEY, model_id BIGINT NOT NULL, requester TEXT NOT NULL, bounty TEXT NOT NULL,
     status TEXT NOT NULL, worker TEXT NOT NULL DEFAULT '', lease_expires_at BIGINT,

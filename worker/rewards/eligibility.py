@@ -17,6 +17,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from worker.chain.client import ChainClient
+from worker.chain.types import Model, from_abi
 from worker.datanet.entries import verify_manifest_entries
 from worker.datanet.versions import load_published_manifest
 from worker.errors import OpenLedgerError
@@ -87,7 +88,7 @@ class ManifestCheck:
 
 def check_manifest(client: ChainClient, store: ContentStore, model_id: int, block: int) -> ManifestCheck:
     """Check every entry of the model's Datanet version against the chain as it was at `block`."""
-    model = client.models.get_model(model_id)
+    model = from_abi(Model, client.models.contract.functions.getModel(model_id).call(block_identifier=block))
     try:
         published = load_published_manifest(
             client, store, model.datanet_id, model.version_id, check_entries=False

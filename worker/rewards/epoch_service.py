@@ -16,6 +16,9 @@ background thread, the default) or any loop that calls it, e.g. `WorkerDaemon.ti
 - settling reads each posted epoch's on-chain status first: finalized by someone else, still challenged
   (lapsed by us once nobody ruled in time), or voided by an upheld or lapsed challenge, in which case its
   receipts go back to pending and are posted again in the next epoch (by us, while we are the provider).
+A derived model's epoch reads its lineage (lineage.py) at the block of its newest counted payment. Each model
+is ticked on its own: one that fails (an ancestor's report missing from the store, a node error) gives an
+`error` event, is logged and retried next tick, and the other models go on.
 Epoch windows are measured in chain time (block timestamps), so tests and the demo move them with Anvil.
 
 Replicas: every replica of a worker may run an EpochService on the shared receipt log; only the holder of
@@ -48,7 +51,7 @@ from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms, build_report, epoch_payout
 from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
-from worker.rewards.lineage import read_lineage
+from worker.rewards.lineage import lineage_block, read_lineage
 from worker.rewards.residue import PoolLedger, UnitKey
 from worker.storage import ContentStore
 from worker.units import OPEN
@@ -71,7 +74,7 @@ def default_holder() -> str:
 class EpochEvent:
     model_id: int
     epoch: int
-    action: str  # closed | posted | finalized | waiting | struck | skipped | excluded | standby
+    action: str  # closed | posted | finalized | waiting | struck | skipped | excluded | standby | error
     detail: str = ""
     tx: TxResult | None = None
 
@@ -113,10 +116,22 @@ class EpochService:
             events: list[EpochEvent] = []
             try:
                 for model_id in self._watched():
-                    events += self._tick_model(model_id)
+                    events += self._tick_model_safely(model_id)
             except LeaseLost as exc:
                 events.append(EpochEvent(-1, -1, "standby", str(exc)))
             return events
+
+    def _tick_model_safely(self, model_id: int) -> list[EpochEvent]:
+        """One model's tick; an error (e.g. a derived model whose ancestor's report is missing) is logged
+        and reported as an `error` event, and never stops the other models' settling, posting or closing.
+        The model is retried at the next tick."""
+        try:
+            return self._tick_model(model_id)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one model's failure must not block the others
+            log.exception("epoch tick of model %s failed; retried at the next tick", model_id)
+            return [EpochEvent(model_id, -1, "error", f"{type(exc).__name__}: {exc}")]
 
     def release(self) -> None:
         """Give the lease up (a clean shutdown): another replica takes over at its next tick. Waits a
@@ -326,7 +341,7 @@ class EpochService:
             manifest,
             ledger,
             deferred,
-            read_lineage(self.client, self.store, model_id, ledger.block),
+            read_lineage(self.client, self.store, model_id, lineage_block(payments.values(), ledger.block)),
         )
 
     def report_for(self, record: EpochRecord) -> EpochReport:

@@ -2,7 +2,10 @@
 contributors of the models it was fine-tuned from, by their own model-level attribution.
 
 The rule (docs/PROTOCOL.md, "Lineage payouts"), in integers and a fixed order so the epoch service and
-`verify epoch` agree to the wei; every input is read at the epoch's pinned block B:
+`verify epoch` agree to the wei; every input is read at the epoch's lineage block L, the block of the
+newest `InferencePaid` among its counted receipts (at or before its pinned block B, which must follow every
+payment it counts): a block the poster cannot choose, only which receipts the epoch counts, and one after
+the derived model's registration (its lineage is set in the same transaction and never changes):
 - the ancestors are `ModelRegistry.ancestorsOf(model)` (parent first, at most `maxLineageDepth`), each
   with the job pinned when its child was registered; the share is `RewardVault.lineageShareBps` (s);
 - every leaf of the epoch (receipt amounts plus residue shares) gives `amount * s // 10_000` up: their
@@ -11,7 +14,7 @@ The rule (docs/PROTOCOL.md, "Lineage payouts"), in integers and a fixed order so
   keeps all it receives (`RewardVault.upstreamSplit`, mirrored by `upstream_split`);
 - what ancestor i keeps is paid to its contributors by the positive model-level attribution of its pinned
   job's report, in ppm (`ppm_shares`, the rule behind that job's attribution root): `kept * ppm // 1e6`,
-  to the addresses its own manifest check at B leaves payable;
+  to the addresses its own manifest check at L leaves payable;
 - the floors, unpayable shares and an ancestor whose report pays nobody leave `dust`: it is not in the
   leaves, so it stays in the derived model's pool and reaches a later epoch as residue.
 """
@@ -19,14 +22,17 @@ The rule (docs/PROTOCOL.md, "Lineage payouts"), in integers and a fixed order so
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 
 from worker.chain.client import ChainClient
-from worker.rewards.eligibility import check_manifest
+from worker.chain.types import Job, Payment, from_abi
+from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.storage import ContentStore, verified_fetch
 from worker.units import PPM
 
@@ -156,8 +162,9 @@ def apply_lineage(
         paid: dict[str, int] = {}
         for contributor, ppm in ancestor.weights:
             amount = kept * ppm // PPM
+            contributor = to_checksum_address(contributor)  # one row per address, as the leaves are
             if amount > 0 and (ancestor.payable is None or contributor in ancestor.payable):
-                paid[contributor] = amount
+                paid[contributor] = paid.get(contributor, 0) + amount
                 leaves[contributor] = leaves.get(contributor, 0) + amount
         levels.append(
             LineageLevel(
@@ -183,28 +190,98 @@ def ppm_weights(masses: Mapping[str, float]) -> list[tuple[str, int]]:
     return [(k, s) for (_, k), s in zip(ranked, shares, strict=True) if s > 0]
 
 
+def lineage_block(payments: Iterable[Payment], default: int) -> int:
+    """The block an epoch's lineage is read at: its newest counted payment's (`default` without any)."""
+    return max((p.block_number for p in payments), default=default)
+
+
+class _Cache:
+    """A small thread-safe LRU of immutable results (epoch service thread and HTTP handlers share it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._items, self._lock = size, OrderedDict[Any, Any](), threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# A report's bytes are fixed by its CID, so its weights are too; a manifest check depends only on the
+# chain at its block (keyed by the block's hash too). Missing content is never cached.
+_WEIGHTS = _Cache(64)
+_CHECKS = _Cache(256)
+
+
+def clear_caches() -> None:
+    _WEIGHTS.clear()
+    _CHECKS.clear()
+
+
 def report_weights(store: ContentStore, report_cid: str) -> tuple[tuple[str, int], ...]:
     """The positive model-level attribution of a job's report (`model_level.contributors`: key, weight),
-    per contributor in ppm: the same rule as its attribution root. Content that is missing raises (nobody
-    can judge without it); a report that is malformed pays nobody, on every machine alike."""
+    per contributor in ppm: the same rule as its attribution root, with keys checksummed (and their masses
+    summed) first, so one address is one row. Content that is missing or over the limit raises a
+    StorageError (nobody can judge without it); a report that is malformed pays nobody, on every machine
+    alike. Cached by CID (immutable)."""
+    cached: tuple[tuple[str, int], ...] | None = _WEIGHTS.get(report_cid)
+    if cached is not None:
+        return cached
     raw = verified_fetch(store, report_cid, max_bytes=MAX_ATTRIBUTION_REPORT_BYTES)
+    weights: tuple[tuple[str, int], ...]
     try:
         rows = (json.loads(raw).get("model_level") or {}).get("contributors") or []
-        masses = {str(row["key"]): float(row["weight"]) for row in rows}
-        return tuple((to_checksum_address(key), ppm) for key, ppm in ppm_weights(masses))
+        masses: dict[str, float] = {}
+        for row in rows:
+            key = to_checksum_address(str(row["key"]))
+            masses[key] = masses.get(key, 0.0) + float(row["weight"])
+        weights = tuple(ppm_weights(masses))
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-        return ()
+        weights = ()
+    _WEIGHTS.put(report_cid, weights)
+    return weights
+
+
+def _job_at(client: ChainClient, job_id: int, block: int) -> Job:
+    return from_abi(Job, client.models.contract.functions.getJob(job_id).call(block_identifier=block))
+
+
+def _manifest_check(
+    client: ChainClient, store: ContentStore, model_id: int, job_id: int, block: int
+) -> ManifestCheck:
+    at = client.w3.eth.get_block(block)["hash"]  # by hash: a devnet revert reuses block numbers
+    key = (client.models.address, model_id, job_id, block, bytes(at))
+    cached: ManifestCheck | None = _CHECKS.get(key)
+    if cached is None:
+        cached = check_manifest(client, store, model_id, block)
+        _CHECKS.put(key, cached)
+    return cached
 
 
 def read_lineage(client: ChainClient, store: ContentStore, model_id: int, block: int) -> LineageTerms | None:
-    """The lineage terms of `model_id` at `block` (None when it has no ancestors to pay)."""
+    """The lineage terms of `model_id` at `block`, the epoch's lineage block (None when it has no
+    ancestors to pay): every input (ancestors, pinned jobs, their reports' CIDs, their manifest checks, the
+    share) is read at `block`."""
     chain = client.models.ancestors_of(model_id, block)
     if not chain:
         return None
     ancestors = []
     for ancestor_id, job_id in chain:
-        report_cid = client.models.get_job(job_id).result.report_cid
-        payable = check_manifest(client, store, ancestor_id, block).payable
+        report_cid = _job_at(client, job_id, block).result.report_cid
+        payable = _manifest_check(client, store, ancestor_id, job_id, block).payable
         weights = report_weights(store, report_cid)
         ancestors.append(Ancestor(ancestor_id, job_id, report_cid, weights, payable))
     return LineageTerms(block, client.vault.lineage_share_bps(block), tuple(ancestors))

@@ -8,9 +8,12 @@ receipt's request index; the model's manifest entries are checked against the ch
 report names (at the posting block if it names none), and only the addresses they leave payable are
 paid. The residue (residue.py) is recomputed at the block the report names: the pool's `available`
 there, the model's `InferencePaid` events up to it, the units spent by the reports of the epochs standing
-there and the report's unit TTL, which must be the protocol's; the block must precede the post and
-follow every earlier post of the model. Then the amounts (receipt amounts plus residue shares), the root
-and the total are recomputed and compared with what was posted.
+there and the report's unit TTL, which must be the protocol's; the block must precede the post, follow
+every earlier post of the model and every payment a counted receipt spends. A derived model's lineage
+payout is recomputed at the block of its newest counted payment (lineage.py); content it needs that is
+missing is a problem (nobody can judge the epoch), never an exception. Then the amounts (receipt amounts
+plus residue shares, after the lineage cut), the root and the total are recomputed and compared with what
+was posted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from worker.billing.receipts import Receipt, receipt_domain
 from worker.chain.client import ChainClient
 from worker.chain.events import DecodedEvent
 from worker.chain.types import EpochStatus, Payment
+from worker.errors import StorageError
 from worker.merkle import ClaimTree
 from worker.rewards.aggregation import epoch_accounts
 from worker.rewards.claims import report_cids
@@ -31,7 +35,7 @@ from worker.rewards.eligibility import ManifestCheck, check_manifest
 from worker.rewards.epoch_report import EpochReport, PaymentTerms
 from worker.rewards.errors import RewardsError
 from worker.rewards.ledger import read_ledger
-from worker.rewards.lineage import apply_lineage, read_lineage
+from worker.rewards.lineage import apply_lineage, lineage_block, read_lineage
 from worker.rewards.reports import load_report
 from worker.rewards.residue import Residue, residue_for, with_residue
 from worker.storage import ContentStore
@@ -197,7 +201,7 @@ def _residue_amounts(
     result: EpochVerification,
     counted: list[Receipt],
     amounts: dict[str, int],
-    posted: DecodedEvent,
+    block: int,
     unit_ttl: int,
 ) -> dict[str, int]:
     """The leaves: `amounts` plus the residue recomputed from the chain; a stated residue that differs
@@ -206,7 +210,6 @@ def _residue_amounts(
         result.problems.append(
             f"the report's unit TTL is {report.residue.unit_ttl} s, the protocol's is {unit_ttl} s"
         )
-    block = _residue_block(client, report, result, posted)
     try:
         ledger = read_ledger(client, store, result.model_id, block, unit_ttl)
     except (RewardsError, ValueError) as exc:
@@ -219,21 +222,35 @@ def _residue_amounts(
     return with_residue(amounts, residue)
 
 
+def _check_payment_blocks(
+    counted: list[Receipt], payments: dict[int, Payment], result: EpochVerification, block: int
+) -> None:
+    """Every counted payment must be mined at or before the pinned block (the epoch service counts no
+    other): else the ledger, the manifest and the lineage would be read before the payments they settle,
+    e.g. a derived model's lineage before its registration."""
+    late = sorted({r.payment_id for r in counted if payments[r.payment_id].block_number > block})
+    for payment_id in late:
+        result.problems.append(
+            f"payment {payment_id} was mined in block {payments[payment_id].block_number}, after the "
+            f"report's pinned block {block}: an epoch counts only payments mined at or before it"
+        )
+
+
 def _lineage_amounts(
     client: ChainClient,
     store: ContentStore,
     report: EpochReport,
     result: EpochVerification,
     amounts: dict[str, int],
-    posted: DecodedEvent,
+    block: int,
 ) -> dict[str, int]:
-    """The leaves after the lineage cut, recomputed from the chain at the report's pinned block (the
-    residue block): the ancestors, their pinned jobs' reports, their manifest checks and the share there.
-    A derived model's report that omits, shrinks or redirects the upstream part is a problem."""
-    block = report.residue.block or posted.block_number - 1
+    """The leaves after the lineage cut, recomputed from the chain at the epoch's lineage block (that of
+    its newest counted payment, `block`): the ancestors, their pinned jobs' reports, their manifest checks
+    and the share there. A derived model's report that omits, shrinks or redirects the upstream part is a
+    problem; so is content that cannot be fetched (nobody can judge the epoch without it)."""
     try:
         terms = read_lineage(client, store, result.model_id, block)
-    except (RewardsError, ValueError) as exc:
+    except (RewardsError, StorageError, ValueError) as exc:
         result.problems.append(f"cannot recompute the lineage payout at block {block}: {exc}")
         return amounts
     final, payout = apply_lineage(amounts, terms)
@@ -280,8 +297,11 @@ def verify_epoch(
     counted = [r for r in report.receipts if r.payment_id in payments]
     units = {pid: PaymentTerms.of(p).unit_value for pid, p in payments.items()}
     base = epoch_accounts(counted, units, check.payable if check is not None else None).amounts
-    amounts = _residue_amounts(client, store, report, result, counted, base, posted, unit_ttl)
-    amounts = _lineage_amounts(client, store, report, result, amounts, posted)
+    block = _residue_block(client, report, result, posted)
+    _check_payment_blocks(counted, payments, result, block)
+    amounts = _residue_amounts(client, store, report, result, counted, base, block, unit_ttl)
+    paid = lineage_block((payments[r.payment_id] for r in counted), block)
+    amounts = _lineage_amounts(client, store, report, result, amounts, paid)
     if amounts != report.amounts:
         result.problems.append(_amounts_problem(report.amounts, amounts))
     result.receipts, result.contributors = len(report.receipts), len(amounts)

@@ -110,8 +110,8 @@ def error_response(
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
-def _unavailable(message: str) -> JSONResponse:
-    return error_response(503, "backend_unavailable", message, {"Retry-After": str(RETRY_AFTER_S)})
+def _unavailable(message: str, code: str = "backend_unavailable") -> JSONResponse:
+    return error_response(503, code, message, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 def too_many(exc: RateLimited) -> JSONResponse:
@@ -269,7 +269,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServeError)
     async def serve_error(_request: Request, exc: ServeError) -> JSONResponse:
         if exc.status == 503:
-            return _unavailable(str(exc))
+            return _unavailable(str(exc), exc.code)
         return error_response(exc.status, exc.code, str(exc))
 
     @app.exception_handler(OpenLedgerError)

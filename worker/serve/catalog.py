@@ -142,8 +142,10 @@ class ModelCatalog:
         self._views[model_id] = (now, model)
         return model
 
-    def get(self, model_id: int) -> ServedModel:
-        """The loaded model; ModelUnavailable (404/409/503) with what to do when it cannot be answered."""
+    def servable(self, model_id: int) -> Model:
+        """The model's (cached) chain view when this server answers for it, loading nothing:
+        ModelUnavailable (404/409) otherwise. The service refuses with it before the payment is checked,
+        and loads (`get`) only for a request whose paid unit is reserved."""
         model = self._view(model_id)
         if not self.serves(model, model_id):
             raise ModelUnavailable(
@@ -151,6 +153,19 @@ class ModelCatalog:
                 f"it (this server signs as {self.client.address})",
                 code="model_not_served",
             )
+        return model
+
+    def task_of(self, model: Model, model_id: int) -> str | None:
+        """The model's task as its training spec says (read once per spec, no model loaded); None when
+        the spec is not readable now (the loaded model's own spec then decides)."""
+        try:
+            return self._task(model, model_id)
+        except (ValueError, KeyError, TypeError):  # a spec the loader will refuse with its own 503
+            return None
+
+    def get(self, model_id: int) -> ServedModel:
+        """The loaded model; ModelUnavailable (404/409/503) with what to do when it cannot be answered."""
+        model = self.servable(model_id)
         served = self._recent(model_id, model.adapter_cid)
         if served is not None:
             return served

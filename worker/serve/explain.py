@@ -9,10 +9,12 @@ model-level weights (its attribution report) are used instead and the receipt sa
 
 A generated answer's exact spans (span_evidence.SpanMatches) take part of the weight beside the gradient
 scores (or beside the model-level weights when there are no positive scores) by the rule of
-worker.attribution.span_weights: rare, long spans count, spans held by many records count for almost
-nothing, and no contributor gets more than a capped share through spans. Basis "answer" whenever the
-gradient scores or the spans moved the weights. The spans' evidence rows are in the receipt, so anyone
-holding the model's span index can recompute them.
+worker.attribution.span_weights: each output position a span covers is one unit shared by the records
+covering it (overlapping spans never add up to more than the output's length), rare, long copies count,
+spans held by many records count for almost nothing, and no contributor gets more than a capped share
+through spans. Every maximal span of the answer is weighed, also those beyond the evidence rows' limit.
+Basis "answer" whenever the gradient scores or the spans moved the weights. The spans' evidence rows are
+in the receipt, so anyone holding the model's span index can recompute them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
-"""The inference service behind the HTTP API: parse, find the model, check the payment, answer, sign the
-receipt, store it durably, and only then return.
+"""The inference service behind the HTTP API: parse, find the model, check the payment, reserve the unit,
+load the model, answer, sign the receipt, store it durably, and only then return.
+
+Only a paid request loads a model: unknown, not-live and not-served models are refused from the cached
+chain view, and the payment is checked and its unit reserved before the catalog may load anything (a
+load is slow and serialized, and unpaid requests cycling through models would otherwise stall every
+paying one once `max_adapters` evicts).
 
 The order matters: a request unit is spent (its receipt committed to the receipt log) only when an
 answer exists, so a failure before that costs the payer nothing; once committed, the unit can never be
@@ -60,8 +65,8 @@ class PredictRequest(BaseModel):
     text: str = Field(min_length=1)
 
 
-# Builds the answer's computation once the model is known, before any payment work: refuses what the
-# model cannot answer (a wrong endpoint, a chat its template refuses) while that still costs nothing.
+# Builds the answer's computation once the model is loaded: refuses what the model cannot answer (a wrong
+# endpoint, a chat its template refuses); the unit's reservation is then released, so it costs nothing.
 Plan = Callable[[ServedModel], Callable[[], Answer]]
 
 
@@ -146,21 +151,31 @@ class InferenceService:
     def _answer(
         self,
         model_id: int,
+        task: str,
         body: bytes,
         headers: Mapping[str, str],
         plan: Plan,
         started: Callable[[PaidRequest], None] | None = None,
     ) -> tuple[Answer, Receipt]:
-        """Every answer's one path: find the model, plan the work, check the payment, reserve the unit,
-        compute, sign, commit the receipt. `started` runs once nothing can refuse the request any more
-        (a stream begins there: refusals before it are plain JSON errors)."""
-        served = self.catalog.get(model_id)
-        compute = plan(served)
+        """Every answer's one path: find the model on-chain, check the payment, reserve the unit, load
+        the model, plan the work, compute, sign, commit the receipt. `started` runs once nothing can
+        refuse the request any more (a stream begins there: refusals before it are plain JSON errors).
+
+        Nothing is loaded before the unit is reserved: a request that is unpaid, badly signed, for an
+        answered unit or a copy of one in flight never reaches `catalog.get`. A load that fails (503
+        model_unloadable) or a plan that refuses releases the unit unspent."""
+        model = self.catalog.servable(model_id)  # 404/409 from the cached chain view, nothing loaded
         paid = self.gate.check(model_id, headers, body)
+        known = self.catalog.task_of(model, model_id)  # a wrong endpoint refused before any load
+        if known is not None:
+            _check_task(model_id, known, task)
         unit = (paid.payment.payment_id, paid.index)
-        # A second copy of this request now gets 402 payment_in_flight.
+        # A second copy of this request now gets 402 payment_in_flight; an answered unit 402
+        # payment_replayed (neither loads the model).
         self.receipts.reserve(*unit, payment_tx=paid.payment.tx_hash)
         try:
+            served = self.catalog.get(model_id)
+            compute = plan(served)
             if started is not None:
                 started(paid)
             with served.lock:
@@ -211,10 +226,10 @@ class InferenceService:
         self._check_chars(request.text, "text")
 
         def plan(served: ServedModel) -> Callable[[], Answer]:
-            _check_task(served, "classification")
+            _check_task(served.model_id, served.task, "classification")
             return lambda: served.classify(request.text)
 
-        answer, receipt = self._answer(model_id, body, headers, plan)
+        answer, receipt = self._answer(model_id, "classification", body, headers, plan)
         return {"model": str(model_id), "output": answer.output, "receipt": receipt.to_dict()}
 
     def complete(
@@ -257,7 +272,7 @@ class InferenceService:
         created = int(time.time())  # one time for every chunk of a stream, as OpenAI's
 
         def plan(served: ServedModel) -> Callable[[], Answer]:
-            _check_task(served, "generation")
+            _check_task(served.model_id, served.task, "generation")
             prompt = prompt_for(served)
             on_text = stream.text if stream is not None else None
             return lambda: served.complete(prompt, max_tokens, on_text)
@@ -266,7 +281,7 @@ class InferenceService:
             if stream is not None:
                 stream.started(AnswerFormat(kind, model_id, paid.payment.payment_id, paid.index, created))
 
-        answer, receipt = self._answer(model_id, body, headers, plan, started)
+        answer, receipt = self._answer(model_id, "generation", body, headers, plan, started)
         written = AnswerFormat(kind, model_id, receipt.payment_id, receipt.request_index, created)
         if stream is not None:
             return written.closing(answer.output, receipt)
@@ -325,10 +340,10 @@ class InferenceService:
                 "receipt": found.to_dict()}
 
 
-def _check_task(served: ServedModel, task: str) -> None:
-    if served.task == task:
+def _check_task(model_id: int, actual: str, task: str) -> None:
+    """InvalidRequest wrong_endpoint unless the model's task (`actual`) is the endpoint's."""
+    if actual == task:
         return
-    model_id = served.model_id
     if task == "generation":
         where = f"model {model_id} is a classifier: use POST /v1/models/{model_id}/predict"
     else:

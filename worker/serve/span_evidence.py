@@ -2,9 +2,10 @@
 bundle, or built in memory for adapters trained before span indexes existed) and who owns each record.
 
 `SpanSource.find(output)` gives the receipt's span evidence rows (text, words, how many training records
-hold the span, the first holder's record hash, contribution and contributor) as a `SpanMatches` list,
-which also carries the spans themselves so that explain.attribute_answer can weigh them
-(worker.attribution.span_weights).
+hold the span, the first holder's record hash, contribution and contributor) as a `SpanMatches` list:
+rows for the spans shown (at most `max_spans`, chosen by worker.attribution.spans.shown so that
+overlapping spans cannot crowd the others out), and every maximal span of the output in `spans`, which
+explain.attribute_answer weighs (worker.attribution.span_weights) whatever the display limit.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from worker.attribution.report import RecordProvenance
-from worker.attribution.spans import Span, SpanIndex
+from worker.attribution.spans import Span, SpanIndex, shown_spans
 
 
 class SpanMatches(list[dict[str, Any]]):
-    """The evidence rows of an answer's spans, with the spans they describe (positions of every holder)."""
+    """The evidence rows of an answer's shown spans, with every maximal span of the answer (positions of
+    every holder), which the weights are computed from."""
 
     def __init__(self, rows: Sequence[dict[str, Any]], spans: Sequence[Span], min_words: int):
         super().__init__(rows)
@@ -38,9 +40,10 @@ class SpanSource:
         self.owners = list(owners)
 
     def find(self, output: str) -> SpanMatches:
-        spans = self.index.find(output)
+        spans = self.index.find_all(output)
+        args = self.index.args
         rows = []
-        for span in spans:
+        for span in shown_spans(spans, args.min_words, args.max_spans):
             owner = self.owners[span.record]
             rows.append(
                 {
@@ -52,4 +55,4 @@ class SpanSource:
                     "contributor": owner.contributor,
                 }
             )
-        return SpanMatches(rows, spans, self.index.args.min_words)
+        return SpanMatches(rows, spans, args.min_words)

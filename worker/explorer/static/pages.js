@@ -228,6 +228,8 @@ export async function model(id) {
       ["live", m.live ? `yes, job ${esc(m.live_job_id)}` : "no"], ["compute provider", addr(m.provider)],
       ["adapter", cid(m.adapter_cid)], ["training spec", cid(m.spec_cid)],
       ["paid requests", esc(m.payments.requests)],
+      ["fine-tuned from", m.parent_model_id ? `<a href="#/models/${esc(m.parent_model_id)}">model #${esc(m.parent_model_id)}</a> (its job ${esc(m.parent_job_id)}, depth ${esc(m.lineage_depth)})` : "– (trained from the base)"],
+      ["derived models", m.derived.length ? m.derived.map((d) => `<a href="#/models/${esc(d)}">#${esc(d)}</a>`).join(" ") : "–"],
     ])}</section>
     <section class="card" id="metrics"><h2>Metrics ${m.result_job_id ? `(job ${esc(m.result_job_id)})` : ""}</h2>${metrics ? facts(
       Object.entries(final).map(([k, v]) => [k, esc(typeof v === "number" ? v.toPrecision(4) : v)]).concat([
