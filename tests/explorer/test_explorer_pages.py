@@ -60,6 +60,12 @@ class Browser:
             self.page.click("#connect")
             self.page.wait_for_function("() => document.getElementById('who').textContent.startsWith('0x')")
 
+    def follow(self, selector: str) -> None:
+        """Click a link to another page and wait for that page (not the one still shown) to be ready."""
+        self.page.evaluate("() => { document.getElementById('main').dataset.state = 'navigating'; }")
+        self.page.click(selector)
+        self.ready()
+
     def ready(self) -> None:
         self.page.wait_for_selector("main[data-state='ready'], main[data-state='error']", timeout=20_000)
         state = self.page.get_attribute("main", "data-state")
@@ -121,8 +127,7 @@ def test_the_read_pages_show_the_indexed_state(ui, explorer) -> None:
     ui.shot("datanet")
 
     # The version's manifest: its contributions, records per contribution and contributor, schema, licence.
-    ui.page.click("#versions a[href='#/datanets/1/versions/1']")
-    ui.ready()
+    ui.follow("#versions a[href='#/datanets/1/versions/1']")
     manifest = ui.text("#manifest")
     assert "matches the chain" in manifest and "every entry is the registry's" in manifest
     assert "CC-BY-4.0" in manifest and "{text, label}" in manifest and "openledger.manifest/1" in manifest
@@ -131,8 +136,7 @@ def test_the_read_pages_show_the_indexed_state(ui, explorer) -> None:
     assert ui.page.locator("#version-contributors svg rect").count() >= 1
     assert f"#{live.model_id}" in ui.text("#version")
     ui.shot("version")
-    ui.page.click("#version-contributions a[href='#/contributions/1']")
-    ui.ready()
+    ui.follow("#version-contributions a[href='#/contributions/1']")
     assert "Contribution #1" in ui.text("main")
 
     ui.visit("#/contributions/1")
@@ -172,6 +176,7 @@ def test_create_a_datanet_signed_in_the_wallet(ui, explorer) -> None:
     assert (kind, text) == ("ok", "created Datanet #2")
     assert ui.wallet.sent() == before + 1
     assert ui.page.url.endswith("#/datanets/2")
+    ui.page.wait_for_selector("main h1:has-text('Datanet #2')", timeout=20_000)  # not the form still shown
     ui.ready()
     assert "airline <b>reviews</b>" in ui.text("h1") and ui.page.locator("h1 b").count() == 0
     assert live.client(CURATOR).address[:8] in ui.text("#policy")
