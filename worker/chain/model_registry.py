@@ -25,6 +25,15 @@ class ModelRegistry(ContractBinding):
 
     # ------------------------------------------------------------------ models and jobs
 
+    def _require_version(self, datanet_id: int, version_id: int) -> None:
+        """An unknown Datanet or version refused before any gas is spent."""
+        datanet = self.client.datanets.get_datanet(datanet_id)  # reverts UnknownDatanet (a call)
+        if not 1 <= version_id <= datanet.version_count:
+            raise ChainError(
+                f"datanet {datanet_id} has no version {version_id} (it has {datanet.version_count}): "
+                f"publish one with `openledger publish-version {datanet_id}`; nothing was sent"
+            )
+
     def register_model(
         self,
         datanet_id: int,
@@ -35,12 +44,7 @@ class ModelRegistry(ContractBinding):
     ) -> TxResult:
         """Register a model bound to a datanet version; `created_id` is the model id. An unknown Datanet
         or version is refused before any gas is spent."""
-        datanet = self.client.datanets.get_datanet(datanet_id)  # reverts UnknownDatanet (a call)
-        if not 1 <= version_id <= datanet.version_count:
-            raise ChainError(
-                f"datanet {datanet_id} has no version {version_id} (it has {datanet.version_count}): "
-                f"publish one with `openledger publish-version {datanet_id}`; nothing was sent"
-            )
+        self._require_version(datanet_id, version_id)
         return self.transact(
             "registerModel", datanet_id, version_id, base_model, training_spec_cid, price_per_inference
         )
@@ -68,12 +72,7 @@ class ModelRegistry(ContractBinding):
                 f"model {parent_model_id} fine-tunes {parent.base_model!r}, not {base_model!r}: a derived "
                 "model keeps its parent's base model; nothing was sent"
             )
-        datanet = self.client.datanets.get_datanet(datanet_id)
-        if not 1 <= version_id <= datanet.version_count:
-            raise ChainError(
-                f"datanet {datanet_id} has no version {version_id} (it has {datanet.version_count}); "
-                "nothing was sent"
-            )
+        self._require_version(datanet_id, version_id)
         return self.transact(
             "registerDerivedModel",
             datanet_id,
