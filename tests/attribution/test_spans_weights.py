@@ -60,8 +60,12 @@ def test_a_rare_long_span_moves_weight_to_its_contributor_and_boilerplate_moves_
     expected = (1 - rule.contributor_cap - 20 * rule.share * (0.02 / 10.4)) / 21 + rule.contributor_cap
     assert weights[RARE] == pytest.approx(expected * 1e6, abs=5)
     assert max(weights[o] for o in OTHERS) < 1e6 / 21  # boilerplate holders gain nothing over the flat share
-    without = attribute_answer(owners, flat, {}, 5, 32, source.find("nothing here is shared with a record"))
-    assert without.weights_ppm == ppm_weights(owners.masses(flat), 32)[1]
+    unshared = source.find("nothing here is shared with a record")
+    before = attribute_answer(owners, flat, {}, 5, 32, unshared, source=None)  # the rule before sources
+    assert before.weights_ppm == ppm_weights(owners.masses(flat), 32)[1]
+    # flat gradients and no span: no record is evidence (tests/serve/test_explain_sources.py)
+    without = attribute_answer(owners, flat, {}, 5, 32, unshared)
+    assert without.basis == "model" and without.evidence["source"] == "none"
 
 
 def test_weights_are_the_same_bytes_for_the_same_answer():

@@ -130,7 +130,8 @@ def test_a_result_from_other_library_versions_cannot_be_judged(
 
 def test_a_report_is_recomputed_with_the_arguments_it_declares() -> None:
     """A worker of an older release posted with its own defaults (here: before `lora_layers`, so every
-    LoRA block was tracked); the verifier must recompute with those, not with its own, and say so."""
+    LoRA block was tracked, and before the model-level replay, so the model level came from the index);
+    the verifier must recompute with those, not with its own, and say so."""
     old = {
         "features": {"projection_dim": 1024, "checkpoints": "all"},
         "preconditioner": {"damping_ratio": 30.0},
@@ -139,7 +140,8 @@ def test_a_report_is_recomputed_with_the_arguments_it_declares() -> None:
     assert args is not None and args.features.lora_layers == 1.0 and args.features.projection_dim == 1024
     ours = AttributionArguments()
     assert _differences(_flatten(args.to_dict()), _flatten(ours.to_dict())) == {
-        "features.lora_layers": {"poster": 1.0, "verifier": ours.features.lora_layers}
+        "features.lora_layers": {"poster": 1.0, "verifier": ours.features.lora_layers},
+        "model_level.method": {"poster": "gradients", "verifier": "replay"},
     }
     # unreadable or absent arguments: our defaults (the root check then tells whether they match)
     assert _posted_arguments("404: not found") is None

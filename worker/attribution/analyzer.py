@@ -20,6 +20,7 @@ from worker.attribution.gradients import GradientFeaturizer
 from worker.attribution.index import INDEX_FORMAT, AttributionIndex, IndexMember, adapter_fingerprint
 from worker.attribution.mislabel import mislabel_scores
 from worker.attribution.preconditioner import Preconditioner
+from worker.attribution.progress import ProgressCallback, stage_tracker
 from worker.attribution.tasks import task_for
 from worker.errors import AttributionError, OpenLedgerError
 from worker.train.artifacts import checkpoint_paths
@@ -27,10 +28,6 @@ from worker.train.batches import IGNORE, Example, encode_records
 from worker.train.determinism import library_versions, pick_device
 from worker.train.modeling import load_trainable_state, load_trained, read_json, trainable_state
 from worker.train.records import Record, check_records, record_hash, split_positions
-
-# Progress of the long passes: (stage, examples done, examples in the stage), called after each batch.
-# Stages: "index" (training records, once per checkpoint), "queries", "validation" (model level).
-ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -89,19 +86,7 @@ class Analyzer:
                 load_trainable_state(self.model, self.members[-1][1])
 
     def _tracker(self, stage: str, total: int) -> Callable[[int], None] | None:
-        """`advance(n)` for a stage of `total` examples, reporting to `self.progress` (None without one)."""
-        report = self.progress
-        if report is None:
-            return None
-        done = 0
-        report(stage, 0, total)
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            report(stage, done, total)
-
-        return advance
+        return stage_tracker(self.progress, stage, total)
 
     # -- records -----------------------------------------------------------------------------------
 

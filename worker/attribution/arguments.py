@@ -9,6 +9,7 @@ from typing import Any
 from worker.errors import AttributionError
 
 PROJECTION_KINDS = ("sketch", "rademacher", "gaussian")
+MODEL_LEVEL_METHODS = ("replay", "gradients")
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,24 @@ class SpanArguments:
 
 
 @dataclass(frozen=True)
+class ModelLevelArguments:
+    # How each training record's effect on the model (the mean validation measurement, which posts a
+    # job's root and pays training rewards) is computed:
+    # "replay": exact, the metagradient through the recorded training run (worker/attribution/replay.py):
+    #   it predicts fixed-seed leave-subset-out retrains (docs/BENCHMARKS.md) at a few times the cost of
+    #   training, and checks on the way that the adapter is the one the records, spec and parent train.
+    # "gradients": the index's influence scores averaged over the validation records (approximate, fast;
+    #   what reports made before "replay" existed used).
+    method: str = "replay"
+
+
+@dataclass(frozen=True)
 class AttributionArguments:
     features: FeatureArguments = field(default_factory=FeatureArguments)
     preconditioner: PreconditionerArguments = field(default_factory=PreconditionerArguments)
     score: ScoreArguments = field(default_factory=ScoreArguments)
     span: SpanArguments = field(default_factory=SpanArguments)
+    model_level: ModelLevelArguments = field(default_factory=ModelLevelArguments)
 
     def __post_init__(self) -> None:
         f = self.features
@@ -87,6 +101,10 @@ class AttributionArguments:
             raise AttributionError(
                 f"query_checkpoints {self.score.query_checkpoints!r} is not 'all' or 'final'"
             )
+        if self.model_level.method not in MODEL_LEVEL_METHODS:
+            raise AttributionError(
+                f"model-level method {self.model_level.method!r} is not one of {MODEL_LEVEL_METHODS}"
+            )
         if self.preconditioner.damping_ratio <= 0:
             raise AttributionError("damping_ratio must be > 0 (it keeps the inverse well conditioned)")
 
@@ -95,11 +113,14 @@ class AttributionArguments:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AttributionArguments:
-        # Arguments recorded before `lora_layers` existed (indexes and reports) tracked every LoRA block.
+        # Arguments recorded before `lora_layers` existed (indexes and reports) tracked every LoRA block;
+        # those from before `model_level` took the model level from the gradients.
         features = {"lora_layers": 1.0, **data.get("features", {})}
+        model_level = {"method": "gradients", **data.get("model_level", {})}
         return cls(
             features=FeatureArguments(**features),
             preconditioner=PreconditionerArguments(**data.get("preconditioner", {})),
             score=ScoreArguments(**data.get("score", {})),
             span=SpanArguments(**data.get("span", {})),
+            model_level=ModelLevelArguments(**model_level),
         )

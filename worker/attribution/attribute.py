@@ -9,9 +9,11 @@ from typing import Any
 import torch
 
 from worker.attribution.aggregate import aggregate
-from worker.attribution.analyzer import Analyzer, ProgressCallback
+from worker.attribution.analyzer import Analyzer
 from worker.attribution.arguments import AttributionArguments
 from worker.attribution.index import AttributionIndex
+from worker.attribution.progress import ProgressCallback
+from worker.attribution.replay import replay_scores
 from worker.attribution.report import AttributionReport, mislabel_rows, rounded, top_k
 from worker.attribution.spans import SpanIndex
 from worker.data.schema import record_text
@@ -69,6 +71,23 @@ def model_level_scores(
     return index.scores(feats).mean(0)
 
 
+def _model_level(
+    analyzer: Analyzer,
+    index: AttributionIndex,
+    records: Sequence[Record],
+    validation: Sequence[Record],
+    parent_dir: Path | None,
+    progress: ProgressCallback | None,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Model-level scores by the method the arguments name, and what the report records about it."""
+    if analyzer.args.model_level.method == "gradients":
+        return model_level_scores(analyzer, index, validation), {"method": "gradients"}
+    replayed = replay_scores(
+        analyzer.model_dir, records, validation, parent_dir, str(analyzer.device), progress=progress
+    )
+    return replayed.scores, {"method": "replay", "steps": replayed.steps}
+
+
 def attribute(
     model_dir: str | Path,
     records: Sequence[Record],
@@ -79,11 +98,13 @@ def attribute(
     with_model_level: bool = True,
     progress: ProgressCallback | None = None,
     index_dir: str | Path | None = None,
+    parent_dir: Path | None = None,
 ) -> AttributionReport:
     """Scores of every query against every training record, aggregated per contribution/contributor.
     `progress(stage, done, total)` follows the long passes (see analyzer.ProgressCallback). A matching
     index saved in the model directory or in `index_dir` is reused; one built is saved into `index_dir`
-    (default: the model directory)."""
+    (default: the model directory). `parent_dir`: a derived model's parent adapter bundle, which the
+    model-level replay starts from."""
     analyzer = Analyzer(model_dir, args, device, progress=progress)
     train, validation = analyzer.split(records)
     index = analyzer.index(train, rebuild=rebuild_index, folder=index_dir)
@@ -92,8 +113,9 @@ def attribute(
     z = analyzer.args.score.negative_flag_z
     model_level = None
     if with_model_level and validation:
-        level = model_level_scores(analyzer, index, validation)
+        level, method = _model_level(analyzer, index, records, validation, parent_dir, progress)
         model_level = {
+            **method,
             "validation_records": len(validation),
             "scores": rounded(level),
             **aggregate(level, train, z).to_dict(),

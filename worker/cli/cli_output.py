@@ -82,6 +82,7 @@ def when(timestamp: int, now: int) -> str:
 # One error printer for every command (it escapes markup and keeps lines whole).
 literal_errors = friendly_errors
 
+
 @contextmanager
 def byte_progress(
     description: str, total: int | None, enabled: bool = True
@@ -95,17 +96,12 @@ def byte_progress(
         yield lambda n: progress.advance(task, n)
 
 
-ATTRIBUTION_STAGES = {
-    "index": "attribution: training records",
-    "queries": "attribution: queries",
-    "validation": "attribution: validation (model level)",
-}
-
-
 @contextmanager
 def attribution_progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
     """A bar per attribution stage on stderr (terminals only); yields the `progress(stage, done, total)`
     callback that worker.attribution reports to."""
+    from worker.attribution.progress import STAGE_TITLES  # here: torch is imported only when attributing
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -119,7 +115,7 @@ def attribution_progress(enabled: bool = True) -> Iterator[Callable[[str, int, i
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(escape(ATTRIBUTION_STAGES.get(stage, stage)), total=total)
+                tasks[stage] = progress.add_task(escape(STAGE_TITLES.get(stage, stage)), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
         yield report

@@ -196,13 +196,24 @@ def attribute_command(
         typer.Option(help="Save the index built into the model directory, replacing the one saved there"),
     ] = False,
     mislabel_top: Annotated[int, typer.Option(help="Most suspicious labels printed (classifiers)")] = 10,
+    model_level: Annotated[
+        str,
+        typer.Option(
+            help="replay (exact: training replayed and differentiated, a few times its cost) or gradients "
+            "(approximate, from the index)"
+        ),
+    ] = "replay",
+    parent: Annotated[
+        Path | None,
+        typer.Option(help="A derived model's parent adapter directory (the replay starts from it)"),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: GPU if present)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Score every query against every training record; write the report (and the index it builds) beside
     the model; print per-contributor totals and the records most likely mislabelled."""
     from worker.attribution import AttributionArguments, FeatureArguments, PreconditionerArguments, attribute
-    from worker.attribution.arguments import ScoreArguments
+    from worker.attribution.arguments import ModelLevelArguments, ScoreArguments
     from worker.errors import AttributionError
     from worker.train import read_jsonl
 
@@ -212,6 +223,7 @@ def attribute_command(
         ),
         preconditioner=PreconditionerArguments(damping_ratio=damping_ratio),
         score=ScoreArguments(top_k=top_k, query_checkpoints=query_checkpoints),
+        model_level=ModelLevelArguments(method=model_level),
     )
     report_path, index_dir = _results_paths(model, out, save_index_in_model)
     queries = read_jsonl(queries_file)
@@ -227,6 +239,7 @@ def attribute_command(
             rebuild_index=rebuild_index,
             progress=progress,
             index_dir=index_dir,
+            parent_dir=parent,
         )
     atomic_write(report_path, report.to_json() + "\n")
     mislabel = report.mislabel_ranking()
@@ -252,9 +265,11 @@ def attribute_command(
     )
     console.print(_contributor_table("per-contributor (query-summed scores)", report.summary["contributors"]))
     if report.model_level:
+        method = report.model_level.get("method", "gradients")
         console.print(
             _contributor_table(
-                "model-level (mean validation measurement)", report.model_level["contributors"]
+                f"model-level (mean validation measurement, by {method})",
+                report.model_level["contributors"],
             )
         )
     if mislabel and mislabel_top > 0:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
+from worker.attribution.progress import STAGE_TITLES, ProgressCallback
 from worker.attribution.report import AttributionReport
 from worker.chain.types import Job, JobStatus
 from worker.daemon.context import WorkerContext
@@ -29,6 +33,27 @@ from worker.jobs.models import result_metrics, validation_accuracy
 KIND = "train"
 COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
 Step = Callable[[Task, Job], None]
+
+
+@contextmanager
+def stage_bars(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A tqdm bar per attribution stage (as training shows its steps), or None when progress is off."""
+    if not enabled:
+        yield None
+        return
+    bars: dict[str, tqdm[Any]] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=STAGE_TITLES.get(stage, stage), unit="step")
+        bar.update(done - bar.n)
+
+    try:
+        yield report
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 class TrainingJobs:
@@ -194,17 +219,18 @@ class TrainingJobs:
         model_dir = timed("train", lambda: train_job(inputs, workdir, progress=ctx.settings.progress))
         if timer is not None:
             timer.cancel()
-        report = timed("attribute", lambda: self._report(inputs, model_dir, workdir))
+        report = timed("attribute", lambda: self._report(inputs, model_dir, workdir, ctx.settings.progress))
         result = timed("upload", lambda: publish_result(ctx.store, model_dir, report))
         return result, timings
 
     @staticmethod
-    def _report(inputs: JobInputs, model_dir: Path, workdir: Path) -> AttributionReport:
+    def _report(inputs: JobInputs, model_dir: Path, workdir: Path, progress: bool) -> AttributionReport:
         """Attribution is deterministic but not free: keep the report so a restart does not redo it."""
         path = workdir / "report.json"
         if path.is_file():
             return AttributionReport.from_dict(json.loads(path.read_text()))
-        report = attribute_job(inputs, model_dir)
+        with stage_bars(progress) as report_progress:
+            report = attribute_job(inputs, model_dir, progress=report_progress)
         atomic_write(path, report.to_json())
         return report
 

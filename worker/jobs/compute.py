@@ -47,8 +47,10 @@ def attribute_job(
     progress: ProgressCallback | None = None,
 ) -> AttributionReport:
     """Model-level attribution measured on the job's own held-out split, so that the measurement set is
-    as recomputable as the training set. Also saves the per-query index into `model_dir`. `args`: the
+    as recomputable as the training set (exact by default: the training run replayed and differentiated).
+    Also saves the per-query index into `model_dir`. `args`: the
     engine's defaults unless given (a verifier passes those of the report it checks)."""
     split = split_positions(inputs.records, inputs.spec.validation_fraction)
     validation = [inputs.records[i] for i in split.validation]
-    return attribute(model_dir, inputs.records, validation, args=args, progress=progress)
+    parent = _parent_bundle(inputs, model_dir.parent)  # the model-level replay starts from it
+    return attribute(model_dir, inputs.records, validation, args=args, progress=progress, parent_dir=parent)

@@ -15,12 +15,23 @@ spans held by many records count for almost nothing, and no contributor gets mor
 through spans. Every maximal span of the answer is weighed, also those beyond the evidence rows' limit.
 Basis "answer" whenever the gradient scores or the spans moved the weights. The spans' evidence rows are
 in the receipt, so anyone holding the model's span index can recompute them.
+
+Whether the answer has a source at all is decided first (worker.attribution.source_weights): a training
+record whose score stands out beyond chance names one, and its contributor's best record then takes most
+of the gradient part ("source": "record"); span evidence without a standout record keeps the positive
+masses ("spread", also a classifier's answer without a standout record: there is no span evidence
+to look for, and a label is rarely one record's doing); with neither, no record is evidence and the
+model-level weights are used ("source": "none", basis "model"). The evidence records the outcome and
+the rule's parameters ("rule"). `source=None` gives the earlier rule (positive masses whenever any score
+is positive), for comparison.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -28,10 +39,12 @@ from eth_utils.address import is_address, to_checksum_address
 
 from worker.attribution.report import AttributionReport, RecordProvenance, top_k
 from worker.attribution.shares import ppm_shares
+from worker.attribution.source_weights import SourceRule, source_masses, standardised
 from worker.attribution.span_weights import SpanWeightRule, combine_masses, span_masses
 from worker.serve.span_evidence import SpanMatches
 
 _SCORE_FORMAT = "{:.7g}"  # scores travel as strings: hashes of the evidence must not depend on float repr
+SOURCE_RULE = SourceRule()
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,9 @@ class RecordOwners:
         slot = {p: i for i, p in enumerate(self.payees)}
         # records of unpayable contributors go to a spare slot that is dropped
         self._slots = torch.tensor([slot.get(payable(o.contributor) or "", len(self.payees)) for o in owners])
+        # each contributor (payable or not) weighs as one in the source rule's noise scale
+        counts = Counter(str(o.contributor) for o in owners)
+        self._balance = torch.tensor([1.0 / counts[str(o.contributor)] for o in owners], dtype=torch.float64)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -71,6 +87,20 @@ class RecordOwners:
         sums = torch.zeros(len(self.payees) + 1, dtype=torch.float64)
         sums.index_add_(0, self._slots, scores.double().clamp(min=0))
         return {p: float(sums[i]) for i, p in enumerate(self.payees)}
+
+    def source_masses(self, scores: torch.Tensor, rule: SourceRule) -> dict[str, float]:
+        """Softmax masses of the payable contributors' best records when the top record names a source
+        (worker.attribution.source_weights, rules 1-3); empty when it does not."""
+        if len(scores) == 0 or not self.payees or not bool(torch.isfinite(scores).all()):
+            return {}  # nothing to stand out, nobody to pay, or scores that are no evidence
+        z = standardised(scores, self._balance)
+        best = torch.full((len(self.payees) + 1,), -math.inf, dtype=torch.float64)
+        best.scatter_reduce_(0, self._slots, z, reduce="amax")
+        if best[-1] >= best[:-1].max():
+            return {}  # the standout record is nobody's to pay: the runner-up is not the source
+        seen = best[:-1] > -math.inf
+        found = {p: b for p, b, ok in zip(self.payees, best[:-1].tolist(), seen.tolist(), strict=True) if ok}
+        return source_masses(found, float(z.max()), len(z), rule)
 
     def span_masses(self, spans: SpanMatches) -> dict[str, float]:
         """Span mass per payable contributor (worker.attribution.span_weights, rules 1-2)."""
@@ -104,14 +134,48 @@ def attribute_answer(
     max_contributors: int,
     spans: list[dict[str, Any]] | None = None,
     rule: SpanWeightRule | None = None,
+    source: SourceRule | None = SOURCE_RULE,
 ) -> Attribution:
     """Weights and evidence of one answer from its (n,) record scores and its spans (weighed when they are
-    `SpanMatches`); the model-level fallback when neither gives positive evidence."""
+    `SpanMatches`); the model-level fallback when no record is evidence (`source=None`: when neither gives
+    positive evidence, the rule before sources were told apart)."""
     evidence: dict[str, Any] = {"top": owners.evidence(scores, top) if scores is not None else []}
     if spans is not None:
         evidence["spans"] = list(spans)
-    gradient = owners.masses(scores) if scores is not None else {}
     from_spans = owners.span_masses(spans) if isinstance(spans, SpanMatches) else {}
+    if source is None:
+        return _positive_rule(owners, scores, fallback, max_contributors, from_spans, rule, evidence)
+    rules = {**source.to_dict(), **{f"span_{k}": v for k, v in asdict(rule or SpanWeightRule()).items()}}
+    evidence["rule"] = rules
+    named = owners.source_masses(scores, source) if scores is not None else {}
+    spanned = sum(m for m in from_spans.values() if m > 0) >= source.min_span_mass
+    # A classifier's answer has no spans: its evidence is the records that pull towards its label, and a
+    # label is rarely the work of one record, so without a standout it stays spread over them.
+    gradient = named or (owners.masses(scores) if scores is not None else {})
+    classifier = spans is None and any(m > 0 for m in gradient.values())
+    if named or spanned or classifier:
+        other = gradient if any(m > 0 for m in gradient.values()) else fallback
+        masses = combine_masses(other, from_spans if spanned else {}, rule)
+        contributors, weights = ppm_weights(masses, max_contributors)
+        if contributors:
+            evidence["source"] = "record" if named else "spread"
+            return Attribution(contributors, weights, "answer", evidence)
+    evidence["source"] = "none"
+    contributors, weights = ppm_weights(fallback, max_contributors)
+    return Attribution(contributors, weights, "model", evidence)
+
+
+def _positive_rule(
+    owners: RecordOwners,
+    scores: torch.Tensor | None,
+    fallback: Mapping[str, float],
+    max_contributors: int,
+    from_spans: Mapping[str, float],
+    rule: SpanWeightRule | None,
+    evidence: dict[str, Any],
+) -> Attribution:
+    """The rule before sources were told apart: positive gradient masses whenever any score is positive."""
+    gradient = owners.masses(scores) if scores is not None else {}
     answered = any(m > 0 for m in gradient.values())
     spanned = any(m > 0 for m in from_spans.values())
     if answered or spanned:

@@ -72,7 +72,8 @@ def prepare(loaded: LoadedModel, records: Sequence[Record]) -> Prepared:
     )
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[list[int]]:
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    """One epoch's batches of example positions, in the order `generator` draws (seeded by the spec)."""
     order = torch.randperm(n, generator=generator).tolist()
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
@@ -103,7 +104,7 @@ def evaluate(
     return result
 
 
-def _optimizer(spec: TrainingSpec, model: Any) -> torch.optim.Optimizer:
+def make_optimizer(spec: TrainingSpec, model: Any) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if spec.optimizer == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=spec.weight_decay)
@@ -115,7 +116,7 @@ def fit(loaded: LoadedModel, data: Prepared, device: torch.device, progress: boo
     spec, model = loaded.spec, loaded.model
     pad_id = loaded.tokenizer.pad_token_id
     model.to(device)
-    optimizer = _optimizer(spec, model)
+    optimizer = make_optimizer(spec, model)
     order_rng = torch.Generator().manual_seed(spec.seed)
     result = FitResult(device=str(device))
     started = time.perf_counter()
@@ -124,7 +125,7 @@ def fit(loaded: LoadedModel, data: Prepared, device: torch.device, progress: boo
         for epoch in range(1, spec.epochs + 1):
             model.train()
             total = 0.0
-            for indices in _batches(len(data.train), spec.batch_size, order_rng):
+            for indices in epoch_batches(len(data.train), spec.batch_size, order_rng):
                 batch = _to(collate([data.train[i] for i in indices], pad_id), device)
                 loss = model(**batch).loss
                 optimizer.zero_grad(set_to_none=True)
