@@ -26,8 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.attribution_data import CACHE, QUICK, bench_spec, bench_split, data_key  # noqa: E402
-from worker.train import train_in_memory  # noqa: E402
+from bench.attribution_data import QUICK, TASKS, TWEETS, BenchTask, data_key  # noqa: E402
+from worker.attribution.tasks import task_for  # noqa: E402
+from worker.train import reusing_bases, train_in_memory  # noqa: E402
 from worker.train.batches import collate, encode_records  # noqa: E402
 
 N_SUBSETS, REPLICATES = (8, 2) if QUICK else (40, 2)
@@ -35,8 +36,8 @@ N_SUBSETS, REPLICATES = (8, 2) if QUICK else (40, 2)
 PROTOCOLS = {"stratified": "stratified-half-v1", "random": "random-half-v1"}
 
 
-def truth_dir(train, queries, protocol: str = "stratified") -> Path:
-    return CACHE / f"truth-{data_key(train, queries)}-{PROTOCOLS[protocol]}"
+def truth_dir(train, queries, protocol: str = "stratified", task: BenchTask = TWEETS) -> Path:
+    return task.cache / f"truth-{data_key(train, queries, task)}-{PROTOCOLS[protocol]}"
 
 
 def subset_labels(train: Sequence[dict], protocol: str) -> list[str] | None:
@@ -64,6 +65,25 @@ def subset_masks(n_train: int, n_subsets: int = N_SUBSETS, strata: Sequence[str]
 
 
 @torch.no_grad()
+def query_measurements(loaded, queries, batch_size: int = 16) -> torch.Tensor:
+    """What attribution explains, per query: the margin for a classifier, the total log-likelihood of
+    the completion tokens for a language model (worker/attribution/tasks.py)."""
+    if loaded.spec.task == "classification":
+        return query_margins(loaded, queries)
+    task = task_for(loaded.spec.task)
+    spec = loaded.spec
+    out = []
+    for start in range(0, len(queries), batch_size):
+        part = queries[start : start + batch_size]
+        enc = encode_records(part, loaded.tokenizer, spec.task, spec.labels, spec.max_length)
+        batch = collate(enc.examples, loaded.tokenizer.pad_token_id)
+        targets = batch.pop("labels")
+        logits = loaded.model(**batch).logits.float()
+        out.extend(task.measurement(row, target) for row, target in zip(logits, targets, strict=True))
+    return torch.stack(out)
+
+
+@torch.no_grad()
 def query_margins(loaded, queries) -> torch.Tensor:
     """Margin of the true class: its logit minus logsumexp of the other logits."""
     spec = loaded.spec
@@ -76,13 +96,25 @@ def query_margins(loaded, queries) -> torch.Tensor:
     return correct - torch.logsumexp(others, dim=1)
 
 
-def run(n_subsets: int, replicates: int, split: str = "eval", protocol: str = "stratified") -> None:
-    train, queries = bench_split(split)
-    folder = truth_dir(train, queries, protocol)
+def run(
+    n_subsets: int,
+    replicates: int,
+    split: str = "eval",
+    protocol: str = "stratified",
+    task: BenchTask = TWEETS,
+) -> None:
+    train, queries = task.split(split)
+    folder = truth_dir(train, queries, protocol, task)
     folder.mkdir(parents=True, exist_ok=True)
     masks = subset_masks(len(train), n_subsets, subset_labels(train, protocol))
     np.save(folder / "masks.npy", masks)
-    (folder / "protocol.json").write_text(json.dumps({"protocol": PROTOCOLS[protocol], "split": split}))
+    about = {"protocol": PROTOCOLS[protocol], "split": split, "task": task.name, "source": task.source}
+    (folder / "protocol.json").write_text(json.dumps(about))
+    with reusing_bases():  # one base loaded for every retrain (a GGUF base takes ~45 s to load)
+        _retrain_subsets(task, train, queries, masks, folder, n_subsets, replicates)
+
+
+def _retrain_subsets(task: BenchTask, train, queries, masks, folder: Path, n_subsets: int, replicates: int):
     for rep in range(replicates):
         for j in range(n_subsets):
             path = folder / f"margins-s{j:03d}-r{rep}.npy"
@@ -90,13 +122,18 @@ def run(n_subsets: int, replicates: int, split: str = "eval", protocol: str = "s
                 continue
             started = time.perf_counter()
             subset = [train[i] for i in np.flatnonzero(masks[j])]
-            loaded, _, _ = train_in_memory(bench_spec(seed=1000 * (rep + 1) + j), subset)
-            margins = query_margins(loaded, queries).numpy()
+            loaded, _, _ = train_in_memory(task.spec(seed=1000 * (rep + 1) + j), subset)
+            margins = query_measurements(loaded, queries).numpy()
             np.save(path.with_suffix(".tmp.npy"), margins)
             path.with_suffix(".tmp.npy").rename(path)
             print(
                 json.dumps(
-                    {"subset": j, "replicate": rep, "seconds": round(time.perf_counter() - started, 1)}
+                    {
+                        "task": task.name,
+                        "subset": j,
+                        "replicate": rep,
+                        "seconds": round(time.perf_counter() - started, 1),
+                    }
                 ),
                 flush=True,
             )
@@ -108,5 +145,6 @@ if __name__ == "__main__":
     parser.add_argument("--replicates", type=int, default=REPLICATES)
     parser.add_argument("--split", choices=("eval", "dev"), default="eval")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="stratified")
+    parser.add_argument("--task", choices=tuple(TASKS), default=TWEETS.name)
     args = parser.parse_args()
-    run(args.subsets, args.replicates, args.split, args.protocol)
+    run(args.subsets, args.replicates, args.split, args.protocol, TASKS[args.task])

@@ -17,6 +17,7 @@ loads this file too.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -71,19 +72,24 @@ def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def contracts_built() -> Path:
-    """out/ holds current artifacts of every protocol contract (forge build runs only when needed)."""
-    if _artifacts_stale():
-        forge = shutil.which("forge") or str(ROOT / "node_modules" / ".bin" / "forge")
-        # The contracts only: Python tests never need the forge test suite compiled (nor wait for it).
-        done = subprocess.run(
-            [forge, "build", "--quiet", "--skip", "tests/**"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"forge build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    """out/ holds current artifacts of every protocol contract (forge build runs only when needed). The
+    suite runs in parallel workers (`make test-py`): a file lock lets one of them build while the others
+    wait for it."""
+    ROOT.joinpath("cache").mkdir(exist_ok=True)
+    with (ROOT / "cache" / "contracts-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _artifacts_stale():
+            forge = shutil.which("forge") or str(ROOT / "node_modules" / ".bin" / "forge")
+            # The contracts only: Python tests never need the forge test suite compiled (nor wait for it).
+            done = subprocess.run(
+                [forge, "build", "--quiet", "--skip", "tests/**"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                pytest.fail(f"forge build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return ROOT / "out"
 
 
@@ -138,3 +144,14 @@ def devnet(governed_devnet: LocalChain) -> Iterator[LocalChain]:
 def admin_devnet(admin_devnet_session: LocalChain) -> Iterator[LocalChain]:
     """The admin-kept deployment, rewound after the test."""
     yield from _isolated(admin_devnet_session)
+
+
+# The slowest file first: the README journey (~9 min: it trains, replays and verifies minilm three times)
+# then starts at once on one worker while the others share the rest of the suite; collected in its turn it
+# would start late and be the whole tail of the run (`make test-py` has xdist hand out files in this order:
+# --no-loadscope-reorder, else it sorts them by their number of tests).
+SLOWEST_FIRST = ("tests/cli/test_readme_journey.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FIRST))

@@ -119,3 +119,58 @@ def test_the_ground_truth_cache_is_keyed_by_the_subset_protocol():
     folders = {truth_dir(train, queries, protocol) for protocol in PROTOCOLS}
     assert len(folders) == len(PROTOCOLS)
     assert all(PROTOCOLS[p] in truth_dir(train, queries, p).name for p in PROTOCOLS)
+
+
+def test_each_task_and_size_has_its_own_ground_truth_cache():
+    from bench.attribution_data import TASKS, TWEETS
+
+    train, queries = [{"text": "a", "label": "x"}], [{"text": "b", "label": "x"}]
+    tasks = [*TASKS.values(), TWEETS.sized(320, 48), TWEETS.sized(160, 48)]
+    assert len({truth_dir(train, queries, "stratified", task) for task in tasks}) == len(tasks)
+    assert len({task.source for task in TASKS.values()}) == len(TASKS)  # different packaged sources
+    assert {task.kind for task in TASKS.values()} == {"classification", "generation"}
+
+
+def test_a_task_split_is_disjoint_fixed_and_keeps_the_labels_balanced():
+    from bench.attribution_data import TWEETS
+
+    task = TWEETS.sized(200, 40)
+    train, queries = task.split("eval")
+    again, _ = task.split("eval")
+    dev, _ = task.split("dev")
+    assert (len(train), len(queries)) == (200, 40) and train == again
+    texts = {r["text"] for r in train}
+    assert not texts & {q["text"] for q in queries} and not texts & {r["text"] for r in dev}
+    assert {r["contributor"] for r in train} == {f"contributor-{i:02d}" for i in range(20)}
+    labels = [r["label"] for r in train]
+    assert 0.4 < labels.count("positive") / len(labels) < 0.6
+
+
+def _grid_results(lds: dict[str, dict[str, float]]) -> dict[str, dict]:
+    """Per-task results with only the grid filled in: {task: {config name: label-partialled LDS}}."""
+    return {
+        t: {"grid": {n: {"lds": v, "lds_partialled": v} for n, v in row.items()}} for t, row in lds.items()
+    }
+
+
+def test_leave_one_task_out_never_picks_a_task_s_knobs_on_that_task():
+    from bench.attribution_tasks import GRID, leave_one_task_out
+
+    names = [c.name for c in GRID]
+    a, b = names[0], names[1]
+    base = {n: 0.1 for n in names}
+    # `a` is best on t1 alone, `b` on t2 and t3: t1 must be reported with `b`, chosen on t2 and t3
+    results = _grid_results(
+        {
+            "t1": {**base, a: 0.9, b: 0.2},
+            "t2": {**base, a: 0.1, b: 0.6},
+            "t3": {**base, a: 0.1, b: 0.5},
+        }
+    )
+    loto = leave_one_task_out(results)
+    assert loto["t1"] == {"chosen_on_others": b, "lds": 0.2}
+    # on t1 and t3, `a` has the best mean (0.5 against 0.35): t2 is reported with it, at its poor 0.1
+    assert loto["t2"] == {"chosen_on_others": a, "lds": 0.1}
+    assert loto["recommended_default"] == b  # mean over all: b 0.433 > a 0.367
+    assert loto["current_default"] in names
+    assert leave_one_task_out({"t1": results["t1"]})["t1"] == {"chosen_on_others": None, "lds": None}

@@ -69,10 +69,13 @@ def test_the_readme_cli_journey_runs_as_written(tmp_path: Path) -> None:
     for port in (8545, 8000):
         if port_in_use("127.0.0.1", port):
             pytest.skip(f"port {port} is taken on this machine: the README's journey uses the default ports")
-    rows = sentiment_records(0)  # the user's own files, which the README assumes are there
+    # The user's own files, which the README assumes are there. Training, replaying and verifying on them
+    # is the bulk of this test: the Datanet's 300 is about the least that trains minilm's default spec
+    # past the journey's --min-accuracy 0.6 (160 gave 0.50); the offline `train` has no such bar.
+    rows = sentiment_records(0)
     _write_jsonl(tmp_path / "mine.jsonl", rows[:300], ("text", "label"))
-    _write_jsonl(tmp_path / "train.jsonl", rows[300:500], ("text", "label"))
-    _write_jsonl(tmp_path / "queries.jsonl", rows[500:505], ("text",))
+    _write_jsonl(tmp_path / "train.jsonl", rows[300:400], ("text", "label"))
+    _write_jsonl(tmp_path / "queries.jsonl", rows[400:405], ("text",))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENLEDGER_", "IPFS_"))}
     env |= {
         "OPENLEDGER_HOME": str(tmp_path / "state"),

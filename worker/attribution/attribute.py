@@ -18,6 +18,7 @@ from worker.attribution.report import AttributionReport, mislabel_rows, rounded,
 from worker.attribution.spans import SpanIndex
 from worker.data.schema import record_text
 from worker.train.determinism import library_versions
+from worker.train.modeling import reusing_bases
 from worker.train.records import Record, record_hash
 
 
@@ -88,6 +89,7 @@ def _model_level(
     return replayed.scores, {"method": "replay", "steps": replayed.steps}
 
 
+@reusing_bases()  # the index and the replay build the same base
 def attribute(
     model_dir: str | Path,
     records: Sequence[Record],

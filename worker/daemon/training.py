@@ -29,6 +29,7 @@ from worker.faults import arm_timer, failpoint
 from worker.files import atomic_write
 from worker.jobs import JobInputs, JobResult, attribute_job, load_job_inputs, publish_result, train_job
 from worker.jobs.models import result_metrics, validation_accuracy
+from worker.train import reusing_bases
 
 KIND = "train"
 COMPUTE_STAGES = ("claim", "fetch", "train", "attribute", "upload")
@@ -215,11 +216,14 @@ class TrainingJobs:
             return value
 
         inputs = timed("fetch", lambda: load_job_inputs(ctx.client, ctx.store, task.subject))
-        timer = arm_timer("during-training")
-        model_dir = timed("train", lambda: train_job(inputs, workdir, progress=ctx.settings.progress))
-        if timer is not None:
-            timer.cancel()
-        report = timed("attribute", lambda: self._report(inputs, model_dir, workdir, ctx.settings.progress))
+        with reusing_bases():  # training and attribution build the same base: loaded once
+            timer = arm_timer("during-training")
+            model_dir = timed("train", lambda: train_job(inputs, workdir, progress=ctx.settings.progress))
+            if timer is not None:
+                timer.cancel()
+            report = timed(
+                "attribute", lambda: self._report(inputs, model_dir, workdir, ctx.settings.progress)
+            )
         result = timed("upload", lambda: publish_result(ctx.store, model_dir, report))
         return result, timings
 

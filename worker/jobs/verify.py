@@ -28,6 +28,7 @@ from worker.jobs.compute import attribute_job, train_job
 from worker.jobs.inputs import load_job_inputs
 from worker.jobs.result import JobResult, publish_result
 from worker.storage import ContentStore, bundle_files, verified_fetch
+from worker.train import reusing_bases
 from worker.train.determinism import library_versions
 
 MAX_REPORT_BYTES = 256 * 1024 * 1024
@@ -189,7 +190,10 @@ def verify_job(
     inputs = load_job_inputs(client, store, job_id)
     report = _posted_report(store, posted.report_cid)
     args = _posted_arguments(report)
-    with tempfile.TemporaryDirectory(prefix=f"openledger-verify-{job_id}-", dir=workdir) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"openledger-verify-{job_id}-", dir=workdir) as tmp,
+        reusing_bases(),  # training and attribution build the same base: loaded once
+    ):
         model_dir = train_job(inputs, Path(tmp))
         ours = publish_result(store, model_dir, attribute_job(inputs, model_dir, args, progress))
     checks = [

@@ -1,7 +1,7 @@
 """LoRA fine-tuning, deterministic on CPU, from packaged base models or local model directories."""
 
 from worker.train.catalogue import CATALOGUE, ModelSource, resolve_base_model
-from worker.train.modeling import LoadedModel, build_model, load_trained
+from worker.train.modeling import LoadedModel, build_model, load_trained, reusing_bases
 from worker.train.records import read_jsonl, record_hash, split_positions
 from worker.train.run import TrainOutcome, train
 from worker.train.spec import TrainingSpec
@@ -18,6 +18,7 @@ __all__ = [
     "read_jsonl",
     "record_hash",
     "resolve_base_model",
+    "reusing_bases",
     "split_positions",
     "train",
     "train_in_memory",

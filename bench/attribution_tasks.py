@@ -1,0 +1,264 @@
+"""The cross-task yardstick (`make bench-tasks`, also run by `make bench-attribution`): every task of
+bench/attribution_data.py (`TASKS`: tweets and film reviews for classification, news headlines for
+generation, from different packages and domains), each with its own ground truth cache, scored the same
+way, and the defaults chosen by leave-one-task-out validation.
+
+Per task:
+- ground truth: label-stratified half-size subsets retrained twice (bench/attribution_truth.py; for the
+  generation task plain random halves, it has no labels), the measurement each retrain gives every
+  held-out query (a classifier's margin, a language model's log-likelihood of the query text);
+- references: the split-half ceiling and the model-free label-only baseline (classification);
+- our method over a grid of knobs: tracked LoRA blocks (`lora_layers`), query gradients at the final
+  adapter or at every checkpoint (`query_checkpoints`), index members (every checkpoint or the final one)
+  and the preconditioner (damping ratio, or none: Grad-Dot on our features);
+- peers on the same adapter: kronfluence (EK-FAC, identity), traker's TRAK (damped by our rule),
+  dattri's DataInf and exact Grad-Dot (classification tasks; their adapters here are written for a
+  classifier's margin).
+Every LDS is the label-partialled one (the plain one is kept in the JSON).
+
+Leave-one-task-out: for each task, the configuration with the best mean LDS on the *other* tasks is
+the one reported for it, so no task's figure comes from knobs tuned on it. The configuration with the
+best mean over all tasks is the recommended default. Results: a markdown table on stdout and
+.bench-cache/attribution-tasks.json.
+
+Sizes (`--train`, `--queries`, `--subsets`) are per run and part of each cache folder's name; a run
+of some tasks (`--tasks`) keeps the others' results in the JSON, so each task can run at its own size
+(`make bench-tasks` runs the classification tasks at 320 records and the generation task, a 135M
+language model, at 160).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.attribution import peer_methods, variant_scores  # noqa: E402
+from bench.attribution_data import CACHES, TASKS, THREADS, BenchTask, build, data_key, trained_model  # noqa: E402
+from bench.attribution_metrics import Yardstick, load_truth  # noqa: E402
+from bench.attribution_truth import PROTOCOLS, subset_labels, truth_dir  # noqa: E402
+from bench.attribution_truth import run as run_truth  # noqa: E402
+from worker.attribution import (  # noqa: E402
+    Analyzer,
+    AttributionArguments,
+    FeatureArguments,
+    ScoreArguments,
+)
+from worker.train import reusing_bases  # noqa: E402
+
+LORA_SHARES = (1.0, 0.33, 0.16)
+QUERY_MODES = ("final", "all")
+MEMBERS = ("all", "final")
+DAMPING = (None, 3.0, 30.0, 300.0)  # None: the plain dot product (Grad-Dot on our features)
+PROTOCOL = "stratified"
+RESULTS = CACHES / "attribution-tasks.json"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of the grid; `name` keys it in the JSON."""
+
+    lora_layers: float
+    query: str
+    members: str
+    damping: float | None
+
+    @property
+    def name(self) -> str:
+        damping = "dot" if self.damping is None else f"damping{self.damping:g}"
+        return f"layers{self.lora_layers:g}-query_{self.query}-members_{self.members}-{damping}"
+
+    @property
+    def is_default(self) -> bool:
+        defaults = AttributionArguments()
+        return (
+            self.lora_layers == defaults.features.lora_layers
+            and self.query == defaults.score.query_checkpoints
+            and self.members == defaults.features.checkpoints
+            and self.damping == defaults.preconditioner.damping_ratio
+        )
+
+
+GRID = tuple(Config(*point) for point in itertools.product(LORA_SHARES, QUERY_MODES, MEMBERS, DAMPING))
+
+
+def task_yardstick(task: BenchTask, train, queries) -> Yardstick:
+    masks, margins = load_truth(truth_dir(train, queries, PROTOCOL, task))
+    labels = [str(r["label"]) for r in train] if task.kind == "classification" else None
+    query_labels = [str(q["label"]) for q in queries] if labels is not None else None
+    return Yardstick(masks, margins, PROTOCOLS[PROTOCOL], labels, query_labels)
+
+
+def grid_scores(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict[str, dict], dict[str, float]]:
+    """LDS of every grid point; one index per tracked share, the rest re-scored from its features."""
+    out: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    for share in LORA_SHARES:
+        features = FeatureArguments(lora_layers=share)
+        analyzer, index, build_s = build(
+            model_dir, train, AttributionArguments(features=features), save=False
+        )
+        seconds[f"index_build_s_layers{share:g}"] = build_s
+        feats = {"final": analyzer.query_features(queries)[0]}
+        every = AttributionArguments(features=features, score=ScoreArguments(query_checkpoints="all"))
+        feats["all"] = Analyzer(model_dir, every, loaded=analyzer.loaded).query_features(queries)[0]
+        last = len(index.members) - 1
+        for config in (c for c in GRID if c.lora_layers == share):
+            members = list(range(len(index.members))) if config.members == "all" else [last]
+            q = feats[config.query]
+            q = q if config.members == "all" or len(q) == 1 else [q[last]]
+            out[config.name] = yard.score(variant_scores(index, q, config.damping, members))
+    return out, seconds
+
+
+def task_results(task: BenchTask, subsets: int, replicates: int, peers: bool) -> dict[str, object]:
+    train, queries = task.split("eval")
+    started = time.perf_counter()
+    run_truth(subsets, replicates, "eval", PROTOCOL, task)  # resumes: only missing retrains run
+    truth_s = time.perf_counter() - started
+    yard = task_yardstick(task, train, queries)
+    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+    grid, cost = grid_scores(model_dir, train, queries, yard)
+    result: dict[str, object] = {
+        "task": task.name,
+        "kind": task.kind,
+        "source": task.source,
+        "base_model": task.base_model,
+        "train": len(train),
+        "queries": len(queries),
+        "stratified_by_label": subset_labels(train, PROTOCOL) is not None,
+        **yard.references(),
+        "grid": grid,
+        "cost": {**cost, "truth_s_this_run": truth_s},
+    }
+    if peers and task.kind == "classification":
+        result["peers"] = peer_methods(model_dir, train, queries, yard)
+    elif peers:
+        result["peers"] = "the peer adapters in bench/attribution_peers.py measure a classifier's margin"
+    return result
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _lds(entry: object) -> float | None:
+    value = entry.get("lds_partialled") if isinstance(entry, dict) else None
+    return None if value is None else float(value)
+
+
+def best_peer(result: dict) -> tuple[str, float] | None:
+    peers = result.get("peers")
+    if not isinstance(peers, dict):
+        return None
+    scored = [
+        (name, v)
+        for name, entry in peers.items()
+        if (v := _lds(entry.get("lds") if isinstance(entry, dict) else None)) is not None
+    ]
+    return max(scored, key=lambda item: item[1]) if scored else None
+
+
+def leave_one_task_out(results: dict[str, dict]) -> dict[str, object]:
+    """For each task, the grid point with the best mean LDS over the other tasks, and its LDS here."""
+    names = [c.name for c in GRID]
+    table = {t: {n: _lds(r["grid"][n]) for n in names} for t, r in results.items()}
+
+    def mean_over(tasks: list[str], name: str) -> float:
+        values = [table[t][name] for t in tasks]
+        return (
+            float(np.mean([v for v in values if v is not None]))
+            if all(v is not None for v in values)
+            else -1.0
+        )
+
+    out: dict[str, object] = {}
+    for held in results:
+        others = [t for t in results if t != held]
+        if not others:  # one task alone has nothing to choose on
+            out[held] = {"chosen_on_others": None, "lds": None}
+            continue
+        chosen = max(names, key=lambda n: mean_over(others, n))
+        out[held] = {"chosen_on_others": chosen, "lds": table[held][chosen]}
+    every = list(results)
+    out["recommended_default"] = max(names, key=lambda n: mean_over(every, n))
+    out["current_default"] = next(c.name for c in GRID if c.is_default)
+    return out
+
+
+def markdown(results: dict[str, dict], loto: dict[str, object]) -> str:
+    default = str(loto["current_default"])
+    grad_dot = next(
+        c.name
+        for c in GRID
+        if c.lora_layers == 1.0 and c.query == "final" and c.members == "final" and c.damping is None
+    )
+    columns = (
+        "task", "source", "ceiling", "label-only", "ours, default", "ours, leave-one-task-out",
+        "Grad-Dot (our features, final adapter, every block)", "best peer", "ours LOTO / best peer",
+    )  # fmt: skip
+    lines = ["| " + " | ".join(columns) + " |", "|---|---|" + "---:|" * (len(columns) - 2)]
+    for name, r in results.items():
+        held = loto[name]
+        assert isinstance(held, dict)
+        peer = best_peer(r)
+        ours_loto = held["lds"]
+        ratio = "" if peer is None or ours_loto is None or peer[1] <= 0 else f"{ours_loto / peer[1]:.2f}x"
+        cells = (
+            f"{name} ({r['kind']}, {r['train']} records)",
+            r["source"],
+            _cell(_lds(r["split_half_ceiling"])),
+            _cell(_lds(r.get("label_only"))),
+            _cell(_lds(r["grid"][default])),
+            _cell(ours_loto),
+            _cell(_lds(r["grid"][grad_dot])),
+            "-" if peer is None else f"{peer[1]:.3f} ({peer[0]})",
+            ratio or "-",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Current default: `{default}`.")
+    lines.append(f"Best mean over every task: `{loto['recommended_default']}`.")
+    for name in results:
+        held = loto[name]
+        assert isinstance(held, dict)
+        lines.append(f"- {name}: chosen on the other tasks: `{held['chosen_on_others']}`")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated, from: " + ", ".join(TASKS))
+    parser.add_argument("--train", type=int, default=320, help="training records per task")
+    parser.add_argument("--queries", type=int, default=48, help="held-out queries per task")
+    parser.add_argument("--subsets", type=int, default=24, help="retrained subsets per task (x2 replicates)")
+    parser.add_argument("--no-peers", action="store_true", help="leave the peer packages out")
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    # tasks run earlier (with their own sizes) stay in the table: each is reported at the size it ran
+    saved = json.loads(RESULTS.read_text())["tasks"] if RESULTS.is_file() else {}
+    for name in args.tasks.split(","):
+        task = TASKS[name].sized(args.train, args.queries)
+        with reusing_bases():  # retrains, the model and its indexes build one base: loaded once
+            saved[name] = task_results(task, args.subsets, 2, peers=not args.no_peers)
+        RESULTS.write_text(json.dumps({"tasks": saved}, indent=2, sort_keys=True))
+        print(json.dumps({"task": name, "done": True}), flush=True)
+    results = {name: saved[name] for name in TASKS if name in saved}
+    loto = leave_one_task_out(results)
+    RESULTS.write_text(json.dumps({"tasks": results, "leave_one_task_out": loto}, indent=2, sort_keys=True))
+    print(markdown(results, loto))
+
+
+if __name__ == "__main__":
+    main()
