@@ -138,7 +138,7 @@ bench-peers: setup
 # truth, peers beside ours, defaults chosen leave-one-task-out (also run by bench-attribution)
 bench-tasks: bench-peers
 	$(PY) bench/attribution_tasks.py --tasks tweets,reviews --train 320 --queries 48
-	$(PY) bench/attribution_tasks.py --tasks headlines --train 160 --queries 32
+	$(PY) bench/attribution_tasks.py --tasks headlines --train 160 --queries 32 --subsets 16
 
 # Exact model-level attribution (replaying training) against fixed-seed leave-subset-out retrains, beside
 # the index-based approximation; its cost beside training (also run by bench-attribution)

@@ -23,8 +23,8 @@ best mean over all tasks is the recommended default. Results: a markdown table o
 
 Sizes (`--train`, `--queries`, `--subsets`) are per run and part of each cache folder's name; a run
 of some tasks (`--tasks`) keeps the others' results in the JSON, so each task can run at its own size
-(`make bench-tasks` runs the classification tasks at 320 records and the generation task, a 135M
-language model, at 160).
+(`make bench-tasks` runs the classification tasks at 320 records and 24 subsets, and the generation
+task, a 135M language model, at 160 records and 16 subsets).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def markdown(results: dict[str, dict], loto: dict[str, object]) -> str:
             ratio or "-",
         )
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+    lines += ["", *peer_table(results, str(loto["recommended_default"])), ""]
     lines.append(f"Current default: `{default}`.")
     lines.append(f"Best mean over every task: `{loto['recommended_default']}`.")
     for name in results:
@@ -233,6 +233,23 @@ def markdown(results: dict[str, dict], loto: dict[str, object]) -> str:
         assert isinstance(held, dict)
         lines.append(f"- {name}: chosen on the other tasks: `{held['chosen_on_others']}`")
     return "\n".join(lines)
+
+
+PEERS = (
+    "kronfluence_ekfac", "kronfluence_identity", "traker_trak_damped", "traker_trak_defaults",
+    "dattri_datainf", "dattri_grad_dot",
+)  # fmt: skip
+
+
+def peer_table(results: dict[str, dict], recommended: str) -> list[str]:
+    """Every peer's label-partialled LDS per task, beside ours with the knobs best over every task."""
+    lines = ["| task | ours, best over every task | " + " | ".join(PEERS) + " |"]
+    lines.append("|---|" + "---:|" * (len(PEERS) + 1))
+    for name, r in results.items():
+        peers = r.get("peers") if isinstance(r.get("peers"), dict) else {}
+        cells = [_cell(_lds(peers[p].get("lds"))) if isinstance(peers.get(p), dict) else "-" for p in PEERS]
+        lines.append(f"| {name} | {_cell(_lds(r['grid'][recommended]))} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
@@ -246,18 +263,24 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="leave the peer packages out")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
-    # tasks run earlier (with their own sizes) stay in the table: each is reported at the size it ran
-    saved = json.loads(RESULTS.read_text())["tasks"] if RESULTS.is_file() else {}
     for name in args.tasks.split(","):
         task = TASKS[name].sized(args.train, args.queries)
         with reusing_bases():  # retrains, the model and its indexes build one base: loaded once
-            saved[name] = task_results(task, args.subsets, 2, peers=not args.no_peers)
+            result = task_results(task, args.subsets, 2, peers=not args.no_peers)
+        saved = _saved_tasks()  # read again now: another run (another task, its own size) may have ended
+        saved[name] = result
         RESULTS.write_text(json.dumps({"tasks": saved}, indent=2, sort_keys=True))
         print(json.dumps({"task": name, "done": True}), flush=True)
+    saved = _saved_tasks()
     results = {name: saved[name] for name in TASKS if name in saved}
     loto = leave_one_task_out(results)
     RESULTS.write_text(json.dumps({"tasks": results, "leave_one_task_out": loto}, indent=2, sort_keys=True))
     print(markdown(results, loto))
+
+
+def _saved_tasks() -> dict[str, dict]:
+    """Results of tasks run earlier (each at the size it ran), which stay in the table."""
+    return dict(json.loads(RESULTS.read_text())["tasks"]) if RESULTS.is_file() else {}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,14 @@ from worker.train import TrainingSpec, build_model, modeling, reusing_bases
 def _built(spec: TrainingSpec) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     loaded = build_model(spec)
     state = {k: v.detach().clone() for k, v in loaded.model.state_dict().items()}
+    with torch.no_grad():  # what the model computes too (non-persistent buffers are not in the state)
+        ids = torch.arange(1, 9)[None]
+        state["logits"] = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
     return state, torch.random.get_rng_state()
+
+
+def _kept(kind: str) -> dict:
+    return dict(getattr(modeling._kept, kind, {}))
 
 
 def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -25,15 +32,15 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def test_a_language_model_base_is_copied_and_builds_the_same_model(tiny_llama):
     spec = TrainingSpec(base_model=str(tiny_llama), task="generation", seed=3)
     plain_state, plain_rng = _built(spec)
-    assert modeling._LAST_BASE == {} and modeling._LAST_TOKENIZER == {}  # outside the block: nothing kept
+    assert _kept("bases") == {} and _kept("tokenizers") == {}  # outside the block: nothing kept
     with reusing_bases():
         loaded_state, loaded_rng = _built(spec)  # loaded from disk, then kept
-        assert len(modeling._LAST_BASE) == 1 and len(modeling._LAST_TOKENIZER) == 1
+        assert len(_kept("bases")) == 1 and len(_kept("tokenizers")) == 1
         copied_state, copied_rng = _built(spec)  # from the copy
         # the copy handed out was wrapped in LoRA; the one kept is still the bare base
-        (kept,) = modeling._LAST_BASE.values()
+        (kept,) = _kept("bases").values()
         assert not any("lora_" in name for name, _ in kept.named_parameters())
-    assert modeling._LAST_BASE == {} and modeling._LAST_TOKENIZER == {}  # dropped when the block ends
+    assert _kept("bases") == {} and _kept("tokenizers") == {}  # dropped when the block ends
     assert _same(plain_state, loaded_state) and _same(loaded_state, copied_state)
     # the next draws (data order, dropout) are the same too
     assert torch.equal(plain_rng, loaded_rng) and torch.equal(loaded_rng, copied_rng)
@@ -66,5 +73,41 @@ def test_a_base_whose_load_draws_a_new_head_is_never_copied():
         for seed in (0, 1):
             state, _ = _built(TrainingSpec(base_model="minilm", labels=("neg", "pos"), seed=seed))
             heads.append(next(v for k, v in state.items() if "classifier" in k and k.endswith("weight")))
-        assert modeling._LAST_BASE == {}
+        assert _kept("bases") == {}
     assert not torch.equal(heads[0], heads[1])
+
+
+def test_the_copy_is_dropped_when_the_outermost_block_ends_even_on_an_error(tiny_llama):
+    spec = TrainingSpec(base_model=str(tiny_llama), task="generation")
+    with reusing_bases():
+        with reusing_bases():
+            build_model(spec)
+        assert len(_kept("bases")) == 1  # an inner block's end keeps it for the outer one
+        try:
+            with reusing_bases():
+                raise RuntimeError("a failing stage")
+        except RuntimeError:
+            pass
+        assert len(_kept("bases")) == 1
+    assert _kept("bases") == {} and modeling._reusing() == 0
+    try:
+        with reusing_bases():
+            build_model(spec)
+            raise RuntimeError("a failing job")
+    except RuntimeError:
+        pass
+    assert _kept("bases") == {} and _kept("tokenizers") == {} and modeling._reusing() == 0
+
+
+def test_another_thread_neither_sees_nor_evicts_a_copy(tiny_llama):
+    import threading
+
+    spec = TrainingSpec(base_model=str(tiny_llama), task="generation")
+    seen: list[dict] = []
+    with reusing_bases():
+        build_model(spec)
+        other = threading.Thread(target=lambda: (build_model(spec), seen.append(_kept("bases"))))
+        other.start()
+        other.join()
+        assert seen == [{}]  # outside any block of its own: nothing kept for that thread
+        assert len(_kept("bases")) == 1

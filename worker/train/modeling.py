@@ -26,54 +26,59 @@ class LoadedModel:
     source: ModelSource
 
 
-# Inside `reusing_bases()`, the last base model (and tokenizer) loaded is kept pristine so that the next
-# build of the same base is a copy instead of a reload: a GGUF base (smollm2-135m) takes ~45 s to parse
-# and dequantise, and a job builds its base three times (training, replay, index), as does every retrain
-# of a benchmark. One entry, dropped when the outermost block ends: a server (which builds each base once
-# and keeps it) never holds a spare.
-_LAST_BASE: dict[tuple[object, ...], Any] = {}
-_LAST_TOKENIZER: dict[tuple[object, ...], Any] = {}
-_LAST_LOCK = threading.RLock()  # the server builds models from several threads
-_reusing = 0
+# Inside `reusing_bases()`, the last base model (and tokenizer) this thread loaded is kept pristine so that
+# its next build of the same base is a copy instead of a reload: a GGUF base (smollm2-135m) takes ~45 s to
+# parse and dequantise, and a job builds its base three times (training, replay, index), as does every
+# retrain of a benchmark. Per thread (a server's threads neither see nor evict a job's copy), one entry,
+# at most KEEP_BASE_MAX_BYTES of parameters, dropped when the outermost block ends: a server, which builds
+# each base once and keeps it, never holds a spare.
+KEEP_BASE_MAX_BYTES = 2 * 2**30
+_kept = threading.local()
+
+
+def _reusing() -> int:
+    return int(getattr(_kept, "depth", 0))
 
 
 @contextmanager
 def reusing_bases() -> Iterator[None]:
-    """Builds of one base inside this block load it once and copy it after (see above)."""
-    global _reusing
-    with _LAST_LOCK:
-        _reusing += 1
+    """This thread's builds of one base inside this block load it once and copy it after (see above)."""
+    if not _reusing():
+        _kept.bases, _kept.tokenizers = {}, {}
+    _kept.depth = _reusing() + 1
     try:
         yield
     finally:
-        with _LAST_LOCK:
-            _reusing -= 1
-            if _reusing == 0:
-                _LAST_BASE.clear()
-                _LAST_TOKENIZER.clear()
+        _kept.depth -= 1
+        if not _kept.depth:
+            _kept.bases, _kept.tokenizers = {}, {}
 
 
 def _source_key(source: ModelSource, *extra: object) -> tuple[object, ...]:
-    """Names the base's files as they are now (size and mtime), so a directory changed on disk between
-    two builds is loaded again rather than served from the copy."""
-    files = sorted(p for p in Path(source.directory).iterdir() if p.is_file())
-    return (str(source.directory), source.gguf_file, *extra, *((p.name, *_stat(p)) for p in files))
+    """Names the base's files as they are now (inode, size, mtime and ctime, which no copy tool sets),
+    so a directory changed on disk between two builds is loaded again rather than served from the copy."""
+    try:
+        files = sorted(p for p in Path(source.directory).iterdir() if p.is_file())
+        stats = [(p.name, *_stat(p)) for p in files]
+    except OSError as exc:
+        raise TrainingError(f"cannot read base model {source.name!r} at {source.directory}: {exc}") from exc
+    return (str(source.directory), source.gguf_file, *extra, *stats)
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _stat(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def load_tokenizer(source: ModelSource) -> Any:
-    with _LAST_LOCK:
-        if not _reusing:
-            return _load_tokenizer(source)
-        key = _source_key(source)
-        if key not in _LAST_TOKENIZER:
-            _LAST_TOKENIZER.clear()
-            _LAST_TOKENIZER[key] = _load_tokenizer(source)
-        return copy.deepcopy(_LAST_TOKENIZER[key])
+    if not _reusing():
+        return _load_tokenizer(source)
+    key = _source_key(source)
+    kept: dict[tuple[object, ...], Any] = _kept.tokenizers
+    if key not in kept:
+        kept.clear()
+        kept[key] = _load_tokenizer(source)
+    return copy.deepcopy(kept[key])
 
 
 def _load_tokenizer(source: ModelSource) -> Any:
@@ -94,18 +99,19 @@ def _base_model(source: ModelSource, spec: TrainingSpec, pad_token_id: int | Non
     """The base model for a spec, copied from the last one loaded when it is the same. Only a load that
     drew no random numbers is kept: then a copy is exactly what loading again would give, and leaves
     the generator where loading would (a classifier's new head is drawn while loading, so it is not)."""
-    with _LAST_LOCK:
-        if not _reusing:
-            return _load_base(source, spec, pad_token_id)
-        key = _source_key(source, spec.task, len(spec.labels), pad_token_id)
-        if key in _LAST_BASE:
-            return copy.deepcopy(_LAST_BASE[key])
-        before = torch.random.get_rng_state()
-        model = _load_base(source, spec, pad_token_id)
-        if torch.equal(before, torch.random.get_rng_state()):
-            _LAST_BASE.clear()
-            _LAST_BASE[key] = copy.deepcopy(model)  # pristine: the caller wraps the one returned in LoRA
-        return model
+    if not _reusing():
+        return _load_base(source, spec, pad_token_id)
+    key = _source_key(source, spec.task, len(spec.labels), pad_token_id)
+    kept: dict[tuple[object, ...], Any] = _kept.bases
+    if key in kept:
+        return copy.deepcopy(kept[key])
+    before = torch.random.get_rng_state()
+    model = _load_base(source, spec, pad_token_id)
+    size = sum(p.numel() * p.element_size() for p in model.parameters())
+    if torch.equal(before, torch.random.get_rng_state()) and size <= KEEP_BASE_MAX_BYTES:
+        kept.clear()
+        kept[key] = copy.deepcopy(model)  # pristine: the caller wraps the one returned in LoRA
+    return model
 
 
 def _load_base(source: ModelSource, spec: TrainingSpec, pad_token_id: int | None) -> Any:
