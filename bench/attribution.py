@@ -32,6 +32,7 @@ from bench.attribution_data import (  # noqa: E402
     bench_split,
     build,
     data_key,
+    queried_at,
     trained_model,
 )
 from bench.attribution_metrics import Yardstick, load_truth  # noqa: E402
@@ -51,7 +52,7 @@ from worker.attribution.index import IndexMember  # noqa: E402
 from worker.attribution.preconditioner import Preconditioner  # noqa: E402
 
 LATENCY_QUERIES = 40
-COMPILED = AttributionArguments(score=ScoreArguments(compile_queries=True))
+COMPILED = queried_at("final", AttributionArguments(score=ScoreArguments(compile_queries=True)))
 DAMPING_RATIOS = (0.1, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
 LORA_SHARES = (1.0, 0.5, 0.33, 0.16, 0.0)  # of minilm's 6 blocks: 6, 3, 2, 1, none (head only)
 
@@ -116,11 +117,10 @@ def quality(index, final_feats, member_feats, yard: Yardstick) -> dict[str, obje
 
 def dense_projection_lds(model_dir: Path, train, queries, yard: Yardstick) -> dict[str, object]:
     """The same engine with the dense Rademacher projection it used before the count sketch (not saved)."""
-    args = AttributionArguments(features=FeatureArguments(projection_kind="rademacher"))
+    args = queried_at("final", AttributionArguments(features=FeatureArguments(projection_kind="rademacher")))
     analyzer, index, seconds = build(model_dir, train, args, save=False)
     final_feats, _, _ = analyzer.query_features(queries)
-    args_all = AttributionArguments(features=args.features, score=ALL_CHECKPOINT_QUERIES.score)
-    every = Analyzer(model_dir, args_all, loaded=analyzer.loaded)
+    every = Analyzer(model_dir, queried_at("all", args), loaded=analyzer.loaded)
     member_feats, _, _ = every.query_features(queries)
     return {
         "lds": yard.score(np.asarray(index.scores(final_feats))),
@@ -207,7 +207,7 @@ def ours(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict, dict, 
     """Index build, LDS of every variant, per-query latency (both modes, 2 and 1 threads), peak memory;
     the quick run leaves torch.compile out."""
     reset_peak_memory()
-    analyzer, index, build_seconds = build(model_dir, train, AttributionArguments())
+    analyzer, index, build_seconds = build(model_dir, train, queried_at("final"))
     final_feats, _, _ = analyzer.query_features(queries)
     every = Analyzer(model_dir, ALL_CHECKPOINT_QUERIES, loaded=analyzer.loaded)
     member_feats, _, _ = every.query_features(queries)
@@ -255,7 +255,7 @@ def dev_damping(dev) -> dict[str, float] | None:
     if dev is None:
         return None
     model_dir, train, queries, yard = dev
-    analyzer, index, _ = build(model_dir, train, AttributionArguments())
+    analyzer, index, _ = build(model_dir, train, queried_at("final"))
     feats, _, _ = analyzer.query_features(queries)
     every = list(range(len(index.members)))
     sweep = {str(r): yard.score(variant_scores(index, feats, r, every)) for r in DAMPING_RATIOS}
@@ -267,7 +267,7 @@ def lora_share_lds(model_dir: Path, train, queries, yard: Yardstick) -> dict[str
     one-query latency (2 threads). Indexes are rebuilt per share and not saved."""
     out = {}
     for share in LORA_SHARES:
-        args = AttributionArguments(features=FeatureArguments(lora_layers=share))
+        args = queried_at("final", AttributionArguments(features=FeatureArguments(lora_layers=share)))
         analyzer, index, seconds = build(model_dir, train, args, save=False)
         feats, _, _ = analyzer.query_features(queries)
         out[str(share)] = {

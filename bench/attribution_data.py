@@ -208,6 +208,13 @@ def trained_model(name: str, records: list[dict], seed: int = 0, task: BenchTask
     return out
 
 
+def queried_at(mode: str, args: AttributionArguments | None = None) -> AttributionArguments:
+    """`args` (default: the engine's) with query gradients taken at `mode`, "final" or "all": a benchmark
+    names the query mode it reports, so a change of the engine's default never relabels a figure."""
+    args = args or AttributionArguments()
+    return replace(args, score=replace(args.score, query_checkpoints=mode))
+
+
 def build(
     model_dir: Path, records: list[dict], args: AttributionArguments, save: bool = True
 ) -> tuple[Analyzer, AttributionIndex, float]:

@@ -6,35 +6,74 @@ cross-fitted loss (4 extra trainings, each record scored by a model that never s
 reference for what this model family can tell apart at all: the corpus' own labels are noisy (many
 tweets are neutral but labelled positive or negative), and a flipped label on such a tweet cannot be
 detected by any method.
+
+Across tasks (`--tasks`, also run by `make bench-tasks`): every classification task of
+bench/attribution_data.py at 10 % and 20 % flips, the task's own training records, the signal fixed
+beforehand (no choice is made on these figures); results in .bench-cache/attribution-mislabel-tasks.json.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.attribution_data import CACHE, bench_spec, bench_split, build, data_key, trained_model
-from bench.attribution_metrics import roc_auc
-from bench.attribution_truth import query_margins
-from worker.attribution import Analyzer, AttributionArguments, ScoreArguments
-from worker.attribution.mislabel import mislabel_scores
-from worker.train import train_in_memory
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.attribution_data import (  # noqa: E402
+    CACHES,
+    TASKS,
+    THREADS,
+    TWEETS,
+    BenchTask,
+    bench_split,
+    build,
+    data_key,
+    queried_at,
+    trained_model,
+)
+from bench.attribution_metrics import roc_auc  # noqa: E402
+from bench.attribution_truth import query_margins  # noqa: E402
+from worker.attribution import Analyzer  # noqa: E402
+from worker.attribution.mislabel import mislabel_scores  # noqa: E402
+from worker.train import reusing_bases, train_in_memory  # noqa: E402
 
 FLIP_FRACTION = 0.2
 FLIP_SEEDS = {"eval": 7, "dev": 8}
 FOLDS = 4
-ALL_CHECKPOINT_QUERIES = AttributionArguments(score=ScoreArguments(query_checkpoints="all"))
+ALL_CHECKPOINT_QUERIES = queried_at("all")
+
+
+TASK_FRACTIONS = (0.1, 0.2)
+TASK_RESULTS = CACHES / "attribution-mislabel-tasks.json"
+REPORTED = (  # in every task table
+    "ours_mislabel_loo",
+    "ours_negative_model_level",
+    "training_loss_final",
+    "reference_crossfit_loss_4_trainings",
+)
+
+
+def flip_labels(
+    train: list[dict], labels: tuple[str, ...], fraction: float, seed: int
+) -> tuple[list[dict], np.ndarray]:
+    """`train` with `fraction` of its labels moved to the next label (a seeded draw of rows), the mask."""
+    rows = set(random.Random(seed).sample(range(len(train)), int(fraction * len(train))))
+    following = {label: labels[(i + 1) % len(labels)] for i, label in enumerate(labels)}
+    noisy = [dict(r, label=following[r["label"]]) if i in rows else r for i, r in enumerate(train)]
+    return noisy, np.array([i in rows for i in range(len(noisy))])
 
 
 def flipped(split: str) -> tuple[list[dict], list[dict], np.ndarray]:
     """The split's training records with 20% of labels flipped (seeded), its clean queries, the flip mask."""
     train, held_out = bench_split(split)
-    rows = set(random.Random(FLIP_SEEDS[split]).sample(range(len(train)), int(FLIP_FRACTION * len(train))))
-    swap = {"negative": "positive", "positive": "negative"}
-    noisy = [dict(r, label=swap[r["label"]]) if i in rows else r for i, r in enumerate(train)]
-    return noisy, held_out, np.array([i in rows for i in range(len(noisy))])
+    noisy, mask = flip_labels(train, ("negative", "positive"), FLIP_FRACTION, FLIP_SEEDS[split])
+    return noisy, held_out, mask
 
 
 def signals(index, held_final: list[torch.Tensor], held_members: list[torch.Tensor]) -> dict[str, np.ndarray]:
@@ -64,9 +103,9 @@ def signals(index, held_final: list[torch.Tensor], held_members: list[torch.Tens
     }
 
 
-def crossfit_margins(noisy: list[dict]) -> np.ndarray:
+def crossfit_margins(noisy: list[dict], task: BenchTask = TWEETS) -> np.ndarray:
     """Each record's margin under a model trained on the other folds (cached: 4 trainings)."""
-    path = CACHE / f"crossfit-{data_key(noisy, [])}.npy"
+    path = task.cache / f"crossfit-{data_key(noisy, [], task)}.npy"
     if path.exists():
         return np.load(path)
     order = np.random.default_rng(0).permutation(len(noisy))
@@ -74,20 +113,77 @@ def crossfit_margins(noisy: list[dict]) -> np.ndarray:
     for fold in range(FOLDS):
         out = np.sort(order[fold::FOLDS])
         keep = [noisy[i] for i in np.setdiff1d(np.arange(len(noisy)), out)]
-        loaded, _, _ = train_in_memory(bench_spec(seed=500 + fold), keep)
+        loaded, _, _ = train_in_memory(task.spec(seed=500 + fold), keep)
         margins[out] = query_margins(loaded, [noisy[i] for i in out]).numpy()
     np.save(path, margins)
     return margins
 
 
-def detection(split: str, crossfit: bool = True) -> dict[str, float]:
-    noisy, held_out, is_flipped = flipped(split)
-    model_dir = trained_model(f"model-{data_key(noisy, [])}-flipped", noisy)
-    analyzer, index, _ = build(model_dir, noisy, AttributionArguments())
+def auc_per_signal(
+    model_dir: Path, noisy: list[dict], held_out: list[dict], is_flipped: np.ndarray
+) -> dict[str, float]:
+    """ROC-AUC of every signal: an index of the default arguments, clean held-out records as queries."""
+    analyzer, index, _ = build(model_dir, noisy, queried_at("final"), save=False)
     held_final, _, _ = analyzer.query_features(held_out)
     every = Analyzer(model_dir, ALL_CHECKPOINT_QUERIES, loaded=analyzer.loaded)
     held_members, _, _ = every.query_features(held_out)
-    out = {k: roc_auc(v, is_flipped) for k, v in signals(index, held_final, held_members).items()}
+    return {k: roc_auc(v, is_flipped) for k, v in signals(index, held_final, held_members).items()}
+
+
+def detection(split: str, crossfit: bool = True) -> dict[str, float]:
+    noisy, held_out, is_flipped = flipped(split)
+    model_dir = trained_model(f"model-{data_key(noisy, [])}-flipped", noisy)
+    out = auc_per_signal(model_dir, noisy, held_out, is_flipped)
     if crossfit:
         out["reference_crossfit_loss_4_trainings"] = roc_auc(-crossfit_margins(noisy), is_flipped)
     return out
+
+
+def task_detection(task: BenchTask, fraction: float) -> dict[str, float]:
+    """One training on the task's records with `fraction` of the labels flipped; AUC per signal."""
+    train, queries = task.split("eval")
+    noisy, is_flipped = flip_labels(train, task.labels, fraction, FLIP_SEEDS["eval"])
+    model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
+    out = auc_per_signal(model_dir, noisy, queries, is_flipped)
+    out["reference_crossfit_loss_4_trainings"] = roc_auc(-crossfit_margins(noisy, task), is_flipped)
+    return out
+
+
+def task_markdown(results: dict[str, dict]) -> str:
+    """One row per task and flip fraction: our reported signals beside the training-loss baseline."""
+    lines = [
+        "| task | flipped | ours: leave-one-out margin (reported) | ours: negative influence"
+        " | training loss | reference: 4-fold cross-fitted loss |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, by_fraction in results.items():
+        for fraction, auc in by_fraction.items():
+            cells = " | ".join(f"{auc[k]:.3f}" for k in REPORTED)
+            lines.append(f"| {name} ({auc['train']} records) | {float(fraction):.0%} | {cells} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    classifiers = [name for name, task in TASKS.items() if task.kind == "classification"]
+    parser.add_argument("--tasks", default=",".join(classifiers), help="from: " + ", ".join(classifiers))
+    parser.add_argument("--train", type=int, default=320, help="training records per task")
+    parser.add_argument("--queries", type=int, default=48, help="clean held-out records per task")
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    saved = json.loads(TASK_RESULTS.read_text()) if TASK_RESULTS.is_file() else {}
+    for name in args.tasks.split(","):
+        task = TASKS[name].sized(args.train, args.queries)
+        with reusing_bases():
+            saved[name] = {
+                f"{fraction:g}": {**task_detection(task, fraction), "train": task.n_train}
+                for fraction in TASK_FRACTIONS
+            }
+        TASK_RESULTS.write_text(json.dumps(saved, indent=2, sort_keys=True))
+    print(task_markdown({name: saved[name] for name in TASKS if name in saved}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,11 @@
 """Peer methods on the same model and data (the `bench` extra): kronfluence EK-FAC and identity, traker's
 TRAK, dattri's DataInf and Grad-Dot.
 
-Scores are converted to our convention (the change in the query's margin from including the record):
-kronfluence and dattri return grad f^T H^-1 grad L_i, and including record i moves f by minus that; TRAK's
-scores already have our orientation. Every function returns scores (queries x records) and seconds.
+Scores are converted to our convention (the change in the query's measurement from including the
+record): kronfluence and dattri return grad f^T H^-1 grad L_i, and including record i moves f by minus
+that; TRAK's scores already have our orientation. Every function returns scores (queries x records) and
+seconds. Loss and measurement are our engine's (worker/attribution/tasks.py), so every peer explains
+what ours does: a classifier's margin, or a language model's total log-likelihood of the query text.
 """
 
 from __future__ import annotations
@@ -14,19 +16,38 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from worker.attribution.tasks import task_for
 from worker.train import load_trained
-from worker.train.batches import collate, encode_records
+from worker.train.batches import IGNORE, collate, encode_records
+
+
+def _batch(loaded, records: list[dict]) -> dict[str, torch.Tensor]:
+    spec = loaded.spec
+    examples = encode_records(records, loaded.tokenizer, spec.task, spec.labels, spec.max_length).examples
+    return collate(examples, loaded.tokenizer.pad_token_id)
 
 
 def _dataset(loaded, records: list[dict]) -> list[dict[str, torch.Tensor]]:
-    spec = loaded.spec
-    examples = encode_records(
-        records, loaded.tokenizer, "classification", spec.labels, spec.max_length
-    ).examples
-    batch = collate(examples, loaded.tokenizer.pad_token_id)
-    return [{k: v[i] for k, v in batch.items()} for i in range(len(examples))]
+    batch = _batch(loaded, records)
+    return [{k: v[i] for k, v in batch.items()} for i in range(len(batch["input_ids"]))]
+
+
+def _rows(fn, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """(B,) one of our task's per-example functions over a batch (a loop: B is 1 under vmap)."""
+    return torch.stack([fn(row, target) for row, target in zip(logits, targets, strict=True)])
+
+
+def _sampled_targets(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Targets drawn from the model's own predictions (kronfluence's true Fisher), where labels are."""
+    with torch.no_grad():
+        flat = torch.softmax(logits.detach().float(), -1).reshape(-1, logits.shape[-1])
+        drawn = torch.multinomial(flat, 1).reshape(logits.shape[:-1])
+    if targets.dim() == 1:  # classification: one label per example
+        return drawn
+    # position t predicts token t+1: a drawn token at t becomes the target at t+1
+    shifted = torch.cat([targets[:, :1], drawn[:, :-1]], dim=1)
+    return torch.where(targets == IGNORE, targets, shifted)
 
 
 def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) -> dict[str, dict]:
@@ -34,21 +55,18 @@ def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) 
     from kronfluence.arguments import FactorArguments
     from kronfluence.task import Task
 
-    class MarginTask(Task):
+    loaded = load_trained(model_dir)
+    ours = task_for(loaded.spec.task)
+
+    class MeasurementTask(Task):
         def compute_train_loss(self, batch, model, sample=False):
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            if sample:
-                with torch.no_grad():
-                    labels = torch.multinomial(torch.softmax(logits.detach(), -1), 1).flatten()
-            else:
-                labels = batch["labels"]
-            return F.cross_entropy(logits, labels, reduction="sum")
+            targets = _sampled_targets(logits, batch["labels"]) if sample else batch["labels"]
+            return _rows(ours.training_loss, logits.float(), targets).sum()
 
         def compute_measurement(self, batch, model):
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            correct = logits.gather(1, batch["labels"][:, None]).squeeze(1)
-            others = logits.scatter(1, batch["labels"][:, None], float("-inf"))
-            return (correct - torch.logsumexp(others, 1)).sum()
+            return _rows(ours.measurement, logits.float(), batch["labels"]).sum()
 
         def get_influence_tracked_modules(self):
             return tracked
@@ -56,7 +74,6 @@ def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) 
         def get_attention_mask(self, batch):
             return batch["attention_mask"]
 
-    loaded = load_trained(model_dir)
     model = loaded.model.eval()
     tracked = [
         n
@@ -68,7 +85,7 @@ def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) 
             or n.endswith("modules_to_save.default")
         )
     ]
-    task = MarginTask()
+    task = MeasurementTask()
     model = prepare_model(model, task)
     train_set, query_set = _dataset(loaded, train), _dataset(loaded, queries)
     out: dict[str, dict] = {}
@@ -95,23 +112,12 @@ def kronfluence_scores(model_dir: Path, train: list[dict], queries: list[dict]) 
 
 
 def _tensors(loaded, records: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """input_ids (n, L), the 4-D additive attention bias (n, 1, L, L) that torch.func needs, labels (n,)."""
-    from worker.attribution.tasks import ClassificationTask
-
-    spec = loaded.spec
-    examples = encode_records(
-        records, loaded.tokenizer, "classification", spec.labels, spec.max_length
-    ).examples
-    batch = collate(examples, loaded.tokenizer.pad_token_id)
-    bias = torch.stack([ClassificationTask().additive_mask(m) for m in batch["attention_mask"]])
+    """input_ids (n, L), the 4-D additive attention bias (n, 1, L, L) that torch.func needs, and the
+    targets: (n,) labels for a classifier, (n, L) token targets for a language model."""
+    batch = _batch(loaded, records)
+    ours = task_for(loaded.spec.task)
+    bias = torch.stack([ours.additive_mask(m) for m in batch["attention_mask"]])
     return batch["input_ids"], bias, batch["labels"]
-
-
-def _margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B, C) logits -> (B,) margins, written with gather/masked_fill so torch.func.vmap can batch it."""
-    correct = logits.gather(1, labels[:, None]).squeeze(1)
-    is_label = torch.arange(logits.shape[1], device=logits.device)[None] == labels[:, None]
-    return correct - torch.logsumexp(logits.masked_fill(is_label, float("-inf")), dim=1)
 
 
 def _checkpoints(model_dir: Path) -> list[dict[str, torch.Tensor]]:
@@ -122,8 +128,10 @@ def _checkpoints(model_dir: Path) -> list[dict[str, torch.Tensor]]:
     return [load_file(str(p)) for p in checkpoint_paths(model_dir)]
 
 
-def _trak_parts(damping_ratio: float | None):
-    """traker plug-ins: the margin model output, trainable-only gradients and the damping rule."""
+def _trak_parts(damping_ratio: float | None, kind: str):
+    """traker plug-ins: our measurement as the model output, trainable-only gradients, the damping rule.
+    The output-to-loss factor is TRAK's 1 - p(label) for a classifier; for a language model the loss is
+    minus the (length-normalised) log-likelihood, so the factor is 1 / the record's target tokens."""
     from trak.gradient_computers import FunctionalGradientComputer
     from trak.modelout_functions import AbstractModelOutput
     from trak.score_computers import BasicScoreComputer
@@ -143,7 +151,9 @@ def _trak_parts(damping_ratio: float | None):
             frozen = {k: p.detach() for k, p in named.items() if not p.requires_grad}
             self.func_buffers = {**dict(model.named_buffers()), **frozen}
 
-    class Margin(AbstractModelOutput):
+    ours = task_for(kind)
+
+    class Measurement(AbstractModelOutput):
         def __init__(self) -> None:
             super().__init__()
 
@@ -151,15 +161,17 @@ def _trak_parts(damping_ratio: float | None):
         def get_output(model, weights, buffers, input_id, bias, label):
             kwargs = {"input_ids": input_id[None], "attention_mask": bias[None]}
             logits = torch.func.functional_call(model, (weights, buffers), args=(), kwargs=kwargs).logits
-            return _margin(logits, label[None]).sum()
+            return ours.measurement(logits[0], label)
 
         def get_out_to_loss_grad(self, model, weights, buffers, batch):
             input_ids, bias, labels = batch
+            if kind != "classification":
+                return (1 / (labels[:, 1:] != IGNORE).sum(1, keepdim=True).clamp(min=1)).float()
             kwargs = {"input_ids": input_ids, "attention_mask": bias}
             logits = torch.func.functional_call(model, (weights, buffers), args=(), kwargs=kwargs).logits
             return (1 - torch.softmax(logits, -1).gather(1, labels[:, None])).detach()
 
-    return Margin, TrainableOnly, ScaleFreeDamping
+    return Measurement, TrainableOnly, ScaleFreeDamping
 
 
 def trak_scores(
@@ -175,8 +187,8 @@ def trak_scores(
     from trak.projectors import BasicProjector, ProjectionType
 
     proj_dim = 512 if damping_ratio is None else 1024
-    Margin, TrainableOnly, ScaleFreeDamping = _trak_parts(damping_ratio)
     loaded = load_trained(model_dir)
+    Measurement, TrainableOnly, ScaleFreeDamping = _trak_parts(damping_ratio, loaded.spec.task)
     model = loaded.model.eval()
     trainable = [k for k, p in model.named_parameters() if p.requires_grad]
     grad_dim = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -185,7 +197,7 @@ def trak_scores(
     with tempfile.TemporaryDirectory() as folder:
         projector = BasicProjector(grad_dim, proj_dim, 0, ProjectionType.rademacher, "cpu", 16, torch.float32)
         traker = TRAKer(
-            model=model, task=Margin(), train_set_size=len(train), save_dir=folder, device="cpu",
+            model=model, task=Measurement(), train_set_size=len(train), save_dir=folder, device="cpu",
             projector=projector, proj_dim=proj_dim, use_half_precision=False, grad_wrt=trainable,
             gradient_computer=TrainableOnly, score_computer=ScaleFreeDamping,
         )  # fmt: skip
@@ -243,10 +255,10 @@ DATTRI_METHODS = ("datainf", "grad_dot")
 def dattri_scores(
     model_dir: Path, train: list[dict], queries: list[dict], methods: tuple[str, ...] = DATTRI_METHODS
 ) -> dict[str, dict]:
-    """dattri DataInf (Kwon et al. 2024) and Grad-Dot on the final adapter, LoRA + head parameters.
+    """dattri DataInf (Kwon et al. 2024) and Grad-Dot on the final adapter, its trainable parameters.
 
     dattri returns grad L_i^T H^-1 grad f (DataInf) or grad L_i . grad f (Grad-Dot); including record i
-    moves the margin f by minus that, so the sign is flipped into our convention."""
+    moves the measurement f by minus that, so the sign is flipped into our convention."""
     from dattri.algorithm.tracin import TracInAttributor
     from dattri.task import AttributionTask
     from torch.utils.data import DataLoader, TensorDataset
@@ -266,13 +278,15 @@ def dattri_scores(
             (input_ids, bias, labels) if input_ids.dim() == 2 else (input_ids[None], bias[None], labels[None])
         )
 
+    ours = task_for(loaded.spec.task)
+
     def loss(params, data):
         input_ids, bias, labels = batched(data)
-        return F.cross_entropy(logits(params, input_ids, bias), labels)
+        return _rows(ours.training_loss, logits(params, input_ids, bias), labels).mean()
 
     def margin(params, data):
         input_ids, bias, labels = batched(data)
-        return _margin(logits(params, input_ids, bias), labels).sum()
+        return _rows(ours.measurement, logits(params, input_ids, bias), labels).sum()
 
     def load(module, state):
         load_trainable_state(module, state)

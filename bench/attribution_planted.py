@@ -23,6 +23,7 @@ trained bits).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -47,6 +48,7 @@ from worker.attribution import (  # noqa: E402
 from worker.attribution.report import RecordProvenance  # noqa: E402
 from worker.attribution.source_weights import SourceRule  # noqa: E402
 from worker.attribution.spans import Span  # noqa: E402
+from worker.canonical import canonical_json  # noqa: E402
 from worker.data.schema import record_text  # noqa: E402
 from worker.data.sentiment_corpus import sentiment_records  # noqa: E402
 from worker.serve.explain import Attribution, RecordOwners, attribute_answer  # noqa: E402
@@ -168,8 +170,10 @@ def measure(
     served: ServedModel, spans: SpanSource, facts: Sequence[Fact], no_source: Sequence[str]
 ) -> list[Measured]:
     """Every answer's scores and spans, as the server computes them (cached: the rules are compared on
-    these, so choosing and reporting a rule costs no model time)."""
-    cache = RUN / f"measured-{NO_SOURCE}-no-source.pt"
+    these, so choosing and reporting a rule costs no model time), per attribution arguments: scores made
+    with other knobs are never reused."""
+    knobs = hashlib.sha256(canonical_json(served.analyzer.args.to_dict())).hexdigest()[:12]
+    cache = RUN / f"measured-{NO_SOURCE}-no-source-{knobs}.pt"
     if cache.is_file():
         rows = torch.load(cache)
         return [Measured(**{**r, "spans": [Span(**s) for s in r["spans"]]}) for r in rows]

@@ -11,9 +11,10 @@ Per task:
 - our method over a grid of knobs: tracked LoRA blocks (`lora_layers`), query gradients at the final
   adapter or at every checkpoint (`query_checkpoints`), index members (every checkpoint or the final one)
   and the preconditioner (damping ratio, or none: Grad-Dot on our features);
-- peers on the same adapter: kronfluence (EK-FAC, identity), traker's TRAK (damped by our rule),
-  dattri's DataInf and exact Grad-Dot (classification tasks; their adapters here are written for a
-  classifier's margin).
+- peers on the same adapter, explaining the same measurement with the same loss: kronfluence (EK-FAC,
+  identity), traker's TRAK (its defaults, and damped by our rule), dattri's DataInf and exact Grad-Dot;
+- cost (`--only latency`, on a quiet machine): each share's index build and one query's latency in
+  each query mode.
 Every LDS is the label-partialled one (the plain one is kept in the JSON).
 
 Leave-one-task-out: for each task, the configuration with the best mean LDS on the *other* tasks is
@@ -24,7 +25,8 @@ best mean over all tasks is the recommended default. Results: a markdown table o
 Sizes (`--train`, `--queries`, `--subsets`) are per run and part of each cache folder's name; a run
 of some tasks (`--tasks`) keeps the others' results in the JSON, so each task can run at its own size
 (`make bench-tasks` runs the classification tasks at 320 records and 24 subsets, and the generation
-task, a 135M language model, at 160 records and 16 subsets).
+task, a 135M language model, at 160 records and 16 subsets); `--only peers|latency` reruns that part of
+a task alone.
 """
 
 from __future__ import annotations
@@ -42,8 +44,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.attribution import peer_methods, variant_scores  # noqa: E402
-from bench.attribution_data import CACHES, TASKS, THREADS, BenchTask, build, data_key, trained_model  # noqa: E402
+from bench.attribution import peer_methods, query_latency, variant_scores  # noqa: E402
+from bench.attribution_data import (  # noqa: E402
+    CACHES,
+    TASKS,
+    THREADS,
+    BenchTask,
+    build,
+    data_key,
+    queried_at,
+    trained_model,
+)
 from bench.attribution_metrics import Yardstick, load_truth  # noqa: E402
 from bench.attribution_truth import PROTOCOLS, subset_labels, truth_dir  # noqa: E402
 from bench.attribution_truth import run as run_truth  # noqa: E402
@@ -51,7 +62,6 @@ from worker.attribution import (  # noqa: E402
     Analyzer,
     AttributionArguments,
     FeatureArguments,
-    ScoreArguments,
 )
 from worker.train import reusing_bases  # noqa: E402
 
@@ -105,11 +115,11 @@ def grid_scores(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict[
     for share in LORA_SHARES:
         features = FeatureArguments(lora_layers=share)
         analyzer, index, build_s = build(
-            model_dir, train, AttributionArguments(features=features), save=False
+            model_dir, train, queried_at("final", AttributionArguments(features=features)), save=False
         )
         seconds[f"index_build_s_layers{share:g}"] = build_s
         feats = {"final": analyzer.query_features(queries)[0]}
-        every = AttributionArguments(features=features, score=ScoreArguments(query_checkpoints="all"))
+        every = queried_at("all", AttributionArguments(features=features))
         feats["all"] = Analyzer(model_dir, every, loaded=analyzer.loaded).query_features(queries)[0]
         last = len(index.members) - 1
         for config in (c for c in GRID if c.lora_layers == share):
@@ -118,6 +128,34 @@ def grid_scores(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict[
             q = q if config.members == "all" or len(q) == 1 else [q[last]]
             out[config.name] = yard.score(variant_scores(index, q, config.damping, members))
     return out, seconds
+
+
+def query_latencies(task: BenchTask) -> dict[str, float]:
+    """What each tracked share and query mode costs on the task's model: the index build (1 thread) and
+    the median of one query answered alone (its gradient(s), scoring, top-10; 2 threads)."""
+    train, queries = task.split("eval")
+    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+    out: dict[str, float] = {}
+    for share in LORA_SHARES:
+        features = FeatureArguments(lora_layers=share)
+        analyzer, index, out[f"index_build_s_layers{share:g}"] = build(
+            model_dir, train, queried_at("final", AttributionArguments(features=features)), save=False
+        )
+        every = queried_at("all", AttributionArguments(features=features))
+        modes = {"final": analyzer, "all": Analyzer(model_dir, every, loaded=analyzer.loaded)}
+        for mode, answering in modes.items():
+            out[f"query_ms_layers{share:g}_{mode}"] = query_latency(answering, index, queries, 2)["median_ms"]
+    return out
+
+
+def task_peers(task: BenchTask) -> object:
+    """The peers alone, on the task's model and ground truth."""
+    train, queries = task.split("eval")
+    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+    return peer_methods(model_dir, train, queries, task_yardstick(task, train, queries))
+
+
+PARTS = {"latency": query_latencies, "peers": task_peers}
 
 
 def task_results(task: BenchTask, subsets: int, replicates: int, peers: bool) -> dict[str, object]:
@@ -140,10 +178,8 @@ def task_results(task: BenchTask, subsets: int, replicates: int, peers: bool) ->
         "grid": grid,
         "cost": {**cost, "truth_s_this_run": truth_s},
     }
-    if peers and task.kind == "classification":
+    if peers:
         result["peers"] = peer_methods(model_dir, train, queries, yard)
-    elif peers:
-        result["peers"] = "the peer adapters in bench/attribution_peers.py measure a classifier's margin"
     return result
 
 
@@ -232,7 +268,26 @@ def markdown(results: dict[str, dict], loto: dict[str, object]) -> str:
         held = loto[name]
         assert isinstance(held, dict)
         lines.append(f"- {name}: chosen on the other tasks: `{held['chosen_on_others']}`")
-    return "\n".join(lines)
+    latency = latency_table(results)
+    return "\n".join([*lines, *([""] + latency if latency else [])])
+
+
+def latency_table(results: dict[str, dict]) -> list[str]:
+    """Per task (those timed with `--only latency`): each share's index build (s, 1 thread) and one
+    query's median (ms, 2 threads) at the final adapter and at every checkpoint."""
+    timed = {name: r["latency"] for name, r in results.items() if isinstance(r.get("latency"), dict)}
+    if not timed:
+        return []
+    head = [f"layers {share:g}: index s / final ms / all ms" for share in LORA_SHARES]
+    lines = ["| task | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    for name, t in timed.items():
+        cells = [
+            f"{t[f'index_build_s_layers{share:g}']:.0f} / {t[f'query_ms_layers{share:g}_final']:.1f} / "
+            f"{t[f'query_ms_layers{share:g}_all']:.1f}"
+            for share in LORA_SHARES
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 PEERS = (
@@ -261,13 +316,26 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=48, help="held-out queries per task")
     parser.add_argument("--subsets", type=int, default=24, help="retrained subsets per task (x2 replicates)")
     parser.add_argument("--no-peers", action="store_true", help="leave the peer packages out")
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        help="rerun one part of a task's saved results: the timings of each share and query mode "
+        "(latency) or the peers (peers); the rest is kept",
+    )
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     for name in args.tasks.split(","):
         task = TASKS[name].sized(args.train, args.queries)
+        if args.only and name not in _saved_tasks():
+            sys.exit(f"{name}: no saved results to add {args.only} to; run it without --only first")
         with reusing_bases():  # retrains, the model and its indexes build one base: loaded once
-            result = task_results(task, args.subsets, 2, peers=not args.no_peers)
+            part = PARTS[args.only](task) if args.only else None
+            result = {} if args.only else task_results(task, args.subsets, 2, peers=not args.no_peers)
         saved = _saved_tasks()  # read again now: another run (another task, its own size) may have ended
+        if args.only:
+            result = {**saved[name], args.only: part}
+        elif "latency" in saved.get(name, {}):  # the same cached model: its timings still hold
+            result["latency"] = saved[name]["latency"]
         saved[name] = result
         RESULTS.write_text(json.dumps({"tasks": saved}, indent=2, sort_keys=True))
         print(json.dumps({"task": name, "done": True}), flush=True)

@@ -21,6 +21,7 @@ from worker.errors import AttributionError
 
 ARGS = AttributionArguments(features=FeatureArguments(projection_dim=64))
 ALL = AttributionArguments(features=ARGS.features, score=ScoreArguments(query_checkpoints="all"))
+FINAL = AttributionArguments(features=ARGS.features, score=ScoreArguments(query_checkpoints="final"))
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def model_dir(trained_bert, tmp_path):
     return shutil.copytree(trained_bert, tmp_path / "model")
 
 
-@pytest.mark.parametrize("args", [ARGS, ALL], ids=["final-query", "all-checkpoint-queries"])
+@pytest.mark.parametrize("args", [FINAL, ALL], ids=["final-query", "all-checkpoint-queries"])
 def test_scores_are_the_preconditioned_gradient_products(model_dir, records, args):
     analyzer = Analyzer(model_dir, args)
     train, validation = analyzer.split(records)
@@ -138,7 +139,7 @@ def test_single_query_paths_equal_the_vmap_path(which, trained_bert, trained_lla
         torch.testing.assert_close(f, s.features, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast_value, slow[-1].values, atol=1e-5, rtol=1e-5)
     assert len(fast) == 1 or not torch.equal(fast[0], fast[1])  # each checkpoint's own weights used
-    final_only, final_value, _ = Analyzer(model_dir, ARGS, loaded=analyzer.loaded).query_features([query])
+    final_only, final_value, _ = Analyzer(model_dir, FINAL, loaded=analyzer.loaded).query_features([query])
     assert len(final_only) == 1
     torch.testing.assert_close(final_only[0], slow[-1].features, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(final_value, fast_value)
@@ -148,7 +149,7 @@ def test_single_query_paths_equal_the_vmap_path(which, trained_bert, trained_lla
             assert torch.equal(param, final[name])
 
 
-@pytest.mark.parametrize("args", [ARGS, ALL, ALL], ids=["final", "stacked", "per-member"])
+@pytest.mark.parametrize("args", [FINAL, ALL, ALL], ids=["final", "stacked", "per-member"])
 def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(
     trained_bert, records, args, request
 ):
@@ -163,7 +164,7 @@ def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(
         label = analyzer.predict(record["text"])
         assert measured.query == {"text": record["text"], "label": label}
         labelled = analyzer.measure_query({"text": record["text"], "label": label})
-        assert len(measured.features) == len(labelled.features) == (1 if args is ARGS else 2)
+        assert len(measured.features) == len(labelled.features) == (1 if args is FINAL else 2)
         for got, want in zip(measured.features, labelled.features, strict=True):
             torch.testing.assert_close(got, want)
         torch.testing.assert_close(measured.measurement, labelled.measurement)

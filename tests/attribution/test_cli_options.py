@@ -14,6 +14,7 @@ import typer
 from tinymodels import sentiment_records
 from typer.testing import CliRunner
 
+from worker.attribution import AttributionArguments, FeatureArguments
 from worker.attribution.index import INDEX_CONFIG, INDEX_TENSORS
 from worker.attribution.report import AttributionReport
 from worker.cli import train_commands
@@ -86,6 +87,9 @@ def model_dir(trained_bert, tmp_path) -> Path:
     return Path(shutil.copytree(trained_bert, tmp_path / "model"))
 
 
+FINAL = ("--query-checkpoints", "final")
+
+
 def _attribute(cli, model: Path, tmp_path: Path, *extra: str) -> dict:
     data = _write(tmp_path / "train.jsonl", sentiment_records())
     queries = _write(tmp_path / "queries.jsonl", sentiment_records()[:3])
@@ -101,16 +105,16 @@ def test_attribute_writes_beside_the_model_and_keeps_its_index(cli, model_dir, t
     saved = {name: (model_dir / name).read_bytes() for name in (INDEX_TENSORS, INDEX_CONFIG)}
 
     # ... is left alone by a run with other arguments, which writes report and index beside the model.
-    printed = _attribute(cli, model_dir, tmp_path, "--lora-layers", "1.0")
+    printed = _attribute(cli, model_dir, tmp_path, "--lora-layers", "0.5")
     results = tmp_path / "model-attribution"
     assert printed["report"] == str(results / "report.json") and printed["index_dir"] == str(results)
     assert (results / INDEX_TENSORS).is_file() and (results / "report.json").is_file()
     assert {name: (model_dir / name).read_bytes() for name in saved} == saved
-    assert json.loads((results / INDEX_CONFIG).read_text())["features"]["lora_layers"] == 1.0
+    assert json.loads((results / INDEX_CONFIG).read_text())["features"]["lora_layers"] == 0.5
 
     # A rerun reuses the index beside the model; one matching the model's own is read from there.
     before = (results / INDEX_TENSORS).stat().st_mtime_ns
-    _attribute(cli, model_dir, tmp_path, "--lora-layers", "1.0")
+    _attribute(cli, model_dir, tmp_path, "--lora-layers", "0.5")
     assert (results / INDEX_TENSORS).stat().st_mtime_ns == before
     report_only = tmp_path / "report-only"
     _attribute(cli, model_dir, tmp_path, "--out", str(report_only / "r.json"))
@@ -125,11 +129,14 @@ def test_attribute_writes_beside_the_model_and_keeps_its_index(cli, model_dir, t
 
 
 def test_attribute_query_checkpoints_and_ranked_mislabel_scores(cli, model_dir, tmp_path):
-    final = _attribute(cli, model_dir, tmp_path, "--out", str(tmp_path / "final"))
+    final = _attribute(cli, model_dir, tmp_path, "--out", str(tmp_path / "final"), *FINAL)
     every = _attribute(cli, model_dir, tmp_path, "--out", str(tmp_path / "all"), "--query-checkpoints", "all")
     reports = [json.loads(Path(p["report"]).read_text()) for p in (final, every)]
     assert [r["arguments"]["score"]["query_checkpoints"] for r in reports] == ["final", "all"]
     assert reports[0]["scores"] != reports[1]["scores"]
+    # the options left out are the engine's defaults (their one home: worker/attribution/arguments.py)
+    engine = AttributionArguments(features=FeatureArguments(projection_dim=64)).to_dict()
+    assert reports[1]["arguments"] == {**engine, "score": {**engine["score"], "query_checkpoints": "all"}}
 
     report = reports[0]
     rows = final["mislabel"]
@@ -152,7 +159,7 @@ def test_attribute_query_checkpoints_and_ranked_mislabel_scores(cli, model_dir, 
     # An index left beside the model by a run on another adapter is rebuilt, not read.
     checkpoints = model_dir / "checkpoints"
     shutil.copy(checkpoints / "epoch-2.safetensors", checkpoints / "epoch-1.safetensors")
-    rerun = _attribute(cli, model_dir, tmp_path, "--out", str(tmp_path / "final"))
+    rerun = _attribute(cli, model_dir, tmp_path, "--out", str(tmp_path / "final"), *FINAL)
     assert json.loads(Path(rerun["report"]).read_text())["scores"] != report["scores"]
 
 

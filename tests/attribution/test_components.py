@@ -180,6 +180,17 @@ def test_bad_arguments_are_refused():
     assert AttributionArguments.from_dict(args.to_dict()) == args
 
 
+def test_arguments_recorded_before_a_knob_existed_read_as_what_ran():
+    """An old report's arguments name fewer knobs; each missing one reads as what that code did, not as
+    today's default (a verifier recomputes the report with them)."""
+    old = AttributionArguments.from_dict({"features": {"projection_dim": 64}, "score": {"top_k": 5}})
+    assert old.features.lora_layers == 1.0  # every LoRA block was tracked
+    assert old.score.query_checkpoints == "all"  # each query's gradient was taken at every checkpoint
+    assert old.model_level.method == "gradients"
+    final = AttributionArguments(score=ScoreArguments(query_checkpoints="final"))
+    assert AttributionArguments.from_dict(final.to_dict()).score.query_checkpoints == "final"
+
+
 def test_aggregation_pays_positive_scores_only_and_flags_harm():
     records = [
         {"contributor": "alice", "contribution": "cid-1"},

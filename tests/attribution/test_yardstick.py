@@ -174,3 +174,20 @@ def test_leave_one_task_out_never_picks_a_task_s_knobs_on_that_task():
     assert loto["recommended_default"] == b  # mean over all: b 0.433 > a 0.367
     assert loto["current_default"] in names
     assert leave_one_task_out({"t1": results["t1"]})["t1"] == {"chosen_on_others": None, "lds": None}
+
+
+def test_flipped_labels_are_a_seeded_share_each_moved_to_another_label():
+    from bench.attribution_mislabel import flip_labels
+
+    records = [{"text": f"r{i}", "label": ("a", "b", "c")[i % 3]} for i in range(50)]
+    noisy, mask = flip_labels(records, ("a", "b", "c"), 0.2, seed=7)
+    assert mask.sum() == 10 and len(noisy) == 50
+    assert all((n["label"] != r["label"]) == m for n, r, m in zip(noisy, records, mask, strict=True))
+    assert all(n["text"] == r["text"] for n, r in zip(noisy, records, strict=True))
+    assert records[0]["label"] == "a"  # the clean records are left as they were
+    again, same = flip_labels(records, ("a", "b", "c"), 0.2, seed=7)
+    assert again == noisy and (same == mask).all()
+    _, other = flip_labels(records, ("a", "b", "c"), 0.2, seed=8)
+    assert (other != mask).any()
+    # 10 % flips half as many rows
+    assert flip_labels(records, ("a", "b", "c"), 0.1, seed=7)[1].sum() == 5

@@ -135,14 +135,18 @@ def test_a_report_is_recomputed_with_the_arguments_it_declares() -> None:
     old = {
         "features": {"projection_dim": 1024, "checkpoints": "all"},
         "preconditioner": {"damping_ratio": 30.0},
+        "score": {"top_k": 10, "negative_flag_z": 3.0, "query_checkpoints": "final"},
     }
     args = _posted_arguments({"arguments": old})
     assert args is not None and args.features.lora_layers == 1.0 and args.features.projection_dim == 1024
     ours = AttributionArguments()
-    assert _differences(_flatten(args.to_dict()), _flatten(ours.to_dict())) == {
-        "features.lora_layers": {"poster": 1.0, "verifier": ours.features.lora_layers},
-        "model_level.method": {"poster": "gradients", "verifier": "replay"},
-    }
+    posted = {"features.lora_layers": 1.0, "preconditioner.damping_ratio": 30.0}
+    posted |= {"score.query_checkpoints": "final", "model_level.method": "gradients"}
+    theirs = _flatten(ours.to_dict())
+    differences = _differences(_flatten(args.to_dict()), theirs)
+    expected = {k: {"poster": v, "verifier": theirs[k]} for k, v in posted.items() if v != theirs[k]}
+    assert differences == expected
+    assert "model_level.method" in differences
     # unreadable or absent arguments: our defaults (the root check then tells whether they match)
     assert _posted_arguments("404: not found") is None
     assert _posted_arguments({"arguments": {"features": {"lora_layers": 7}}}) is None

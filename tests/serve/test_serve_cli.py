@@ -123,3 +123,30 @@ def test_serve_refuses_cuda_without_a_gpu(tmp_path) -> None:
     assert "--device cuda: torch" in result.stderr and "serve with --device cpu" in result.stderr
     wrong = runner.invoke(app, ["serve", "--device", "tpu"], env={"OPENLEDGER_HOME": str(tmp_path)})
     assert wrong.exit_code == 1 and "--device must be cpu or cuda, not 'tpu'" in wrong.stderr
+
+
+def test_the_answer_query_mode_is_the_servers_choice(live, tmp_path) -> None:
+    """Each answer's gradient is taken at every checkpoint (the engine's default) unless the server was
+    started with `--query-checkpoints final`; the two give different scores for the same answer, and a
+    mode the engine does not know is refused before anything starts."""
+    from paidmodel import make_service
+
+    from worker.attribution import ScoreArguments
+    from worker.serve import AnswerSettings, ServeConfig
+
+    modes = {"default": AnswerSettings(), "final": AnswerSettings(query_checkpoints="final")}
+    scores = {}
+    for name, answers in modes.items():
+        service = make_service(live, tmp_path / name, ServeConfig(answers=answers))
+        served = service.catalog.get(live.model_id)
+        expected = ScoreArguments().query_checkpoints if name == "default" else "final"
+        assert served.analyzer.args.score.query_checkpoints == expected
+        measured = served.analyzer.measure_query({"text": "good great happy"})
+        scores[name] = served.index.scores(measured.features)[0]
+        service.receipts.close()
+    assert ScoreArguments().query_checkpoints == "all"
+    assert not torch.allclose(scores["default"], scores["final"])
+    wrong = runner.invoke(
+        app, ["serve", "--query-checkpoints", "some"], env={"OPENLEDGER_HOME": str(tmp_path)}
+    )
+    assert wrong.exit_code == 2 and "'some' is not one of 'all', 'final'" in wrong.stderr

@@ -23,12 +23,11 @@ class FeatureArguments:
     include_head: bool = True
     # Share of the LoRA-adapted blocks, from the top, whose LoRA matrices are features (to the nearest
     # block, at least one; 1.0: every block; 0: the head alone). The query's backward pass stops at the
-    # lowest tracked block, so this sets the cost of attributing an answer. Chosen on the dev split of
-    # bench/attribution.py: LDS is flat within 0.01 from the top block alone to the top half
-    # (0.455-0.466) and falls as lower blocks are added (0.438 with all six); a third (two of minilm's
-    # six blocks, ten of a 30-block LM) sits in that plateau at about a third of the full backward pass.
-    # docs/BENCHMARKS.md lists every share.
-    lora_layers: float = 0.33
+    # lowest tracked block, so this sets the cost of attributing an answer. Every block: chosen across
+    # three tasks by leave-one-task-out validation (bench/attribution_tasks.py: mean label-controlled LDS
+    # 0.410 against 0.384 for a third and 0.373 for a sixth, with every-checkpoint queries); a third
+    # was the default when one task (tweets) chose it. docs/BENCHMARKS.md#across-tasks has every figure.
+    lora_layers: float = 1.0
     # "all": ensemble over every per-epoch checkpoint saved in training; "final": the adapter alone.
     checkpoints: str = "all"
 
@@ -36,11 +35,12 @@ class FeatureArguments:
 @dataclass(frozen=True)
 class PreconditionerArguments:
     # Damping rule: lambda = damping_ratio * mean eigenvalue of the feature second moment Phi^T Phi / n.
-    # Scale-free, so the same ratio carries across model sizes, projections and checkpoints. Large on
-    # purpose: only the few dominant curvature directions get shrunk. Chosen on bench/attribution.py by
-    # cross-validation over two disjoint query halves (both peak at 30, plateau 10-100; LDS falls
-    # steadily below 3, where the inverse amplifies noise in the projected low-curvature directions).
-    damping_ratio: float = 30.0
+    # Scale-free, so the same ratio carries across model sizes, projections and checkpoints. Chosen across
+    # three tasks by leave-one-task-out validation (bench/attribution_tasks.py): 3 has the best mean
+    # (0.410 against 0.387 for 30 and 0.276 for 300, every block, every-checkpoint queries); 30 wins on
+    # tweets alone (0.483 against 0.452), where it was first chosen, and loses on film reviews and news
+    # headlines. Plain dot products (no preconditioner) are far behind on every task.
+    damping_ratio: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,13 @@ class ScoreArguments:
     # A record/contribution is flagged when its score is below -negative_flag_z * std of all scores.
     negative_flag_z: float = 3.0
     # Where a query's gradient is taken (the index is the same either way):
-    # "final": at the final adapter, the model that answered the query: one backward pass, scored against
-    #   the mean over checkpoints of the preconditioned training features. Fast: the interactive default.
     # "all": at every checkpoint, each scored against its own checkpoint's features (TracIn-CP pairing):
-    #   one stacked pass over all checkpoints, ~2x the cost, a little more accurate (see docs/BENCHMARKS.md).
-    query_checkpoints: str = "final"
+    #   one stacked pass over all checkpoints. The default: every one of the top six knob settings across
+    #   three tasks queries every checkpoint (bench/attribution_tasks.py; mean label-controlled LDS 0.410
+    #   against 0.273 for the best setting that queries the final adapter alone), at about twice its cost.
+    # "final": at the final adapter, the model that answered the query: one backward pass, scored against
+    #   the mean over checkpoints of the preconditioned training features. Faster, less accurate.
+    query_checkpoints: str = "all"
     # Run the one-query forward/backward through torch.compile: ~1.4x faster per query on CPU after a
     # one-off compilation (~15-50 s on first use, so for long-running servers, not one-shot commands).
     compile_queries: bool = False
@@ -114,13 +116,15 @@ class AttributionArguments:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AttributionArguments:
         # Arguments recorded before `lora_layers` existed (indexes and reports) tracked every LoRA block;
-        # those from before `model_level` took the model level from the gradients.
+        # those from before `query_checkpoints` took each query's gradient at every checkpoint; those
+        # from before `model_level` took the model level from the gradients.
         features = {"lora_layers": 1.0, **data.get("features", {})}
+        score = {"query_checkpoints": "all", **data.get("score", {})}
         model_level = {"method": "gradients", **data.get("model_level", {})}
         return cls(
             features=FeatureArguments(**features),
             preconditioner=PreconditionerArguments(**data.get("preconditioner", {})),
-            score=ScoreArguments(**data.get("score", {})),
+            score=ScoreArguments(**score),
             span=SpanArguments(**data.get("span", {})),
             model_level=ModelLevelArguments(**model_level),
         )

@@ -37,6 +37,12 @@ def _print_event(event: EpochEvent) -> None:
     say(f"{subject}: {event.action} {event.detail}{tx}".rstrip())
 
 
+def _query_mode(value: str | None) -> str | None:
+    if value not in (None, "all", "final"):
+        raise typer.BadParameter(f"{value!r} is not one of 'all', 'final'")
+    return value
+
+
 @literal_errors
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -98,6 +104,14 @@ def serve_command(
             "all adapters of one base model share one copy of it",
         ),
     ] = 64,
+    query_checkpoints: Annotated[
+        str | None,
+        typer.Option(
+            callback=_query_mode,
+            help="Where each answer's attribution gradient is taken: all (every checkpoint, the engine's "
+            "default, more accurate) or final (the final adapter: about half the attribution's cost)",
+        ),
+    ] = None,
     rpc: RpcOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -109,7 +123,7 @@ def serve_command(
     from worker.billing.limits import RateLimit
     from worker.config import load_settings
     from worker.rewards import EpochService, run_in_background
-    from worker.serve import InferenceService, ServeConfig, create_app, serve_forever
+    from worker.serve import AnswerSettings, InferenceService, ServeConfig, create_app, serve_forever
     from worker.storage import open_store
 
     torch_device = _serving_device(device)  # before any key, chain or model work
@@ -121,6 +135,7 @@ def serve_command(
         ip_limit=RateLimit(ip_rate, max(1, int(2 * ip_rate))),
         payer_limit=RateLimit(payer_rate, max(1, int(2 * payer_rate))),
         max_adapters=max_adapters,
+        answers=AnswerSettings(query_checkpoints=query_checkpoints),
     )
     service = InferenceService(
         client, store, receipts, home / "models", config, set(model) if model else None, torch_device

@@ -165,6 +165,11 @@ def _mislabel_table(rows: list[dict[str, Any]], shown: int) -> Table:
     return table
 
 
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the user set (typer gives None for the others, which keep the engine's defaults)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def attribute_command(
     model: Annotated[Path, typer.Option("--model", help="Directory written by `openledger train`")],
     train_file: Annotated[Path, typer.Option("--train", help="The JSONL file the model was trained on")],
@@ -177,19 +182,22 @@ def attribute_command(
             "(default: <model>-attribution/ beside the model)",
         ),
     ] = None,
-    top_k: Annotated[int, typer.Option(help="Records listed per query")] = 10,
-    projection_dim: Annotated[int, typer.Option(help="Random projection size (0: none)")] = 1024,
-    damping_ratio: Annotated[float, typer.Option(help="Damping as a multiple of the mean eigenvalue")] = 30.0,
-    checkpoints: Annotated[str, typer.Option(help="all (ensemble epochs) or final")] = "all",
+    top_k: Annotated[int | None, typer.Option(help="Records listed per query")] = None,
+    projection_dim: Annotated[int | None, typer.Option(help="Random projection size (0: none)")] = None,
+    damping_ratio: Annotated[
+        float | None, typer.Option(help="Damping as a multiple of the mean eigenvalue")
+    ] = None,
+    checkpoints: Annotated[str | None, typer.Option(help="all (ensemble epochs) or final")] = None,
     query_checkpoints: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="final (query gradient at the final adapter) or all (at every checkpoint: ~2x the cost)"
+            help="all (query gradient at every checkpoint) or final (at the final adapter: about half the "
+            "cost, less accurate)"
         ),
-    ] = "final",
+    ] = None,
     lora_layers: Annotated[
-        float, typer.Option(help="Share of LoRA blocks, from the top, used as features (1.0: all)")
-    ] = 0.33,
+        float | None, typer.Option(help="Share of LoRA blocks, from the top, used as features (1.0: all)")
+    ] = None,
     rebuild_index: Annotated[bool, typer.Option(help="Rebuild the saved index even if it matches")] = False,
     save_index_in_model: Annotated[
         bool,
@@ -197,12 +205,12 @@ def attribute_command(
     ] = False,
     mislabel_top: Annotated[int, typer.Option(help="Most suspicious labels printed (classifiers)")] = 10,
     model_level: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="replay (exact: training replayed and differentiated, a few times its cost) or gradients "
             "(approximate, from the index)"
         ),
-    ] = "replay",
+    ] = None,
     parent: Annotated[
         Path | None,
         typer.Option(help="A derived model's parent adapter directory (the replay starts from it)"),
@@ -211,19 +219,21 @@ def attribute_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Score every query against every training record; write the report (and the index it builds) beside
-    the model; print per-contributor totals and the records most likely mislabelled."""
+    the model; print per-contributor totals and the records most likely mislabelled. Knobs left out keep
+    the engine's defaults (docs/ATTRIBUTION.md says how they were chosen); the report records every one."""
     from worker.attribution import AttributionArguments, FeatureArguments, PreconditionerArguments, attribute
     from worker.attribution.arguments import ModelLevelArguments, ScoreArguments
     from worker.errors import AttributionError
     from worker.train import read_jsonl
 
+    # Options left out keep the engine's defaults (worker/attribution/arguments.py, their one home)
     args = AttributionArguments(
         features=FeatureArguments(
-            projection_dim=projection_dim, checkpoints=checkpoints, lora_layers=lora_layers
+            **_given(projection_dim=projection_dim, checkpoints=checkpoints, lora_layers=lora_layers)
         ),
-        preconditioner=PreconditionerArguments(damping_ratio=damping_ratio),
-        score=ScoreArguments(top_k=top_k, query_checkpoints=query_checkpoints),
-        model_level=ModelLevelArguments(method=model_level),
+        preconditioner=PreconditionerArguments(**_given(damping_ratio=damping_ratio)),
+        score=ScoreArguments(**_given(top_k=top_k, query_checkpoints=query_checkpoints)),
+        model_level=ModelLevelArguments(**_given(method=model_level)),
     )
     report_path, index_dir = _results_paths(model, out, save_index_in_model)
     queries = read_jsonl(queries_file)

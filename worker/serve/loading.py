@@ -9,10 +9,11 @@ result) says who owns each training record. Language models also load the Datane
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-from worker.attribution import AttributionArguments, AttributionIndex, AttributionReport
+from worker.attribution import AttributionArguments, AttributionIndex, AttributionReport, ScoreArguments
 from worker.attribution.spans import SpanIndex
 from worker.chain.client import ChainClient
 from worker.chain.types import Model, ModelStatus
@@ -83,6 +84,12 @@ def _span_source(
     return SpanSource(SpanIndex([texts[h] for h in hashes], record_hashes=hashes), owners.owners)
 
 
+def _answer_scoring(settings: AnswerSettings | None) -> ScoreArguments:
+    """The engine's scoring defaults, with the query mode the server was started with (if any)."""
+    mode = settings.query_checkpoints if settings else None
+    return ScoreArguments() if mode is None else ScoreArguments(query_checkpoints=mode)
+
+
 def load_served_model(
     client: ChainClient,
     store: ContentStore,
@@ -99,9 +106,13 @@ def load_served_model(
     try:
         directory = _adapter_dir(store, model.adapter_cid, cache_dir)
         index = AttributionIndex.load(directory)
-        # queries must be featurized exactly as the index was built
+        # queries must be featurized exactly as the index was built; scored as this server is set to
         args = AttributionArguments.from_dict(
-            {"features": index.config["features"], "preconditioner": index.config["preconditioner"]}
+            {
+                "features": index.config["features"],
+                "preconditioner": index.config["preconditioner"],
+                "score": dataclasses.asdict(_answer_scoring(settings)),
+            }
         )
         report = _attribution_report(client, store, model)
         owners = record_owners(report, index.record_hashes)

@@ -2,11 +2,12 @@
 record, and (for language models) the training texts for exact-span evidence.
 
 Answers are greedy and deterministic. Per-answer attribution is the engine's single-query path
-(`Analyzer.measure_query`): one backward pass of the answer's measurement (at the final adapter by
-default), one product with the saved index (`AttributionIndex.scores`), then weights and top-k evidence
-(explain.py). A classifier's answer is read from that same forward pass. Checkpoint weights may be
-swapped in during the pass, and the base model may be shared with other adapters (adapters.py), so one
-answer is computed at a time per base (`lock`), this model's tensors swapped in first.
+(`Analyzer.measure_query`): one backward pass of the answer's measurement (at every checkpoint, stacked
+into one pass, by default; at the final adapter with `AnswerSettings.query_checkpoints="final"`), one
+product with the saved index (`AttributionIndex.scores`), then weights and top-k evidence (explain.py).
+A classifier's answer is read from that same forward pass. Checkpoint weights may be swapped in during
+the pass, and the base model may be shared with other adapters (adapters.py), so one answer is computed
+at a time per base (`lock`), this model's tensors swapped in first.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class AnswerSettings:
     attribution: bool = True  # False: model-level weights only (the bare forward pass, for benchmarks)
     top_k: int = 10
     max_contributors: int = 16
+    # Where each answer's gradient is taken: None keeps the engine's default (every checkpoint, the more
+    # accurate; ScoreArguments.query_checkpoints); "final" about halves the attribution's cost per answer.
+    query_checkpoints: str | None = None
 
 
 @dataclass(frozen=True)
