@@ -122,7 +122,8 @@ def crossfit_margins(noisy: list[dict], task: BenchTask = TWEETS) -> np.ndarray:
 def auc_per_signal(
     model_dir: Path, noisy: list[dict], held_out: list[dict], is_flipped: np.ndarray
 ) -> dict[str, float]:
-    """ROC-AUC of every signal: an index of the default arguments, clean held-out records as queries."""
+    """ROC-AUC of every signal: an index of the default arguments (queries at the final adapter, and at
+    every checkpoint for the `_all_checkpoints` signal), clean held-out records as queries."""
     analyzer, index, _ = build(model_dir, noisy, queried_at("final"), save=False)
     held_final, _, _ = analyzer.query_features(held_out)
     every = Analyzer(model_dir, ALL_CHECKPOINT_QUERIES, loaded=analyzer.loaded)

@@ -326,15 +326,17 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     for name in args.tasks.split(","):
         task = TASKS[name].sized(args.train, args.queries)
-        if args.only and name not in _saved_tasks():
-            sys.exit(f"{name}: no saved results to add {args.only} to; run it without --only first")
+        before = _saved_tasks().get(name) or {}
+        same_size = (before.get("train"), before.get("queries")) == (task.n_train, task.n_query)
+        if args.only and not same_size:
+            sys.exit(f"{name}: no saved results at this size for {args.only}; run it without --only first")
         with reusing_bases():  # retrains, the model and its indexes build one base: loaded once
             part = PARTS[args.only](task) if args.only else None
             result = {} if args.only else task_results(task, args.subsets, 2, peers=not args.no_peers)
         saved = _saved_tasks()  # read again now: another run (another task, its own size) may have ended
         if args.only:
             result = {**saved[name], args.only: part}
-        elif "latency" in saved.get(name, {}):  # the same cached model: its timings still hold
+        elif same_size and "latency" in saved.get(name, {}):  # the same cached model: its timings hold
             result["latency"] = saved[name]["latency"]
         saved[name] = result
         RESULTS.write_text(json.dumps({"tasks": saved}, indent=2, sort_keys=True))

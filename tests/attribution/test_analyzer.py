@@ -174,9 +174,12 @@ def test_an_unlabelled_query_is_measured_on_the_prediction_of_the_same_pass(
 
 
 def test_compiled_query_path_gives_the_eager_features(trained_bert, records):
-    """compile_queries only changes how the one-query step runs (float rounding), never what it computes."""
-    compiled_args = AttributionArguments(features=ARGS.features, score=ScoreArguments(compile_queries=True))
-    eager = Analyzer(trained_bert, ARGS)
+    """compile_queries only changes how the one-query step runs (float rounding), never what it computes.
+    It compiles the final-adapter step (the stacked every-checkpoint pass runs eagerly)."""
+    compiled_args = AttributionArguments(
+        features=ARGS.features, score=ScoreArguments(compile_queries=True, query_checkpoints="final")
+    )
+    eager = Analyzer(trained_bert, FINAL)
     compiled = Analyzer(trained_bert, compiled_args, loaded=eager.loaded)
     for query in records[:3]:
         want, want_value, _ = eager.query_features([query])

@@ -132,6 +132,7 @@ def test_the_answer_query_mode_is_the_servers_choice(live, tmp_path) -> None:
     from paidmodel import make_service
 
     from worker.attribution import ScoreArguments
+    from worker.errors import AttributionError
     from worker.serve import AnswerSettings, ServeConfig
 
     modes = {"default": AnswerSettings(), "final": AnswerSettings(query_checkpoints="final")}
@@ -146,7 +147,8 @@ def test_the_answer_query_mode_is_the_servers_choice(live, tmp_path) -> None:
         service.receipts.close()
     assert ScoreArguments().query_checkpoints == "all"
     assert not torch.allclose(scores["default"], scores["final"])
-    wrong = runner.invoke(
-        app, ["serve", "--query-checkpoints", "some"], env={"OPENLEDGER_HOME": str(tmp_path)}
-    )
-    assert wrong.exit_code == 2 and "'some' is not one of 'all', 'final'" in wrong.stderr
+    env = {"OPENLEDGER_HOME": str(tmp_path), "COLUMNS": "200"}  # the error panel on one line
+    wrong = runner.invoke(app, ["serve", "--query-checkpoints", "some"], env=env)
+    assert wrong.exit_code == 2 and "query_checkpoints 'some' is not 'all' or 'final'" in wrong.stderr
+    with pytest.raises(AttributionError, match="query_checkpoints 'first'"):
+        AnswerSettings(query_checkpoints="first")  # from Python too: refused before any model loads

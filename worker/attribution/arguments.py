@@ -58,6 +58,8 @@ class ScoreArguments:
     query_checkpoints: str = "all"
     # Run the one-query forward/backward through torch.compile: ~1.4x faster per query on CPU after a
     # one-off compilation (~15-50 s on first use, so for long-running servers, not one-shot commands).
+    # It compiles the final-adapter step only: with "all" on a model whose checkpoints stack into one
+    # pass, queries run that stacked pass eagerly.
     compile_queries: bool = False
 
 

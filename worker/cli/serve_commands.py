@@ -38,8 +38,14 @@ def _print_event(event: EpochEvent) -> None:
 
 
 def _query_mode(value: str | None) -> str | None:
-    if value not in (None, "all", "final"):
-        raise typer.BadParameter(f"{value!r} is not one of 'all', 'final'")
+    """Refuses a query mode the engine does not know, with the engine's own message."""
+    from worker.errors import AttributionError
+    from worker.serve import AnswerSettings
+
+    try:
+        AnswerSettings(query_checkpoints=value)
+    except AttributionError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     return value
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from worker.attribution import Analyzer, AttributionIndex
+from worker.attribution import Analyzer, AttributionArguments, AttributionIndex, ScoreArguments
 from worker.errors import AttributionError
 from worker.serve.adapters import Adapter
 from worker.serve.chat import chat_prompt
@@ -37,6 +37,10 @@ class AnswerSettings:
     # Where each answer's gradient is taken: None keeps the engine's default (every checkpoint, the more
     # accurate; ScoreArguments.query_checkpoints); "final" about halves the attribution's cost per answer.
     query_checkpoints: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.query_checkpoints is not None:  # refused here, at start, not as a 503 per model later
+            AttributionArguments(score=ScoreArguments(query_checkpoints=self.query_checkpoints))
 
 
 @dataclass(frozen=True)
