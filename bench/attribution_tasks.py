@@ -61,6 +61,7 @@ from bench.attribution_truth import run as run_truth  # noqa: E402
 from worker.attribution import (  # noqa: E402
     Analyzer,
     AttributionArguments,
+    AttributionIndex,
     FeatureArguments,
 )
 from worker.train import reusing_bases  # noqa: E402
@@ -108,19 +109,30 @@ def task_yardstick(task: BenchTask, train, queries) -> Yardstick:
     return Yardstick(masks, margins, PROTOCOLS[PROTOCOL], labels, query_labels)
 
 
+def task_model(task: BenchTask) -> tuple[list[dict], list[dict], Path]:
+    """The task's training records, its queries and the model trained on them (cached)."""
+    train, queries = task.split("eval")
+    return train, queries, trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+
+
+def share_analyzers(
+    model_dir: Path, train: list[dict], share: float
+) -> tuple[dict[str, Analyzer], AttributionIndex, float]:
+    """One index tracking `share` of the LoRA blocks (not saved, its build timed) and an analyzer per
+    query mode ("final", "all") on it, both on one loaded model."""
+    features = AttributionArguments(features=FeatureArguments(lora_layers=share))
+    final, index, build_s = build(model_dir, train, queried_at("final", features), save=False)
+    every = Analyzer(model_dir, queried_at("all", features), loaded=final.loaded)
+    return {"final": final, "all": every}, index, build_s
+
+
 def grid_scores(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict[str, dict], dict[str, float]]:
     """LDS of every grid point; one index per tracked share, the rest re-scored from its features."""
     out: dict[str, dict] = {}
     seconds: dict[str, float] = {}
     for share in LORA_SHARES:
-        features = FeatureArguments(lora_layers=share)
-        analyzer, index, build_s = build(
-            model_dir, train, queried_at("final", AttributionArguments(features=features)), save=False
-        )
-        seconds[f"index_build_s_layers{share:g}"] = build_s
-        feats = {"final": analyzer.query_features(queries)[0]}
-        every = queried_at("all", AttributionArguments(features=features))
-        feats["all"] = Analyzer(model_dir, every, loaded=analyzer.loaded).query_features(queries)[0]
+        analyzers, index, seconds[f"index_build_s_layers{share:g}"] = share_analyzers(model_dir, train, share)
+        feats = {mode: a.query_features(queries)[0] for mode, a in analyzers.items()}
         last = len(index.members) - 1
         for config in (c for c in GRID if c.lora_layers == share):
             members = list(range(len(index.members))) if config.members == "all" else [last]
@@ -133,25 +145,18 @@ def grid_scores(model_dir: Path, train, queries, yard: Yardstick) -> tuple[dict[
 def query_latencies(task: BenchTask) -> dict[str, float]:
     """What each tracked share and query mode costs on the task's model: the index build (1 thread) and
     the median of one query answered alone (its gradient(s), scoring, top-10; 2 threads)."""
-    train, queries = task.split("eval")
-    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+    train, queries, model_dir = task_model(task)
     out: dict[str, float] = {}
     for share in LORA_SHARES:
-        features = FeatureArguments(lora_layers=share)
-        analyzer, index, out[f"index_build_s_layers{share:g}"] = build(
-            model_dir, train, queried_at("final", AttributionArguments(features=features)), save=False
-        )
-        every = queried_at("all", AttributionArguments(features=features))
-        modes = {"final": analyzer, "all": Analyzer(model_dir, every, loaded=analyzer.loaded)}
-        for mode, answering in modes.items():
+        analyzers, index, out[f"index_build_s_layers{share:g}"] = share_analyzers(model_dir, train, share)
+        for mode, answering in analyzers.items():
             out[f"query_ms_layers{share:g}_{mode}"] = query_latency(answering, index, queries, 2)["median_ms"]
     return out
 
 
 def task_peers(task: BenchTask) -> object:
     """The peers alone, on the task's model and ground truth."""
-    train, queries = task.split("eval")
-    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
+    train, queries, model_dir = task_model(task)
     return peer_methods(model_dir, train, queries, task_yardstick(task, train, queries))
 
 
@@ -159,12 +164,11 @@ PARTS = {"latency": query_latencies, "peers": task_peers}
 
 
 def task_results(task: BenchTask, subsets: int, replicates: int, peers: bool) -> dict[str, object]:
-    train, queries = task.split("eval")
     started = time.perf_counter()
     run_truth(subsets, replicates, "eval", PROTOCOL, task)  # resumes: only missing retrains run
     truth_s = time.perf_counter() - started
+    train, queries, model_dir = task_model(task)
     yard = task_yardstick(task, train, queries)
-    model_dir = trained_model(f"model-{data_key(train, queries, task)}-seed0", train, task=task)
     grid, cost = grid_scores(model_dir, train, queries, yard)
     result: dict[str, object] = {
         "task": task.name,

@@ -34,6 +34,7 @@ from worker.chain.types import Model, ModelStatus
 from worker.serve.adapters import BaseKey, BasePool
 from worker.serve.catalog import ModelCatalog
 from worker.serve.explain import model_level_masses, record_owners
+from worker.serve.loading import answer_arguments
 from worker.serve.served_model import Answer, ServedModel
 from worker.storage import LocalStore, add_directory
 from worker.train import TrainingSpec, train
@@ -54,9 +55,7 @@ class Bundle:
         """The model as `load_served_model` builds it; without a pool, the way a lone model was loaded
         before bases were shared (its own Analyzer, hence its own base)."""
         index = AttributionIndex.load(self.directory)
-        args = AttributionArguments.from_dict(
-            {"features": index.config["features"], "preconditioner": index.config["preconditioner"]}
-        )
+        args = answer_arguments(index)
         report = AttributionReport.from_dict(json.loads((self.directory / "report.json").read_text()))
         owners, fallback = record_owners(report, index.record_hashes), model_level_masses(report)
         if bases is None:

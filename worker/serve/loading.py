@@ -84,10 +84,18 @@ def _span_source(
     return SpanSource(SpanIndex([texts[h] for h in hashes], record_hashes=hashes), owners.owners)
 
 
-def _answer_scoring(settings: AnswerSettings | None) -> ScoreArguments:
-    """The engine's scoring defaults, with the query mode the server was started with (if any)."""
+def answer_arguments(index: AttributionIndex, settings: AnswerSettings | None = None) -> AttributionArguments:
+    """What a served model attributes answers with: queries featurized exactly as `index` was built,
+    scored with the engine's defaults and the query mode the server was started with (if any)."""
     mode = settings.query_checkpoints if settings else None
-    return ScoreArguments() if mode is None else ScoreArguments(query_checkpoints=mode)
+    score = ScoreArguments() if mode is None else ScoreArguments(query_checkpoints=mode)
+    return AttributionArguments.from_dict(
+        {
+            "features": index.config["features"],
+            "preconditioner": index.config["preconditioner"],
+            "score": dataclasses.asdict(score),
+        }
+    )
 
 
 def load_served_model(
@@ -106,14 +114,7 @@ def load_served_model(
     try:
         directory = _adapter_dir(store, model.adapter_cid, cache_dir)
         index = AttributionIndex.load(directory)
-        # queries must be featurized exactly as the index was built; scored as this server is set to
-        args = AttributionArguments.from_dict(
-            {
-                "features": index.config["features"],
-                "preconditioner": index.config["preconditioner"],
-                "score": dataclasses.asdict(_answer_scoring(settings)),
-            }
-        )
+        args = answer_arguments(index, settings)
         report = _attribution_report(client, store, model)
         owners = record_owners(report, index.record_hashes)
         adapter = bases.load(directory, args)
