@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -180,9 +182,21 @@ def test_bad_arguments_are_refused():
     assert AttributionArguments.from_dict(args.to_dict()) == args
 
 
-def test_arguments_recorded_before_a_knob_existed_read_as_what_ran():
+def _with_default(monkeypatch, cls, field: str, value: object) -> None:
+    """Make `value` the dataclass's default for `field` (every field of these has one, in order)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    defaults = list(cls.__init__.__defaults__)
+    defaults[names.index(field)] = value
+    monkeypatch.setattr(cls.__init__, "__defaults__", tuple(defaults))
+
+
+def test_arguments_recorded_before_a_knob_existed_read_as_what_ran(monkeypatch):
     """An old report's arguments name fewer knobs; each missing one reads as what that code did, not as
-    today's default (a verifier recomputes the report with them)."""
+    today's default (a verifier recomputes the report with them): here the defaults are made other
+    values, so reading them as defaults would show."""
+    _with_default(monkeypatch, FeatureArguments, "lora_layers", 0.5)
+    _with_default(monkeypatch, ScoreArguments, "query_checkpoints", "final")
+    assert FeatureArguments().lora_layers == 0.5 and ScoreArguments().query_checkpoints == "final"
     old = AttributionArguments.from_dict({"features": {"projection_dim": 64}, "score": {"top_k": 5}})
     assert old.features.lora_layers == 1.0  # every LoRA block was tracked
     assert old.score.query_checkpoints == "all"  # each query's gradient was taken at every checkpoint
