@@ -13,10 +13,11 @@ import pytest
 import torch
 from tinymodels import generation_records, sentiment_records
 
-from worker.attribution.replay import replay_scores, retrain_with_weights
+from worker.attribution.replay import _update, replay_scores, retrain_with_weights
 from worker.errors import AttributionError
 from worker.train import TrainingSpec, train
 from worker.train.records import split_positions
+from worker.train.trainer import make_optimizer
 
 
 def _targets(records: list[dict], spec: TrainingSpec) -> list[dict]:
@@ -44,7 +45,8 @@ def test_replay_reproduces_the_adapter_and_matches_finite_differences(classifier
     assert result.steps == spec.epochs * -(-n // spec.batch_size)
     base = retrain_with_weights(spec, records, targets, torch.ones(n))
     assert base == pytest.approx(result.measurement, abs=1e-5)
-    eps = 1e-2
+    # a step of 1e-3 in one weight: on this random tiny model the run's response already bends at 1e-2
+    eps = 1e-3
     for i in np.argsort(-result.scores.abs().numpy())[:3]:
         up, down = torch.ones(n), torch.ones(n)
         up[i], down[i] = 1 + eps, 1 - eps
@@ -163,3 +165,33 @@ def test_a_derived_model_replays_from_its_parent_only(classifier, tmp_path) -> N
         replay_scores(tmp_path / "child", records, targets)
     result = replay_scores(tmp_path / "child", records, targets, parent_dir=model_dir)
     assert result.max_abs_diff == 0.0 and torch.isfinite(result.scores).all()
+
+
+@pytest.mark.parametrize(
+    "optimizer, adam_epsilon", [("adamw", 1e-8), ("adamw", 1e-5), ("adamw", 0.1), ("sgd", 0.1)]
+)
+def test_the_differentiable_update_is_the_optimizer_step_the_spec_trains_with(
+    optimizer, adam_epsilon
+) -> None:
+    """The replay pulls adjoints through `_update`, so it must be the step `make_optimizer` takes, for
+    the spec's own epsilon (a large one differs from torch's default in the first digit)."""
+    spec = TrainingSpec(
+        base_model="minilm", optimizer=optimizer, adam_epsilon=adam_epsilon, lr=0.05, weight_decay=0.01
+    )
+    model = torch.nn.Linear(3, 2)
+    generator = torch.Generator().manual_seed(0)
+    real = make_optimizer(spec, model)
+    params = [p.detach().clone() for p in model.parameters()]
+    state = (params, [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params])
+    if optimizer == "sgd":
+        state = (params, state[1], [p.new_zeros(0) for p in params])
+    for step in range(1, 4):
+        grads = [torch.randn(p.shape, generator=generator) * 1e-3 for p in params]
+        for p, g in zip(model.parameters(), grads, strict=True):
+            p.grad = g.clone()
+        real.step()
+        new = _update(spec, step, state, grads)
+        n = len(params)
+        state = (new[:n], new[n : 2 * n], new[2 * n :])
+        for mine, theirs in zip(state[0], model.parameters(), strict=True):
+            torch.testing.assert_close(mine, theirs.detach(), rtol=1e-6, atol=1e-7)

@@ -11,6 +11,7 @@ from worker.data.split import split_records as data_split
 from worker.errors import TrainingError
 from worker.train import ModelSource, TrainingSpec, read_jsonl, resolve_base_model, split_positions
 from worker.train.records import check_records, resolve_labels
+from worker.train.spec import ADAM_EPSILON, LEGACY_ADAM_EPSILON
 
 
 def test_spec_json_round_trip_is_canonical():
@@ -33,11 +34,28 @@ def test_spec_json_round_trip_is_canonical():
         ({"labels": ("a", "a")}, "duplicates"),
         ({"labels": ("only",)}, "at least 2"),
         ({"max_length": 1}, "max_length"),
+        ({"adam_epsilon": 0.0}, "adam_epsilon"),
+        ({"adam_epsilon": True}, "adam_epsilon"),
     ],
 )
 def test_bad_spec_fields_are_named(changes, needle):
     with pytest.raises(TrainingError, match=needle):
         TrainingSpec(base_model="minilm", **changes)
+
+
+def test_specs_from_before_adam_epsilon_keep_what_they_trained_with_and_their_bytes():
+    spec = TrainingSpec(base_model="minilm", labels=("neg", "pos"))
+    assert spec.adam_epsilon == ADAM_EPSILON != LEGACY_ADAM_EPSILON
+    assert json.loads(spec.to_json())["adam_epsilon"] == ADAM_EPSILON
+    assert TrainingSpec.from_json(spec.to_json()) == spec
+    # JSON written before the field existed: it trained with torch's 1e-8, and reads (and hashes) so
+    written_before = {k: v for k, v in json.loads(spec.to_json()).items() if k != "adam_epsilon"}
+    old = TrainingSpec.from_dict(written_before)
+    assert old.adam_epsilon == LEGACY_ADAM_EPSILON
+    assert old.to_dict() == written_before and old.to_json() == json.dumps(
+        written_before, sort_keys=True, separators=(",", ":")
+    )
+    assert old.sha256() != spec.sha256()
 
 
 def test_spec_from_json_rejects_unknown_fields_and_garbage():

@@ -65,7 +65,7 @@ class ReplayResult:
 REPRODUCTION_TOLERANCE = 1e-3
 
 
-ADAM_BETAS, ADAM_EPS, SGD_MOMENTUM = (0.9, 0.999), 1e-8, 0.9  # torch's defaults, as worker/train uses them
+ADAM_BETAS, SGD_MOMENTUM = (0.9, 0.999), 0.9  # torch's defaults, as worker/train uses them
 
 State = tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]  # parameters, moment 1, moment 2
 
@@ -237,7 +237,7 @@ def _update(spec: TrainingSpec, step: int, state: State, grads: Sequence[torch.T
     ms = [torch.lerp(m, g, 1 - beta1) for m, g in zip(first, grads, strict=True)]
     vs = [beta2 * v + (1 - beta2) * g * g for v, g in zip(second, grads, strict=True)]
     thetas = [
-        p * (1 - lr * wd) - step_size * m / (_safe_sqrt(v) / correction2 + ADAM_EPS)
+        p * (1 - lr * wd) - step_size * m / (_safe_sqrt(v) / correction2 + spec.adam_epsilon)
         for p, m, v in zip(theta, ms, vs, strict=True)
     ]
     return thetas + ms + vs

@@ -18,6 +18,16 @@ from worker.errors import TrainingError
 
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
 
+# AdamW's epsilon. With torch's 1e-8 the first steps of a LoRA run are nearly sign(gradient): a tiny
+# gradient gets a full-size step, so the adapter answers the removal of a record non-linearly and the
+# exact replay's first-order prediction of it (worker/attribution/replay.py) misses. 1e-5 is
+# comparable to a LoRA gradient's size, which keeps the steps proportional to the gradient there; how it
+# was chosen, and what it costs in training, is in docs/BENCHMARKS.md ("Model-level replay").
+ADAM_EPSILON = 1e-5
+# What every spec trained with before the field existed: such a spec reads as this, and a spec with
+# this value leaves the field out of its JSON, so registered specs keep their bytes (and hashes).
+LEGACY_ADAM_EPSILON = 1e-8
+
 
 @dataclass(frozen=True)
 class TrainingSpec:
@@ -31,6 +41,7 @@ class TrainingSpec:
     target_modules: tuple[str, ...] = ()
     optimizer: str = "adamw"
     lr: float = 1e-3
+    adam_epsilon: float = ADAM_EPSILON  # AdamW only
     weight_decay: float = 0.0
     epochs: int = 3
     batch_size: int = 16
@@ -59,6 +70,8 @@ class TrainingSpec:
         data["target_modules"] = list(self.target_modules)
         if not self.start_from:
             del data["start_from"]
+        if self.adam_epsilon == LEGACY_ADAM_EPSILON:
+            del data["adam_epsilon"]
         return data
 
     def to_json(self) -> str:
@@ -80,7 +93,7 @@ class TrainingSpec:
             )
         if "base_model" not in data:
             raise TrainingError("training spec needs 'base_model' (e.g. 'minilm' or a local model directory)")
-        return cls(**data)
+        return cls(**{"adam_epsilon": LEGACY_ADAM_EPSILON, **data})
 
     @classmethod
     def from_json(cls, text: str) -> TrainingSpec:
@@ -107,6 +120,10 @@ def validate_spec(spec: TrainingSpec) -> None:
     _check(spec.lora_alpha >= 1, f"lora_alpha must be >= 1 (got {spec.lora_alpha})")
     _check(0.0 <= spec.lora_dropout < 1.0, f"lora_dropout must be in [0, 1) (got {spec.lora_dropout})")
     _check(spec.lr > 0, f"lr must be > 0 (got {spec.lr})")
+    _check(
+        isinstance(spec.adam_epsilon, int | float) and 0 < spec.adam_epsilon < 1,
+        f"adam_epsilon must be in (0, 1) (got {spec.adam_epsilon})",
+    )
     _check(spec.weight_decay >= 0, f"weight_decay must be >= 0 (got {spec.weight_decay})")
     _check(spec.epochs >= 1, f"epochs must be >= 1 (got {spec.epochs})")
     _check(spec.batch_size >= 1, f"batch_size must be >= 1 (got {spec.batch_size})")

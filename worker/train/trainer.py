@@ -108,7 +108,9 @@ def make_optimizer(spec: TrainingSpec, model: Any) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if spec.optimizer == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, momentum=0.9, weight_decay=spec.weight_decay)
-    return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, foreach=False)
+    return torch.optim.AdamW(
+        params, lr=spec.lr, eps=spec.adam_epsilon, weight_decay=spec.weight_decay, foreach=False
+    )
 
 
 def fit(loaded: LoadedModel, data: Prepared, device: torch.device, progress: bool = False) -> FitResult:
