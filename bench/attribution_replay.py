@@ -59,8 +59,8 @@ def timed(fn):  # type: ignore[no-untyped-def]
 def main(adam_epsilon: float) -> None:
     records, targets = inputs()
     spec = replace(bench_spec(seed=0, cpu_threads=THREADS), adam_epsilon=adam_epsilon)
-    name = f"replay-{N_TRAIN}" + ("" if adam_epsilon == ADAM_EPSILON else f"-eps{adam_epsilon:g}")
-    model_dir = CACHE / name
+    run_name = f"replay-{N_TRAIN}" + ("" if adam_epsilon == ADAM_EPSILON else f"-eps{adam_epsilon:g}")
+    model_dir = CACHE / run_name
     _, train_seconds = timed(lambda: train(spec, records, model_dir, overwrite=True))
     replay, replay_seconds = timed(lambda: replay_scores(model_dir, records, targets))
     analyzer = Analyzer(model_dir)
@@ -106,7 +106,7 @@ def main(adam_epsilon: float) -> None:
         },
     }
     print(json.dumps(table, indent=2))
-    (CACHE / f"{name}.json").write_text(json.dumps(table, indent=2))
+    (CACHE / f"{run_name}.json").write_text(json.dumps(table, indent=2))
 
 
 if __name__ == "__main__":
