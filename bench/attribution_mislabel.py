@@ -10,6 +10,14 @@ detected by any method.
 Across tasks (`--tasks`, also run by `make bench-tasks`): every classification task of
 bench/attribution_data.py at 10 % and 20 % flips, the task's own training records, the signal fixed
 beforehand (no choice is made on these figures); results in .bench-cache/attribution-mislabel-tasks.json.
+Two more columns there:
+- a leave-one-out ridge on the tuned model's mean-pooled representations (the `mislabel_scores` ridge,
+  on the representation instead of the margin gradients): it beat ours on all four task dev slices and
+  is printed so that whether it holds on the reported slices is measured, not assumed;
+- a clean reference: a model of the same spec trained on CLEAN_REFERENCE_RECORDS other records of the
+  source with their true labels, scoring each training record's given label. It is not a detector (it
+  needs clean data the detectors do not get); it is what this model family can tell apart with three
+  times the data and no noise, an upper reference for the AUC any in-sample signal could reach.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.attribution_data import (  # noqa: E402
     CACHES,
+    SPLIT_START,
     TASKS,
     THREADS,
     TWEETS,
@@ -40,12 +49,15 @@ from bench.attribution_data import (  # noqa: E402
 from bench.attribution_metrics import roc_auc  # noqa: E402
 from bench.attribution_truth import query_margins  # noqa: E402
 from worker.attribution import Analyzer  # noqa: E402
-from worker.attribution.mislabel import mislabel_scores  # noqa: E402
-from worker.train import reusing_bases, train_in_memory  # noqa: E402
+from worker.attribution.mislabel import leave_one_out_margin, mislabel_scores, ridge_for  # noqa: E402
+from worker.errors import DataError  # noqa: E402
+from worker.train import load_trained, reusing_bases, train_in_memory  # noqa: E402
+from worker.train.batches import collate, encode_records  # noqa: E402
 
 FLIP_FRACTION = 0.2
 FLIP_SEEDS = {"eval": 7, "dev": 8}
 FOLDS = 4
+CLEAN_REFERENCE_RECORDS = 1000
 ALL_CHECKPOINT_QUERIES = queried_at("all")
 
 
@@ -54,8 +66,10 @@ TASK_RESULTS = CACHES / "attribution-mislabel-tasks.json"
 REPORTED = (  # in every task table
     "ours_mislabel_loo",
     "ours_negative_model_level",
+    "representation_loo",
     "training_loss_final",
     "reference_crossfit_loss_4_trainings",
+    "reference_clean_model_3x_records",
 )
 
 
@@ -119,6 +133,39 @@ def crossfit_margins(noisy: list[dict], task: BenchTask = TWEETS) -> np.ndarray:
     return margins
 
 
+def clean_reference_margins(noisy: list[dict], task: BenchTask) -> np.ndarray:
+    """Each training record's margin for its given (possibly flipped) label under a model trained on the
+    source's last CLEAN_REFERENCE_RECORDS records, which no split reaches, with their true labels."""
+    every = task.records()
+    reached = max(SPLIT_START.values()) + task.n_train + task.n_query
+    if len(every) - CLEAN_REFERENCE_RECORDS < reached:
+        raise DataError(f"task {task.name}: {len(every)} records, too few for a disjoint clean reference")
+    reference = [dict(r) for r in every[-CLEAN_REFERENCE_RECORDS:]]
+    model_dir = trained_model(f"model-{data_key(reference, [], task)}-clean-reference", reference, task=task)
+    with torch.no_grad():
+        return query_margins(load_trained(model_dir), noisy).numpy()
+
+
+@torch.no_grad()
+def representation_loo(loaded, noisy: list[dict]) -> np.ndarray:
+    """Minus each record's leave-one-out ridge prediction of its own (+1 / -1) label from the tuned
+    model's mean-pooled, unit-norm last hidden states (two labels; the ridge of mislabel.py)."""
+    spec = loaded.spec
+    if len(spec.labels) != 2:
+        raise ValueError("representation_loo is written for two labels")
+    encoded = encode_records(noisy, loaded.tokenizer, "classification", spec.labels, spec.max_length)
+    examples = encoded.examples
+    pooled, signs = [], []
+    for start in range(0, len(examples), 32):
+        batch = collate(examples[start : start + 32], loaded.tokenizer.pad_token_id)
+        signs.append(1.0 - 2.0 * batch.pop("labels").double())
+        hidden = loaded.model(**batch, output_hidden_states=True).hidden_states[-1]
+        mask = batch["attention_mask"][..., None].to(hidden.dtype)
+        pooled.append(torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1))
+    u = torch.cat(signs)[:, None] * torch.cat(pooled).double()
+    return (-leave_one_out_margin(u, ridge_for(u))).numpy()
+
+
 def auc_per_signal(
     model_dir: Path, noisy: list[dict], held_out: list[dict], is_flipped: np.ndarray
 ) -> dict[str, float]:
@@ -128,7 +175,9 @@ def auc_per_signal(
     held_final, _, _ = analyzer.query_features(held_out)
     every = Analyzer(model_dir, ALL_CHECKPOINT_QUERIES, loaded=analyzer.loaded)
     held_members, _, _ = every.query_features(held_out)
-    return {k: roc_auc(v, is_flipped) for k, v in signals(index, held_final, held_members).items()}
+    found = signals(index, held_final, held_members)
+    found["representation_loo"] = representation_loo(analyzer.loaded, noisy)
+    return {k: roc_auc(v, is_flipped) for k, v in found.items()}
 
 
 def detection(split: str, crossfit: bool = True) -> dict[str, float]:
@@ -147,6 +196,7 @@ def task_detection(task: BenchTask, fraction: float) -> dict[str, float]:
     model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
     out = auc_per_signal(model_dir, noisy, queries, is_flipped)
     out["reference_crossfit_loss_4_trainings"] = roc_auc(-crossfit_margins(noisy, task), is_flipped)
+    out["reference_clean_model_3x_records"] = roc_auc(-clean_reference_margins(noisy, task), is_flipped)
     return out
 
 
@@ -154,8 +204,9 @@ def task_markdown(results: dict[str, dict]) -> str:
     """One row per task and flip fraction: our reported signals beside the training-loss baseline."""
     lines = [
         "| task | flipped | ours: leave-one-out margin (reported) | ours: negative influence"
-        " | training loss | reference: 4-fold cross-fitted loss |",
-        "|---|---:|---:|---:|---:|---:|",
+        " | leave-one-out ridge on the representation | training loss"
+        " | reference: 4-fold cross-fitted loss | reference: clean model, 3x the records |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, by_fraction in results.items():
         for fraction, auc in by_fraction.items():

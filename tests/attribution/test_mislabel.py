@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 from tinymodels import sentiment_records
@@ -40,24 +43,53 @@ def test_leave_one_out_equals_refitting_without_each_row():
         assert float(got[i]) == pytest.approx(float(u[i] @ w), rel=1e-9)
 
 
-def test_flipped_labels_rank_first_and_travel_with_the_index(tiny_bert, tmp_path):
+FLIPPED = (3, 10, 21, 36)
+
+
+@pytest.fixture(scope="module")
+def flipped_model(tiny_bert, tmp_path_factory):
+    """A tiny classifier trained on 48 records of which FLIPPED carry the other label."""
     from worker.train import TrainingSpec, train
 
     records = sentiment_records(48, seed=3)
-    flipped = [3, 10, 21, 36]
-    for i in flipped:
+    for i in FLIPPED:
         records[i] = dict(records[i], label={"pos": "neg", "neg": "pos"}[records[i]["label"]])
     spec = TrainingSpec(
         base_model=str(tiny_bert), epochs=5, batch_size=8, lr=1e-2, max_length=16, validation_fraction=0.0
     )
-    train(spec, records, tmp_path / "model")
-    analyzer = Analyzer(
-        tmp_path / "model", AttributionArguments(features=FeatureArguments(projection_dim=64))
-    )
+    out = tmp_path_factory.mktemp("flipped") / "model"
+    train(spec, records, out)
+    return out, records
+
+
+def test_flipped_labels_rank_first_and_travel_with_the_index(flipped_model):
+    model_dir, records = flipped_model
+    analyzer = Analyzer(model_dir, AttributionArguments(features=FeatureArguments(projection_dim=64)))
     train_records, _ = analyzer.split(records)
     index = analyzer.index(train_records)
     scores = index.mislabel
     assert scores is not None and scores.shape == (len(records),)
     rank = torch.argsort(scores, descending=True).tolist()
-    assert set(rank[:4]) == set(flipped), rank[:8]
-    assert torch.equal(AttributionIndex.load(tmp_path / "model").mislabel, scores)
+    assert set(rank[:4]) == set(FLIPPED), rank[:8]
+    assert torch.equal(AttributionIndex.load(model_dir).mislabel, scores)
+
+
+def test_bench_representation_signal_ranks_flipped_labels_high(flipped_model):
+    """The bench's alternative signal (leave-one-out ridge on pooled hidden states) on the same model."""
+    from bench.attribution_mislabel import representation_loo
+
+    model_dir, records = flipped_model
+    scores = representation_loo(load_trained(model_dir), records)
+    assert scores.shape == (len(records),)
+    rank = np.argsort(-scores, kind="stable").tolist()
+    assert set(rank[:4]) == set(FLIPPED), rank[:8]
+
+
+def test_bench_clean_reference_refuses_a_source_without_disjoint_records():
+    from bench.attribution_data import TWEETS
+    from bench.attribution_mislabel import clean_reference_margins
+    from worker.errors import DataError
+
+    few = replace(TWEETS, records=lambda: sentiment_records(600), n_train=40, n_query=8)
+    with pytest.raises(DataError, match="too few for a disjoint clean reference"):
+        clean_reference_margins([], few)
