@@ -191,3 +191,20 @@ def test_flipped_labels_are_a_seeded_share_each_moved_to_another_label():
     assert (other != mask).any()
     # 10 % flips half as many rows
     assert flip_labels(records, ("a", "b", "c"), 0.1, seed=7)[1].sum() == 5
+
+
+def test_mislabel_draws_table_gives_means_over_draws_and_counts_wins_over_the_loss():
+    from bench.attribution_mislabel import draws_markdown
+
+    def draw(ours: float, representation: float, loss: float) -> dict[str, float]:
+        return {"ours_mislabel_loo": ours, "representation_loo": representation, "training_loss_final": loss}
+
+    results = {
+        "t": {
+            "0.1": {"draws": {"7": draw(0.8, 0.7, 0.75), "11": draw(0.6, 0.9, 0.65)}},
+            "0.2": {"train": 10},  # a result saved before draws were measured: no row
+        }
+    }
+    rows = draws_markdown(results).splitlines()
+    assert len(rows) == 3
+    assert rows[2] == "| t | 10% | 2 | 0.700 | 0.800 | 0.700 | 1 of 2 |"
