@@ -193,11 +193,20 @@ def detection(split: str, crossfit: bool = True) -> dict[str, float]:
     return out
 
 
+def flipped_task_model(
+    task: BenchTask, fraction: float, seed: int
+) -> tuple[list[dict], list[dict], np.ndarray, Path]:
+    """The task's eval records with `fraction` of the labels flipped (draw `seed`), its clean queries, the
+    flip mask, and the model trained on the flipped records (cached)."""
+    train, queries = task.split("eval")
+    noisy, is_flipped = flip_labels(train, task.labels, fraction, seed)
+    model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
+    return noisy, queries, is_flipped, model_dir
+
+
 def task_detection(task: BenchTask, fraction: float) -> dict[str, float]:
     """One training on the task's records with `fraction` of the labels flipped; AUC per signal."""
-    train, queries = task.split("eval")
-    noisy, is_flipped = flip_labels(train, task.labels, fraction, FLIP_SEEDS["eval"])
-    model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
+    noisy, queries, is_flipped, model_dir = flipped_task_model(task, fraction, FLIP_SEEDS["eval"])
     out = auc_per_signal(model_dir, noisy, queries, is_flipped)
     out["reference_crossfit_loss_4_trainings"] = roc_auc(-crossfit_margins(noisy, task), is_flipped)
     out["reference_clean_model_3x_records"] = roc_auc(-clean_reference_margins(noisy, task), is_flipped)
@@ -206,9 +215,7 @@ def task_detection(task: BenchTask, fraction: float) -> dict[str, float]:
 
 def draw_detection(task: BenchTask, fraction: float, seed: int) -> dict[str, float]:
     """The in-sample signals' AUC on one more flip draw (`seed`) of the task's records: one training."""
-    train, queries = task.split("eval")
-    noisy, is_flipped = flip_labels(train, task.labels, fraction, seed)
-    model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
+    noisy, _, is_flipped, model_dir = flipped_task_model(task, fraction, seed)
     analyzer, index, _ = build(model_dir, noisy, queried_at("final"), save=False)
     found = {
         "ours_mislabel_loo": mislabel_scores(index).numpy(),
