@@ -166,6 +166,55 @@ def test_a_content_store_that_hangs_does_not_freeze_chain_indexing(world: World,
         stop.set()
 
 
+class SlowStore(HangingStore):
+    """The explorer's store, except that one CID takes `delay_s` to arrive (a Kubo node finding it)."""
+
+    def __init__(self, store: ContentStore, cid: str, delay_s: float):
+        super().__init__(store, cid)
+        self.delay_s = delay_s
+
+    def cat_iter(self, cid: str, *args: Any) -> Iterator[bytes]:
+        if cid == self.cid:
+            self.waiting.set()
+            time.sleep(self.delay_s)
+        return self._store.cat_iter(cid, *args)
+
+
+def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
+    world: World, tmp_path: Path
+) -> None:
+    """The chain cursor moves before the documents its rows name are fetched: a page that waited for the
+    cursor alone showed a review's reason as "not fetched yet". `documents_block` (what `/api/status`
+    gives the page to wait on) covers a block only once its documents are in, whichever of the two
+    threads fetched them."""
+    owner = world.client(1)
+    datanet = _own_datanet(world, "reviewed")
+    contribution = world.client(3).datanets.contribute(datanet, world.store.add(b"r"), 1, 1).created_id
+    reason = world.store.add(b'{"reason": "a near copy"}')
+    store = SlowStore(world.store, reason, delay_s=1.0)  # under content_wait_s: the page is meant to see it
+    indexer = _indexer(world, tmp_path / "index.sqlite", store, poll_seconds=0.05)
+    stop = threading.Event()
+    indexer.start(stop)
+    try:
+        deadline = time.monotonic() + 30
+        while indexer.documents_block is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        block = owner.datanets.review(contribution, False, reason).block_number
+        gap = False  # the cursor past the review while its reason is still being fetched
+        while time.monotonic() < deadline:
+            covered = (indexer.documents_block or -1) >= block
+            shown = queries.contribution(indexer.db, contribution)["reason"]
+            if covered:
+                break
+            gap = gap or (indexer.cursor() >= block and not shown["ok"])
+            time.sleep(0.02)
+        assert covered, "documents_block never reached the review's block"
+        assert shown == {"ok": True, "body": {"reason": "a near copy"}}, shown
+        assert gap and store.waiting.is_set()  # the race was there to lose
+    finally:
+        stop.set()
+
+
 def test_a_document_that_keeps_failing_backs_off_to_hours(world: World, tmp_path: Path) -> None:
     assert [retry_delay(n) for n in range(FAST_ATTEMPTS)] == [0.0] * FAST_ATTEMPTS
     assert retry_delay(FAST_ATTEMPTS) == RETRY_AFTER_S and retry_delay(FAST_ATTEMPTS + 1) == 2 * RETRY_AFTER_S

@@ -274,15 +274,16 @@ class ContentFetcher:
     def __init__(self, db: ExplorerDatabase, store: ContentStore, workers: int = 4, budget_s: float = 30.0):
         self.db, self.store, self.budget_s = db, store, budget_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer-content")
-        self._running: dict[tuple[str, str], Future[None]] = {}
+        # (cid, kind) -> the fetch in flight and when it started (time.monotonic())
+        self._running: dict[tuple[str, str], tuple[Future[None], float]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def fetch(self, budget_s: float | None = None, started_only: bool = False) -> int:
+    def fetch(self, budget_s: float | None = None, started_since: float | None = None) -> int:
         """Start every document that is due and not being fetched, then wait at most `budget_s` (default
-        `self.budget_s`) for them: all that are running, or with `started_only` those this call started;
-        returns how many of those finished."""
-        started = []
+        `self.budget_s`) for them: all that are running, or with `started_since` (a time.monotonic()) those
+        started at or after it, by this call or another thread's; returns how many of those finished."""
+        started_at = time.monotonic()
         with self._lock:
             if self._closed:
                 return 0
@@ -290,9 +291,9 @@ class ContentFetcher:
                 for cid, subject in _missing(self.db, kind, sql):
                     if (cid, kind) not in self._running:
                         future = self._pool.submit(self._fetch_one, kind, cid, subject)
-                        self._running[(cid, kind)] = future
-                        started.append(future)
-            waited = started if started_only else list(self._running.values())
+                        self._running[(cid, kind)] = (future, started_at)
+            since = float("-inf") if started_since is None else started_since
+            waited = [future for future, at in self._running.values() if at >= since]
         done, _ = wait(waited, timeout=self.budget_s if budget_s is None else budget_s)
         return len(done)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,10 @@ class Indexer:
             db, store, self.settings.content_workers, self.settings.content_budget_s
         )
         self.last_error = ""
+        self.last_poll: PollResult | None = None
+        # Every row up to this block has had its documents fetched (or waited for `content_wait_s`): a
+        # page waiting on a transaction's block waits for this, not the chain cursor, which moves first.
+        self.documents_block: int | None = None
 
     def poll(self) -> IndexPass:
         """Index every confirmed block not indexed yet, then what the new rows refer to (waiting for
@@ -124,6 +129,7 @@ class Indexer:
 
     def poll_chain(self) -> tuple[PollResult, int]:
         result = self.follower.poll()
+        self.last_poll = result
         return result, self._date_blocks()
 
     def _date_blocks(self) -> int:
@@ -142,13 +148,19 @@ class Indexer:
     def run(self, stop: threading.Event) -> None:
         """Index the chain until `stop` is set; an unreachable RPC is logged and retried."""
         while not stop.is_set():
-            if self.step():
+            began = time.monotonic()
+            if self.step() and self.last_poll is not None:
+                block = self.last_poll.cursor
                 # The documents the new rows name, at once (pages shown after a transaction find them),
-                # waited for a moment only: a fetch that hangs goes on in its thread, not in this one.
+                # waited for a moment only: a fetch that hangs goes on in its thread, not in this one. The
+                # content thread may have started some of them since this pass began: those are waited
+                # for too, and a fetch older than the pass (one that hangs) is not.
                 try:
-                    self.content.fetch(self.settings.content_wait_s, started_only=True)
+                    self.content.fetch(self.settings.content_wait_s, started_since=began)
                 except DatabaseUnavailable as exc:  # the content thread tries again; so does the next pass
                     self._failed(exc)
+                else:
+                    self.documents_block = block
             stop.wait(self.settings.poll_seconds)
 
     def step(self) -> bool:

@@ -86,6 +86,7 @@ class ExplorerService:
             "chain_id": deployment.chain_id,
             "addresses": {name: to_checksum_address(a) for name, a in deployment.addresses.items()},
             "indexer_error": self.indexer.last_error,
+            "documents_block": self.indexer.documents_block,
         }
 
     def account(self, address: str) -> dict[str, Any]:

@@ -212,12 +212,13 @@ export async function signTypedData(typed) {
   }
 }
 
-// Wait until the indexer has processed `block` (pages then show the effect of a transaction).
+// Wait until the indexer has processed `block` and fetched the documents its rows name (a review's
+// reason, a job's metrics): pages then show the effect of a transaction whole.
 export async function indexed(block, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await api("status");
-    if (status.indexed_block !== null && status.indexed_block >= block) return status;
+    if (status.documents_block !== null && status.documents_block >= block) return status;
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`the indexer has not reached block ${block} yet: reload in a moment`);
