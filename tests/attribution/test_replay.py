@@ -91,6 +91,37 @@ def test_removing_records_moves_the_measurement_as_the_scores_predict(classifier
     assert lds >= 0.8
 
 
+def test_the_replay_benchs_retrains_are_cached_under_what_decides_them(
+    classifier, tmp_path, monkeypatch
+) -> None:
+    from dataclasses import replace
+
+    import bench.attribution_replay as bench
+
+    model_dir, spec, records = classifier
+    targets = _targets(records, spec)
+    train_records = [r for r in records if r not in targets]
+    spec = replace(spec, validation_fraction=0.0)
+    calls: list[int] = []
+    real = bench.retrain_with_weights
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "retrain_with_weights", counted)
+    n, path = len(train_records), tmp_path / "retrains.json"
+    masks = {0.1: np.ones((2, n), dtype=np.float32)}
+    masks[0.1][0, :3] = masks[0.1][1, 3:6] = 0.0
+    first = bench.ground_truth(spec, train_records, targets, masks, path)
+    assert len(calls) == 3 and len(first["changes"]["0.1"]) == 2  # the unweighted run, then each subset
+    assert first["changes"]["0.1"][0] == real(spec, train_records, targets, masks[0.1][0]) - first["base"]
+    assert bench.ground_truth(spec, train_records, targets, masks, path) == first and len(calls) == 3
+    masks[0.1][1, 6] = 0.0  # other subsets: retrained
+    assert bench.ground_truth(spec, train_records, targets, masks, path)["key"] != first["key"]
+    assert len(calls) == 6
+
+
 def test_a_language_model_and_sgd_replay_exactly(tiny_llama, tmp_path) -> None:
     records = generation_records(16)
     spec = TrainingSpec(
