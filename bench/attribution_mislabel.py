@@ -20,6 +20,9 @@ Two more columns there:
   times the data and no noise, an upper reference for the AUC any in-sample signal could reach.
 One flip draw is one draw: `--draws` (default 11,12,13) retrains on further flip draws of the same records
 and prints the in-sample signals' mean over every draw, and how often ours beats the loss.
+One model is one training seed: `--training-seeds 0,1,2 [--split dev]` trains a model per seed on the
+same flipped records and prints, per in-sample signal, one model's AUC beside that of the mean over the
+models (results in .bench-cache/attribution-mislabel-seeds-<split>.json).
 """
 
 from __future__ import annotations
@@ -213,16 +216,65 @@ def task_detection(task: BenchTask, fraction: float) -> dict[str, float]:
     return out
 
 
-def draw_detection(task: BenchTask, fraction: float, seed: int) -> dict[str, float]:
-    """The in-sample signals' AUC on one more flip draw (`seed`) of the task's records: one training."""
-    noisy, _, is_flipped, model_dir = flipped_task_model(task, fraction, seed)
+def in_sample_signals(model_dir: Path, noisy: list[dict]) -> dict[str, np.ndarray]:
+    """The DRAWN signals (higher = more suspicious) from the model trained on `noisy`, nothing else."""
     analyzer, index, _ = build(model_dir, noisy, queried_at("final"), save=False)
-    found = {
+    return {
         "ours_mislabel_loo": mislabel_scores(index).numpy(),
         "representation_loo": representation_loo(analyzer.loaded, noisy),
         "training_loss_final": index.members[-1].losses.numpy(),
     }
+
+
+def draw_detection(task: BenchTask, fraction: float, seed: int) -> dict[str, float]:
+    """The in-sample signals' AUC on one more flip draw (`seed`) of the task's records: one training."""
+    noisy, _, is_flipped, model_dir = flipped_task_model(task, fraction, seed)
+    found = in_sample_signals(model_dir, noisy)
     return {k: roc_auc(found[k], is_flipped) for k in DRAWN}
+
+
+def ensemble_auc(scores: list[np.ndarray], is_flipped: np.ndarray) -> float:
+    """AUC of the mean of the scores, each standardised first (models of other seeds differ in scale)."""
+    return roc_auc(np.mean([(x - x.mean()) / x.std() for x in scores], axis=0), is_flipped)
+
+
+def seed_ensemble(task: BenchTask, fraction: float, split: str, seeds: list[int]) -> dict[str, dict]:
+    """The split's records with `fraction` of the labels flipped (draw FLIP_SEEDS[split]), one model per
+    training seed (cached; seed 0 is the model the other tables use): each in-sample signal's AUC per
+    model and the AUC of its mean over the models."""
+    train, queries = task.split(split)
+    noisy, is_flipped = flip_labels(train, task.labels, fraction, FLIP_SEEDS[split])
+    found: dict[str, list[np.ndarray]] = {k: [] for k in DRAWN}
+    for seed in seeds:
+        name = f"model-{data_key(noisy, queries, task)}-flipped" + (f"-seed{seed}" if seed else "")
+        signals_of_model = in_sample_signals(trained_model(name, noisy, seed=seed, task=task), noisy)
+        for k in DRAWN:
+            found[k].append(signals_of_model[k])
+    return {
+        k: {"models": [roc_auc(x, is_flipped) for x in v], "mean_of_models": ensemble_auc(v, is_flipped)}
+        for k, v in found.items()
+    }
+
+
+def seeds_markdown(results: dict[str, dict]) -> str:
+    """Per task and flip fraction: each in-sample signal's AUC from one model (mean and range over the
+    training seeds) and from the mean of the models' scores."""
+    lines = [
+        "| task | flipped | seeds | " + " | ".join(f"{k}: one model / mean of models" for k in DRAWN) + " |",
+        "|---|---:|---:|" + "---:|" * len(DRAWN),
+    ]
+    for name, by_fraction in results.items():
+        for fraction, signals_found in by_fraction.items():
+            cells = []
+            for k in DRAWN:
+                models = signals_found[k]["models"]
+                cells.append(
+                    f"{np.mean(models):.3f} ({min(models):.3f}-{max(models):.3f}) / "
+                    f"{signals_found[k]['mean_of_models']:.3f}"
+                )
+            seeds = len(signals_found[DRAWN[0]]["models"])
+            lines.append(f"| {name} | {float(fraction):.0%} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def draws_markdown(results: dict[str, dict]) -> str:
@@ -271,9 +323,30 @@ def main() -> None:
     parser.add_argument(
         "--draws", default=EXTRA_DRAWS, help="seeds of further flip draws, comma-separated ('' for none)"
     )
+    parser.add_argument(
+        "--training-seeds",
+        default="",
+        help="instead of the tables: train one model per seed (comma-separated, e.g. 0,1,2) on --split "
+        "and compare one model's signals with the mean over the models",
+    )
+    parser.add_argument("--split", default="dev", choices=sorted(FLIP_SEEDS), help="for --training-seeds")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.draws.split(",") if seed.strip()]
     torch.set_num_threads(THREADS)
+    if args.training_seeds:
+        training_seeds = [int(seed) for seed in args.training_seeds.split(",")]
+        study = {
+            name: {
+                f"{fraction:g}": seed_ensemble(
+                    TASKS[name].sized(args.train, args.queries), fraction, args.split, training_seeds
+                )
+                for fraction in TASK_FRACTIONS
+            }
+            for name in args.tasks.split(",")
+        }
+        (CACHES / f"attribution-mislabel-seeds-{args.split}.json").write_text(json.dumps(study, indent=2))
+        print(seeds_markdown(study))
+        return
     saved = json.loads(TASK_RESULTS.read_text()) if TASK_RESULTS.is_file() else {}
     for name in args.tasks.split(","):
         task = TASKS[name].sized(args.train, args.queries)

@@ -14,6 +14,7 @@ from bench.attribution_metrics import (
     lds,
     lds_partialled,
     residuals,
+    roc_auc,
     split_half_ceiling,
 )
 from bench.attribution_truth import PROTOCOLS, subset_masks, truth_dir
@@ -208,3 +209,21 @@ def test_mislabel_draws_table_gives_means_over_draws_and_counts_wins_over_the_lo
     rows = draws_markdown(results).splitlines()
     assert len(rows) == 3
     assert rows[2] == "| t | 10% | 2 | 0.700 | 0.800 | 0.700 | 1 of 2 |"
+
+
+def test_mislabel_seed_study_averages_standardised_models_and_tabulates_one_against_the_mean():
+    from bench.attribution_mislabel import DRAWN, ensemble_auc, seeds_markdown
+
+    rng = np.random.default_rng(0)
+    flipped = np.arange(200) < 40
+    # two models whose scores see the flips through independent noise, on scales 100x apart
+    models = [flipped + rng.normal(0, 0.8, 200), 100 * (flipped + rng.normal(0, 0.8, 200))]
+    single = [roc_auc(m, flipped) for m in models]
+    assert ensemble_auc(models, flipped) > max(single)  # the noise averages out
+    assert ensemble_auc([models[0], -models[1]], flipped) < min(single)  # not a max over models
+    assert ensemble_auc(models[:1], flipped) == single[0]
+
+    found = {"models": [0.8, 0.9], "mean_of_models": 0.95}
+    rows = seeds_markdown({"t": {"0.1": {k: found for k in DRAWN}}}).splitlines()
+    assert len(rows) == 3
+    assert rows[2] == "| t | 10% | 2 | " + " | ".join(["0.850 (0.800-0.900) / 0.950"] * len(DRAWN)) + " |"
