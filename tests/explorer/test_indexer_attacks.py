@@ -180,25 +180,42 @@ class SlowStore(HangingStore):
         return self._store.cat_iter(cid, *args)
 
 
+@pytest.mark.parametrize("pass_fails_after_storing", [False, True])
 def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, pass_fails_after_storing: bool
 ) -> None:
     """The chain cursor moves before the documents its rows name are fetched: a page that waited for the
     cursor alone showed a review's reason as "not fetched yet". `documents_block` (what `/api/status`
     gives the page to wait on) covers a block only once its documents are in, whichever of the two
-    threads fetched them."""
+    threads fetched them, also when the pass that stored the rows failed after (an RPC error dating the
+    blocks) and the content thread started their documents before the next pass."""
     owner = world.client(1)
-    datanet = _own_datanet(world, "reviewed")
-    contribution = world.client(3).datanets.contribute(datanet, world.store.add(b"r"), 1, 1).created_id
-    reason = world.store.add(b'{"reason": "a near copy"}')
-    store = SlowStore(world.store, reason, delay_s=1.0)  # under content_wait_s: the page is meant to see it
-    indexer = _indexer(world, tmp_path / "index.sqlite", store, poll_seconds=0.05)
+    name = f"reviewed-{pass_fails_after_storing}"
+    datanet = _own_datanet(world, name)
+    contribution = (
+        world.client(3).datanets.contribute(datanet, world.store.add(name.encode()), 1, 1).created_id
+    )
+    reason = world.store.add(f'{{"reason": "a near copy of {name}"}}'.encode())
+    store = SlowStore(world.store, reason, delay_s=1.0)
+    indexer = _indexer(world, tmp_path / "index.sqlite", store, poll_seconds=0.05, content_wait_s=10.0)
+    fail_next = threading.Event()
+    real_date_blocks = indexer._date_blocks
+
+    def date_blocks() -> int:
+        if fail_next.is_set():
+            fail_next.clear()
+            raise ConnectionError("the RPC went away after the rows were stored")
+        return real_date_blocks()
+
+    indexer._date_blocks = date_blocks  # type: ignore[method-assign]
     stop = threading.Event()
     indexer.start(stop)
     try:
         deadline = time.monotonic() + 30
         while indexer.documents_block is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        if pass_fails_after_storing:
+            fail_next.set()
         block = owner.datanets.review(contribution, False, reason).block_number
         gap = False  # the cursor past the review while its reason is still being fetched
         while time.monotonic() < deadline:
@@ -209,10 +226,61 @@ def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
             gap = gap or (indexer.cursor() >= block and not shown["ok"])
             time.sleep(0.02)
         assert covered, "documents_block never reached the review's block"
-        assert shown == {"ok": True, "body": {"reason": "a near copy"}}, shown
+        assert shown == {"ok": True, "body": {"reason": f"a near copy of {name}"}}, shown
         assert gap and store.waiting.is_set()  # the race was there to lose
+        assert not fail_next.is_set()  # the failing pass happened
     finally:
         stop.set()
+
+
+def test_a_fetch_another_thread_starts_after_a_pass_began_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The content thread's fetch began before the pass and found the pass's new row in a later query
+    (its queries run one kind after another): that fetch is dated by the query that found it, so the
+    indexer's fetch after the pass waits for it instead of counting the row's document as in."""
+    from worker.explorer import content
+
+    querying, stored = threading.Event(), threading.Event()
+    real_missing = content._missing
+
+    def missing(db: ExplorerDatabase, kind: str, sql: str) -> list[tuple[str, int]]:
+        if threading.current_thread().name == "content-pass" and kind == "datanet_metadata":
+            querying.set()
+            assert stored.wait(30)  # the first kind's query still running when the pass stores its row
+        return real_missing(db, kind, sql)
+
+    sql, _load, body, extra = content._KINDS["review_reason"]
+
+    def slow_reason(store: Any, cid: str, subject: int) -> dict[str, str]:
+        time.sleep(1.0)
+        return {"reason": "a near copy"}
+
+    monkeypatch.setattr(content, "_missing", missing)
+    monkeypatch.setitem(content._KINDS, "review_reason", (sql, slow_reason, body, extra))
+    db = ExplorerDatabase(tmp_path / "index.sqlite")
+    fetcher = content.ContentFetcher(db, store=None, workers=2)  # type: ignore[arg-type]
+    other = threading.Thread(target=fetcher.fetch, name="content-pass")
+    other.start()
+    try:
+        assert querying.wait(30)
+        began = time.monotonic()  # Indexer.run: a pass begins, its follower stores a reviewed contribution
+        with db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO contributions (id, datanet_id, contributor, cid, byte_size, record_count, stake,"
+                " submitted_at, status, reason_cid, block, tx) VALUES (1, 1, 'a', 'c', '1', '1', '0', 0,"
+                " 'rejected', 'bafyreason', 5, '0x')"
+            )
+        stored.set()
+        fetcher.fetch(10.0, started_since=began)  # what the pass waits for before moving documents_block
+        assert content.cached(db, "bafyreason", "review_reason") == {
+            "ok": True,
+            "body": {"reason": "a near copy"},
+        }
+    finally:
+        stored.set()
+        other.join(30)
+        fetcher.close()
 
 
 def test_a_document_that_keeps_failing_backs_off_to_hours(world: World, tmp_path: Path) -> None:

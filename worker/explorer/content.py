@@ -283,12 +283,15 @@ class ContentFetcher:
         """Start every document that is due and not being fetched, then wait at most `budget_s` (default
         `self.budget_s`) for them: all that are running, or with `started_since` (a time.monotonic()) those
         started at or after it, by this call or another thread's; returns how many of those finished."""
-        started_at = time.monotonic()
         with self._lock:
             if self._closed:
                 return 0
             for kind, (sql, _load, _body, _extra) in _KINDS.items():
-                for cid, subject in _missing(self.db, kind, sql):
+                missing = _missing(self.db, kind, sql)
+                # stamped after the query that found them: a row stored after a pass began is found by a
+                # later query, so a fetch of its document is never dated before that pass
+                started_at = time.monotonic()
+                for cid, subject in missing:
                     if (cid, kind) not in self._running:
                         future = self._pool.submit(self._fetch_one, kind, cid, subject)
                         self._running[(cid, kind)] = (future, started_at)

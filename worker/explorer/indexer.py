@@ -116,7 +116,6 @@ class Indexer:
             db, store, self.settings.content_workers, self.settings.content_budget_s
         )
         self.last_error = ""
-        self.last_poll: PollResult | None = None
         # Every row up to this block has had its documents fetched (or waited for `content_wait_s`): a
         # page waiting on a transaction's block waits for this, not the chain cursor, which moves first.
         self.documents_block: int | None = None
@@ -129,7 +128,6 @@ class Indexer:
 
     def poll_chain(self) -> tuple[PollResult, int]:
         result = self.follower.poll()
-        self.last_poll = result
         return result, self._date_blocks()
 
     def _date_blocks(self) -> int:
@@ -147,36 +145,40 @@ class Indexer:
 
     def run(self, stop: threading.Event) -> None:
         """Index the chain until `stop` is set; an unreachable RPC is logged and retried."""
+        pending: float | None = None  # when the first pass whose rows' documents were not waited for began
         while not stop.is_set():
-            began = time.monotonic()
-            if self.step() and self.last_poll is not None:
-                block = self.last_poll.cursor
+            pending = time.monotonic() if pending is None else pending
+            polled = self._poll_step()
+            if polled is not None:
                 # The documents the new rows name, at once (pages shown after a transaction find them),
                 # waited for a moment only: a fetch that hangs goes on in its thread, not in this one. The
-                # content thread may have started some of them since this pass began: those are waited
-                # for too, and a fetch older than the pass (one that hangs) is not.
+                # content thread may have started some of them since `pending` (a pass may have stored
+                # rows and failed after): those are waited for too; a fetch older than that is not.
                 try:
-                    self.content.fetch(self.settings.content_wait_s, started_since=began)
+                    self.content.fetch(self.settings.content_wait_s, started_since=pending)
                 except DatabaseUnavailable as exc:  # the content thread tries again; so does the next pass
                     self._failed(exc)
                 else:
-                    self.documents_block = block
+                    self.documents_block, pending = polled.cursor, None
             stop.wait(self.settings.poll_seconds)
 
     def step(self) -> bool:
         """One pass over the chain; False (and `last_error` says why, URLs cut to their host) if it failed."""
+        return self._poll_step() is not None
+
+    def _poll_step(self) -> PollResult | None:
         try:
-            self.poll_chain()
+            result, _dated = self.poll_chain()
         except OpenLedgerError as exc:
             self._failed(exc)
-            return False
+            return None
         except Exception as exc:
             if not rpc_unavailable(exc):  # a bug: logged whole, shown in /api/status, and retried
                 log.exception("indexing failed")
             self._failed(exc)
-            return False
+            return None
         self.last_error = ""
-        return True
+        return result
 
     def run_content(self, stop: threading.Event) -> None:
         """Fetch the documents the index refers to until `stop` is set, apart from chain indexing."""

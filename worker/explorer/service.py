@@ -81,12 +81,16 @@ class ExplorerService:
 
     def status(self) -> dict[str, Any]:
         deployment = self.client.deployment
+        found = queries.status(self.db)
+        documents, cursor = self.indexer.documents_block, found["indexed_block"]
+        if documents is not None and cursor is not None:
+            documents = min(documents, cursor)  # a reorg rewinds the cursor at once, this after its pass
         return {
-            **queries.status(self.db),
+            **found,
             "chain_id": deployment.chain_id,
             "addresses": {name: to_checksum_address(a) for name, a in deployment.addresses.items()},
             "indexer_error": self.indexer.last_error,
-            "documents_block": self.indexer.documents_block,
+            "documents_block": documents,
         }
 
     def account(self, address: str) -> dict[str, Any]:

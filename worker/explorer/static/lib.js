@@ -213,12 +213,19 @@ export async function signTypedData(typed) {
 }
 
 // Wait until the indexer has processed `block` and fetched the documents its rows name (a review's
-// reason, a job's metrics): pages then show the effect of a transaction whole.
-export async function indexed(block, timeoutMs = 20000) {
+// reason, a job's metrics): pages then show the effect of a transaction whole. Documents that stay out
+// for `documentsMs` after the block is indexed (content storage slow, the index's database failing) are
+// not waited for longer: the page then says which are not fetched yet.
+export async function indexed(block, timeoutMs = 20000, documentsMs = 5000) {
   const deadline = Date.now() + timeoutMs;
+  let reached = null;
   while (Date.now() < deadline) {
     const status = await api("status");
     if (status.documents_block !== null && status.documents_block >= block) return status;
+    if (status.indexed_block !== null && status.indexed_block >= block) {
+      reached ??= Date.now();
+      if (Date.now() - reached >= documentsMs) return status;
+    }
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`the indexer has not reached block ${block} yet: reload in a moment`);
