@@ -233,6 +233,37 @@ def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
         stop.set()
 
 
+def test_a_failing_document_fetch_does_not_stop_chain_indexing(world: World, tmp_path: Path) -> None:
+    """An error from fetching the new rows' documents (a bug, or a database error that is not an outage)
+    is logged and shown, and the next passes go on indexing; the block is covered once a fetch works."""
+    indexer = _indexer(world, tmp_path / "index.sqlite", poll_seconds=0.05)
+    real_fetch, failures = indexer.content.fetch, []
+
+    def fetch(budget_s: float | None = None, started_since: float | None = None) -> int:
+        if started_since is not None and len(failures) < 3:  # the pass's own fetch, thrice
+            failures.append(1)
+            raise RuntimeError("a bug in a loader")
+        return real_fetch(budget_s, started_since)
+
+    indexer.content.fetch = fetch  # type: ignore[method-assign]
+    stop = threading.Event()
+    thread = indexer.start(stop)
+    try:
+        later = _own_datanet(world, "after-the-failures")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            len(failures) == 3
+            and indexer.db.query("SELECT 1 FROM datanets WHERE id = ?", (later,))
+            and (indexer.documents_block or -1) >= indexer.cursor()
+        ):
+            time.sleep(0.05)
+        assert len(failures) == 3 and thread.is_alive()
+        assert indexer.db.query("SELECT 1 FROM datanets WHERE id = ?", (later,))
+        assert (indexer.documents_block or -1) >= indexer.cursor()
+    finally:
+        stop.set()
+
+
 def test_a_fetch_another_thread_starts_after_a_pass_began_is_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,7 +156,9 @@ class Indexer:
                 # rows and failed after): those are waited for too; a fetch older than that is not.
                 try:
                     self.content.fetch(self.settings.content_wait_s, started_since=pending)
-                except DatabaseUnavailable as exc:  # the content thread tries again; so does the next pass
+                except Exception as exc:  # the content thread tries again; so does the next pass
+                    if not isinstance(exc, DatabaseUnavailable):  # a bug: logged whole, indexing goes on
+                        log.exception("fetching the documents of new rows failed")
                     self._failed(exc)
                 else:
                     self.documents_block, pending = polled.cursor, None
