@@ -197,13 +197,16 @@ def detection(split: str, crossfit: bool = True) -> dict[str, float]:
 
 
 def flipped_task_model(
-    task: BenchTask, fraction: float, seed: int
+    task: BenchTask, fraction: float, seed: int, split: str = "eval", training_seed: int = 0
 ) -> tuple[list[dict], list[dict], np.ndarray, Path]:
-    """The task's eval records with `fraction` of the labels flipped (draw `seed`), its clean queries, the
-    flip mask, and the model trained on the flipped records (cached)."""
-    train, queries = task.split("eval")
+    """The task's `split` records with `fraction` of the labels flipped (draw `seed`), its clean queries,
+    the flip mask, and the model trained on the flipped records with `training_seed` (cached)."""
+    train, queries = task.split(split)
     noisy, is_flipped = flip_labels(train, task.labels, fraction, seed)
-    model_dir = trained_model(f"model-{data_key(noisy, queries, task)}-flipped", noisy, task=task)
+    name = f"model-{data_key(noisy, queries, task)}-flipped" + (
+        f"-seed{training_seed}" if training_seed else ""
+    )
+    model_dir = trained_model(name, noisy, seed=training_seed, task=task)
     return noisy, queries, is_flipped, model_dir
 
 
@@ -242,12 +245,10 @@ def seed_ensemble(task: BenchTask, fraction: float, split: str, seeds: list[int]
     """The split's records with `fraction` of the labels flipped (draw FLIP_SEEDS[split]), one model per
     training seed (cached; seed 0 is the model the other tables use): each in-sample signal's AUC per
     model and the AUC of its mean over the models."""
-    train, queries = task.split(split)
-    noisy, is_flipped = flip_labels(train, task.labels, fraction, FLIP_SEEDS[split])
     found: dict[str, list[np.ndarray]] = {k: [] for k in DRAWN}
     for seed in seeds:
-        name = f"model-{data_key(noisy, queries, task)}-flipped" + (f"-seed{seed}" if seed else "")
-        signals_of_model = in_sample_signals(trained_model(name, noisy, seed=seed, task=task), noisy)
+        noisy, _, is_flipped, model_dir = flipped_task_model(task, fraction, FLIP_SEEDS[split], split, seed)
+        signals_of_model = in_sample_signals(model_dir, noisy)
         for k in DRAWN:
             found[k].append(signals_of_model[k])
     return {

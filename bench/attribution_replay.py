@@ -59,7 +59,7 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return value, time.perf_counter() - started
 
 
-def subset_masks(n: int) -> dict[float, np.ndarray]:
+def removal_masks(n: int) -> dict[float, np.ndarray]:
     """The removed subsets, drawn once from seed 0: SUBSETS rows per fraction, 0 marks a removed record."""
     rng, masks = np.random.default_rng(0), {}
     for fraction in DROP_FRACTIONS:
@@ -108,7 +108,7 @@ def main(adam_epsilon: float) -> None:
     index, index_seconds = timed(lambda: analyzer.build_index(records))
     approx, level_seconds = timed(lambda: model_level_scores(analyzer, index, targets))
     methods["gradients (approximate default)"] = approx.numpy()
-    masks = subset_masks(len(records))
+    masks = removal_masks(len(records))
     truth_path = CACHE / f"{run_name}-retrains.json"
     truth = ground_truth(spec, records, targets, masks, truth_path)
     rows: dict[str, dict[str, float]] = {

@@ -125,17 +125,17 @@ def test_documents_built_to_crash_the_loaders_do_not_stop_content_loading(
 
 
 class HangingStore:
-    """The explorer's store, except that one CID never arrives until `release` (an unresolvable CID on
-    a Kubo node holds a fetch for its whole timeout)."""
+    """The explorer's store, except that one CID does not arrive until `release`, or for `hold_s` (an
+    unresolvable CID on a Kubo node holds a fetch for its whole timeout; a slow one for a while)."""
 
-    def __init__(self, store: ContentStore, cid: str):
-        self._store, self.cid = store, cid
+    def __init__(self, store: ContentStore, cid: str, hold_s: float = 60.0):
+        self._store, self.cid, self.hold_s = store, cid, hold_s
         self.release, self.waiting = threading.Event(), threading.Event()
 
     def cat_iter(self, cid: str, *args: Any) -> Iterator[bytes]:
         if cid == self.cid:
             self.waiting.set()
-            self.release.wait(60)
+            self.release.wait(self.hold_s)
         return self._store.cat_iter(cid, *args)
 
     def __getattr__(self, name: str) -> Any:
@@ -166,20 +166,6 @@ def test_a_content_store_that_hangs_does_not_freeze_chain_indexing(world: World,
         stop.set()
 
 
-class SlowStore(HangingStore):
-    """The explorer's store, except that one CID takes `delay_s` to arrive (a Kubo node finding it)."""
-
-    def __init__(self, store: ContentStore, cid: str, delay_s: float):
-        super().__init__(store, cid)
-        self.delay_s = delay_s
-
-    def cat_iter(self, cid: str, *args: Any) -> Iterator[bytes]:
-        if cid == self.cid:
-            self.waiting.set()
-            time.sleep(self.delay_s)
-        return self._store.cat_iter(cid, *args)
-
-
 @pytest.mark.parametrize("pass_fails_after_storing", [False, True])
 def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
     world: World, tmp_path: Path, pass_fails_after_storing: bool
@@ -196,7 +182,7 @@ def test_a_transactions_block_counts_as_indexed_only_once_its_documents_are_in(
         world.client(3).datanets.contribute(datanet, world.store.add(name.encode()), 1, 1).created_id
     )
     reason = world.store.add(f'{{"reason": "a near copy of {name}"}}'.encode())
-    store = SlowStore(world.store, reason, delay_s=1.0)
+    store = HangingStore(world.store, reason, hold_s=1.0)  # a slow CID, found after a second
     indexer = _indexer(world, tmp_path / "index.sqlite", store, poll_seconds=0.05, content_wait_s=10.0)
     fail_next = threading.Event()
     real_date_blocks = indexer._date_blocks
